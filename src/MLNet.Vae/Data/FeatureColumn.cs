@@ -1,0 +1,122 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MLNet.Vae.Data;
+
+/// <summary>
+/// The input column contract: a known-size vector of <see cref="float"/>. Checks it in ML.NET's own wording and reads
+/// it into a dense row-major matrix.
+/// </summary>
+internal static class FeatureColumn
+{
+    /// <summary>The column's index and width; throws <see cref="ArgumentOutOfRangeException"/> as ML.NET does when it does not fit.</summary>
+    public static (int Index, int Width) Check(DataViewSchema schema, string name, int? expectedWidth = null)
+    {
+        var column = schema.GetColumnOrNull(name)
+            ?? throw new ArgumentOutOfRangeException(nameof(schema), $"Could not find input column '{name}'");
+        string expected = expectedWidth is null ? "known-size vector of Single" : $"Vector<Single, {expectedWidth}>";
+        if (column.Type is not VectorDataViewType vector || vector.ItemType != NumberDataViewType.Single || !vector.IsKnownSize)
+            throw SchemaMismatch(name, expected, column.Type);
+        if (vector.Dimensions.Length == 0 || vector.Size == 0)
+            throw SchemaMismatch(name, expected, column.Type);
+        if (expectedWidth is not null && vector.Size != expectedWidth)
+            throw SchemaMismatch(name, expected, column.Type);
+        return (column.Index, vector.Size);
+    }
+
+    /// <summary>The same check on an estimator's <see cref="SchemaShape"/>, where only the vector kind is known.</summary>
+    public static void Check(SchemaShape shape, string name)
+    {
+        // The last column of a name is the visible one, as in a DataViewSchema.
+        var matches = shape.Where(c => c.Name == name).ToList();
+        if (matches.Count == 0)
+            throw new ArgumentOutOfRangeException(nameof(shape), $"Could not find input column '{name}'");
+        var column = matches[^1];
+        if (column.Kind != SchemaShape.Column.VectorKind.Vector || column.ItemType != NumberDataViewType.Single)
+        {
+            string got = column.Kind switch
+            {
+                SchemaShape.Column.VectorKind.Scalar => $"{column.ItemType}",
+                SchemaShape.Column.VectorKind.VariableVector => $"Vector<{column.ItemType}>",
+                _ => $"Vector<{column.ItemType}, n>",
+            };
+            throw new ArgumentOutOfRangeException(nameof(shape),
+                $"Schema mismatch for input column '{name}': expected known-size vector of Single, got {got}");
+        }
+    }
+
+    private static ArgumentOutOfRangeException SchemaMismatch(string name, string expected, DataViewType got) =>
+        new("inputSchema", $"Schema mismatch for input column '{name}': expected {expected}, got {got}");
+
+    /// <summary>
+    /// Reads every row of the column into one row-major array [rows × width]. A NaN or infinite value stops the read
+    /// with the row and feature index, since no loss can be trained on it.
+    /// </summary>
+    public static float[] ReadAll(IDataView data, string name, int width, out int rows)
+    {
+        var (index, _) = Check(data.Schema, name, width);
+        var buffer = new List<float[]>();
+        const int ChunkRows = 4096;
+        var chunk = new float[ChunkRows * width];
+        int inChunk = 0;
+        rows = 0;
+        var values = default(VBuffer<float>);
+        using (var cursor = data.GetRowCursor([data.Schema[index]]))
+        {
+            var getter = cursor.GetGetter<VBuffer<float>>(data.Schema[index]);
+            while (cursor.MoveNext())
+            {
+                getter(ref values);
+                var row = chunk.AsSpan(inChunk * width, width);
+                CopyDense(values, row);
+                int bad = IndexOfNonFinite(row);
+                if (bad >= 0)
+                {
+                    throw new InvalidOperationException(
+                        $"Input column '{name}' has a non-finite value ({row[bad]}) at row {rows}, feature {bad}. " +
+                        "The VAE cannot train on NaN or infinity: remove or impute these rows first " +
+                        "(e.g. mlContext.Transforms.ReplaceMissingValues or mlContext.Data.FilterRowsByMissingValues).");
+                }
+                rows++;
+                if (++inChunk == ChunkRows)
+                {
+                    buffer.Add(chunk);
+                    chunk = new float[ChunkRows * width];
+                    inChunk = 0;
+                }
+            }
+        }
+        var all = new float[(long)rows * width];
+        int offset = 0;
+        foreach (var full in buffer)
+        {
+            full.CopyTo(all, offset);
+            offset += full.Length;
+        }
+        Array.Copy(chunk, 0, all, offset, inChunk * width);
+        return all;
+    }
+
+    /// <summary>Writes a possibly sparse vector into a dense span of the same logical length.</summary>
+    public static void CopyDense(in VBuffer<float> values, Span<float> destination)
+    {
+        if (values.Length != destination.Length)
+            throw new InvalidOperationException($"A vector of length {values.Length} was read where the schema promised {destination.Length}.");
+        var stored = values.GetValues();
+        if (values.IsDense)
+        {
+            stored.CopyTo(destination);
+            return;
+        }
+        destination.Clear();
+        var indices = values.GetIndices();
+        for (int i = 0; i < indices.Length; i++) destination[indices[i]] = stored[i];
+    }
+
+    private static int IndexOfNonFinite(ReadOnlySpan<float> row)
+    {
+        for (int i = 0; i < row.Length; i++)
+            if (!float.IsFinite(row[i])) return i;
+        return -1;
+    }
+}

@@ -1,0 +1,76 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNet.Vae.Model;
+
+namespace MLNet.Vae.Data;
+
+/// <summary>
+/// A reusable buffer of up to <see cref="Capacity"/> input rows and their forward-pass results, and the column getters
+/// that read one slot of it. The batched cursor fills many slots per forward pass; the single-row mapper uses one.
+/// </summary>
+internal sealed class ScoredRows
+{
+    private readonly VaeModel _model;
+    private readonly float _threshold;
+    private readonly float[] _features;
+    private readonly float[] _latent;
+    private readonly float[] _scores;
+    private VBuffer<float> _inputValues;
+
+    public ScoredRows(VaeModel model, float threshold, int capacity)
+    {
+        _model = model;
+        _threshold = threshold;
+        Capacity = capacity;
+        _features = new float[capacity * model.InputWidth];
+        _latent = new float[capacity * model.LatentDimension];
+        _scores = new float[capacity];
+    }
+
+    public int Capacity { get; }
+
+    /// <summary>Rows filled since the last <see cref="Clear"/>.</summary>
+    public int Count { get; private set; }
+
+    public void Clear() => Count = 0;
+
+    /// <summary>Copies the current value of <paramref name="features"/> into the next free slot.</summary>
+    public void Add(ValueGetter<VBuffer<float>> features)
+    {
+        features(ref _inputValues);
+        FeatureColumn.CopyDense(_inputValues, _features.AsSpan(Count * _model.InputWidth, _model.InputWidth));
+        Count++;
+    }
+
+    /// <summary>Runs one forward pass over the filled slots.</summary>
+    public void Score() => _model.Score(_features, Count, _latent, _scores);
+
+    /// <summary>The getters for the three output columns, reading slot <paramref name="slot"/>() after <paramref name="ensureScored"/>().</summary>
+    public Delegate MakeGetter(VaeOutputSchema schema, int column, Func<int> slot, Action ensureScored)
+    {
+        int latentDimension = _model.LatentDimension;
+        if (column == schema.LatentColumnIndex)
+        {
+            return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> value) =>
+            {
+                ensureScored();
+                var editor = VBufferEditor.Create(ref value, latentDimension);
+                _latent.AsSpan(slot() * latentDimension, latentDimension).CopyTo(editor.Values);
+                value = editor.Commit();
+            });
+        }
+        if (column == schema.ScoreColumnIndex)
+        {
+            return (ValueGetter<float>)((ref float value) =>
+            {
+                ensureScored();
+                value = _scores[slot()];
+            });
+        }
+        return (ValueGetter<bool>)((ref bool value) =>
+        {
+            ensureScored();
+            value = _scores[slot()] > _threshold;
+        });
+    }
+}

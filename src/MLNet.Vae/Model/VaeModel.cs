@@ -1,0 +1,110 @@
+using MLNet.Vae.Network;
+using MLNet.Vae.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MLNet.Vae.Model;
+
+/// <summary>
+/// The fitted VAE without any ML.NET around it: the network, the likelihood, the input standardization and the score
+/// kind. Works on row-major float arrays; every call runs in its own dispose scope under <c>no_grad</c>, so no tensor
+/// outlives it. Owns native memory: dispose it.
+/// </summary>
+internal sealed class VaeModel : IDisposable
+{
+    private readonly Tensor? _mean;
+    private readonly Tensor? _scale;
+
+    public VaeModel(MlpVaeNetwork network, VaeLikelihood likelihood, VaeScoreKind scoreKind, FeatureStandardization? standardization)
+    {
+        Network = network;
+        Likelihood = likelihood;
+        ScoreKind = scoreKind;
+        Standardization = standardization;
+        if (standardization is not null)
+        {
+            _mean = tensor(standardization.Mean, [1, standardization.Mean.Length]);
+            _scale = tensor(standardization.Scale, [1, standardization.Scale.Length]);
+        }
+    }
+
+    public MlpVaeNetwork Network { get; }
+    public VaeLikelihood Likelihood { get; }
+    public VaeScoreKind ScoreKind { get; }
+    public FeatureStandardization? Standardization { get; }
+    public int InputWidth => Network.InputWidth;
+    public int LatentDimension => Network.LatentDimension;
+
+    /// <summary>Rows in the input's units -> rows in the network's space (standardized for the Gaussian likelihood).</summary>
+    public Tensor ToModelSpace(Tensor x) => _mean is null ? x.alias() : (x - _mean) / _scale!;
+
+    /// <summary>The decoder's output -> the reconstructed mean in the input's units.</summary>
+    public Tensor ToInputSpace(Tensor decoderOutput) =>
+        Likelihood == VaeLikelihood.Bernoulli ? decoderOutput.sigmoid() : decoderOutput * _scale! + _mean!;
+
+    /// <summary>
+    /// Encodes <paramref name="count"/> rows and scores them: writes μ(x) to <paramref name="latent"/> [count × L] and
+    /// the score to <paramref name="scores"/> [count].
+    /// </summary>
+    public void Score(ReadOnlySpan<float> rows, int count, Span<float> latent, Span<float> scores)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        Network.eval();
+        var x = ToModelSpace(FromRows(rows, count));
+        var (mean, logVariance) = Network.Encode(x);
+        var score = VaeObjective.Score(ScoreKind, Likelihood, Network.Decode(mean), x, mean, logVariance, _scale);
+        mean.data<float>().CopyTo(latent[..(count * LatentDimension)], 0, 0);
+        score.data<float>().CopyTo(scores[..count], 0, 0);
+    }
+
+    /// <summary>A [count × d] tensor holding a copy of the first count rows of a row-major buffer.</summary>
+    private Tensor FromRows(ReadOnlySpan<float> rows, int count)
+    {
+        var x = empty(count, InputWidth);
+        x.data<float>().CopyFrom(rows[..(count * InputWidth)], 0, 0);
+        return x;
+    }
+
+    /// <summary>Decodes z = μ(x) for each row: the reconstruction's mean, in the input's units, [count × d].</summary>
+    public float[] Reconstruct(ReadOnlySpan<float> rows, int count)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        Network.eval();
+        var x = ToModelSpace(FromRows(rows, count));
+        var (mean, _) = Network.Encode(x);
+        return ToInputSpace(Network.Decode(mean)).data<float>().ToArray();
+    }
+
+    /// <summary>Decodes <paramref name="count"/> codes z ~ N(0, I) drawn with <paramref name="seed"/>: generated rows' means, [count × d].</summary>
+    public float[] Generate(int count, long seed)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        using var generator = new Generator((ulong)seed);
+        Network.eval();
+        var z = randn([count, LatentDimension], generator: generator);
+        return ToInputSpace(Network.Decode(z)).data<float>().ToArray();
+    }
+
+    /// <summary>An independent copy with the same weights (for a transformer that must own its model).</summary>
+    public VaeModel Clone()
+    {
+        var network = new MlpVaeNetwork(InputWidth, Network.HiddenSizes, LatentDimension);
+        using (no_grad())
+        {
+            var source = Network.state_dict();
+            foreach (var (name, parameter) in network.named_parameters())
+                parameter.copy_(source[name]);
+        }
+        return new VaeModel(network, Likelihood, ScoreKind, Standardization);
+    }
+
+    public void Dispose()
+    {
+        Network.Dispose();
+        _mean?.Dispose();
+        _scale?.Dispose();
+    }
+}

@@ -1,0 +1,21 @@
+namespace MLNet.Vae.Training;
+
+/// <summary>The anomaly threshold learned from a contamination rate.</summary>
+internal static class ScoreThreshold
+{
+    /// <summary>
+    /// The (1 − <paramref name="contamination"/>) quantile of <paramref name="scores"/>, with linear interpolation
+    /// between order statistics (NumPy's default), so about that fraction of the training rows scores above it.
+    /// </summary>
+    public static float FromContamination(ReadOnlySpan<float> scores, double contamination)
+    {
+        if (scores.IsEmpty) throw new ArgumentException("No scores to take a quantile of.", nameof(scores));
+        var sorted = scores.ToArray();
+        Array.Sort(sorted);
+        double position = (1 - contamination) * (sorted.Length - 1);
+        int below = (int)Math.Floor(position);
+        int above = Math.Min(below + 1, sorted.Length - 1);
+        double fraction = position - below;
+        return (float)(sorted[below] + fraction * (sorted[above] - sorted[below]));
+    }
+}

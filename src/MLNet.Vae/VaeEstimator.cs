@@ -1,0 +1,124 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using MLNet.Vae.Data;
+using MLNet.Vae.Internal;
+using MLNet.Vae.Model;
+using MLNet.Vae.Network;
+using MLNet.Vae.Training;
+using TorchSharp;
+
+namespace MLNet.Vae;
+
+/// <summary>
+/// Trains a variational autoencoder on a known-size float vector column and returns a <see cref="VaeTransformer"/>.
+/// Create it with <c>mlContext.Transforms.VariationalAutoencoder(...)</c> or
+/// <c>mlContext.AnomalyDetection.Trainers.VariationalAutoencoder(...)</c>.
+/// </summary>
+public sealed class VaeEstimator : IEstimator<VaeTransformer>
+{
+    // libtorch's weight initialization draws from its process-wide generator: seeding and building a network must not interleave.
+    private static readonly object TorchGlobalRandom = new();
+
+    private readonly IHost _host;
+    private readonly VaeOptions _options;
+
+    /// <summary>Creates the estimator; the options are copied and validated now.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option is invalid; the exception names it.</exception>
+    public VaeEstimator(MLContext mlContext, VaeOptions options) : this((IHostEnvironment)mlContext, options)
+    {
+    }
+
+    internal VaeEstimator(IHostEnvironment env, VaeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentNullException.ThrowIfNull(options);
+        _host = env.Register(nameof(VaeEstimator));
+        _options = options.Clone();
+        _options.Validate();
+    }
+
+    /// <summary>A copy of the options this estimator trains with.</summary>
+    public VaeOptions Options => _options.Clone();
+
+    /// <summary>
+    /// Reads the feature column, trains the VAE with Adam for <see cref="VaeOptions.NumberOfEpochs"/> epochs, scores the
+    /// training rows and sets the threshold from <see cref="VaeOptions.Contamination"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The feature column is missing or is not a known-size vector of Single.</exception>
+    /// <exception cref="InvalidOperationException">There are no rows, a value is NaN or infinite, Bernoulli data lies outside [0, 1], or training diverged.</exception>
+    public VaeTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        int width = FeatureColumn.Check(input.Schema, _options.FeatureColumnName).Width;
+        float[] rows = FeatureColumn.ReadAll(input, _options.FeatureColumnName, width, out int rowCount);
+        if (rowCount == 0)
+            throw new InvalidOperationException("Training set has 0 instances, aborting training.");
+        if (_options.Likelihood == VaeLikelihood.Bernoulli)
+            RequireUnitInterval(rows, width);
+
+        using var channel = _host.Start("Training");
+        int[] hiddenSizes = _options.ResolveHiddenLayerSizes(width);
+        long seed = _options.Seed ?? _host.Rand.Next();
+        if (_options.NumberOfThreads is int threads) torch.set_num_threads(threads);
+        channel.Info(MessageSensitivity.None, $"Training a VAE {width}-{string.Join("-", hiddenSizes)}-{_options.LatentDimension} ({_options.Likelihood}) on {rowCount} rows for {_options.NumberOfEpochs} epochs, seed {seed}.");
+
+        var standardization = _options.Likelihood == VaeLikelihood.Gaussian ? FeatureStandardization.Fit(rows, rowCount, width) : null;
+        VaeModel model;
+        lock (TorchGlobalRandom)
+        {
+            torch.random.manual_seed(seed);
+            model = new VaeModel(new MlpVaeNetwork(width, hiddenSizes, _options.LatentDimension), _options.Likelihood, _options.ScoreKind, standardization);
+        }
+        try
+        {
+            var history = VaeTrainingLoop.Train(model, rows, rowCount, _options, seed,
+                e => channel.Info(MessageSensitivity.None, $"Epoch {e.Epoch}: loss {e.Loss:G6} = reconstruction {e.Reconstruction:G6} + {_options.Beta:G3} x KL {e.Kl:G6} ({e.Seconds:F2} s)"));
+            float threshold = ScoreThreshold.FromContamination(ScoreTrainingRows(model, rows, rowCount), _options.Contamination);
+            channel.Info(MessageSensitivity.None, $"Threshold {threshold:G6} ({_options.ScoreKind}, contamination {_options.Contamination:G3}).");
+            return new VaeTransformer(_host, _options.Clone(), model, threshold, history);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private static float[] ScoreTrainingRows(VaeModel model, float[] rows, int rowCount)
+    {
+        var scores = new float[rowCount];
+        var latent = new float[VaeScoringView.BatchRows * model.LatentDimension];
+        for (int start = 0; start < rowCount; start += VaeScoringView.BatchRows)
+        {
+            int count = Math.Min(VaeScoringView.BatchRows, rowCount - start);
+            model.Score(rows.AsSpan(start * model.InputWidth, count * model.InputWidth), count, latent, scores.AsSpan(start, count));
+        }
+        return scores;
+    }
+
+    private void RequireUnitInterval(float[] rows, int width)
+    {
+        for (int i = 0; i < rows.Length; i++)
+        {
+            if (rows[i] is < 0f or > 1f)
+            {
+                throw new InvalidOperationException(
+                    $"Input column '{_options.FeatureColumnName}' has the value {rows[i]} at row {i / width}, feature {i % width}, but the Bernoulli " +
+                    "likelihood needs every value in [0, 1]. Scale the features first (e.g. mlContext.Transforms.NormalizeMinMax) " +
+                    "or use VaeLikelihood.Gaussian for real-valued data.");
+            }
+        }
+    }
+
+    /// <summary>The input schema plus the latent vector, score and predicted label columns.</summary>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        FeatureColumn.Check(inputSchema, _options.FeatureColumnName);
+        var columns = inputSchema.ToDictionary(c => c.Name);
+        columns[_options.LatentColumnName] = MLNetInternals.NewColumn(_options.LatentColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single);
+        columns[_options.ScoreColumnName] = MLNetInternals.NewColumn(_options.ScoreColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single);
+        columns[_options.PredictedLabelColumnName] = MLNetInternals.NewColumn(_options.PredictedLabelColumnName, SchemaShape.Column.VectorKind.Scalar, BooleanDataViewType.Instance);
+        return new SchemaShape(columns.Values);
+    }
+}

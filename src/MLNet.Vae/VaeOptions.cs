@@ -1,0 +1,149 @@
+namespace MLNet.Vae;
+
+/// <summary>
+/// Every hyper-parameter of the variational autoencoder, with its default. The estimator copies and validates the
+/// options when it is created; changing this object afterwards does not affect an estimator made from it.
+/// </summary>
+/// <remarks>
+/// Training minimizes, per row and averaged over each mini-batch, the β-weighted negative ELBO
+/// <c>loss = reconstruction(x, decoder(z)) + β · KL(q(z|x) ‖ N(0, I))</c>, with <c>z = μ + σ ⊙ ε</c>, <c>ε ~ N(0, I)</c>
+/// (the reparameterization trick) and <c>KL = −½ Σⱼ (1 + log σⱼ² − μⱼ² − σⱼ²)</c>. The reconstruction term depends on
+/// <see cref="Likelihood"/>; the anomaly score on <see cref="ScoreKind"/>.
+/// </remarks>
+public sealed class VaeOptions
+{
+    /// <summary>The default value of every option, in one place.</summary>
+    public static class Defaults
+    {
+        /// <summary>Default of <see cref="VaeOptions.FeatureColumnName"/>.</summary>
+        public const string FeatureColumnName = "Features";
+        /// <summary>Default of <see cref="VaeOptions.LatentColumnName"/>.</summary>
+        public const string LatentColumnName = "LatentFeatures";
+        /// <summary>Default of <see cref="VaeOptions.ScoreColumnName"/>.</summary>
+        public const string ScoreColumnName = "Score";
+        /// <summary>Default of <see cref="VaeOptions.PredictedLabelColumnName"/>.</summary>
+        public const string PredictedLabelColumnName = "PredictedLabel";
+        /// <summary>Default of <see cref="VaeOptions.LatentDimension"/>.</summary>
+        public const int LatentDimension = 20;
+        /// <summary>Default of <see cref="VaeOptions.Likelihood"/>.</summary>
+        public const VaeLikelihood Likelihood = VaeLikelihood.Gaussian;
+        /// <summary>Default of <see cref="VaeOptions.Beta"/>: the standard VAE.</summary>
+        public const double Beta = 1.0;
+        /// <summary>Default of <see cref="VaeOptions.NumberOfEpochs"/>.</summary>
+        public const int NumberOfEpochs = 30;
+        /// <summary>Default of <see cref="VaeOptions.BatchSize"/>.</summary>
+        public const int BatchSize = 128;
+        /// <summary>Default of <see cref="VaeOptions.LearningRate"/>.</summary>
+        public const double LearningRate = 1e-3;
+        /// <summary>Default of <see cref="VaeOptions.Contamination"/>.</summary>
+        public const double Contamination = 0.1;
+        /// <summary>Default of <see cref="VaeOptions.ScoreKind"/>.</summary>
+        public const VaeScoreKind ScoreKind = VaeScoreKind.ReconstructionError;
+        /// <summary>Width cap of the automatic hidden layer, the width used by pytorch/examples' VAE.</summary>
+        public const int MaximumAutomaticHiddenSize = 400;
+    }
+
+    /// <summary>The input column: a known-size vector of <see cref="float"/>.</summary>
+    public string FeatureColumnName { get; set; } = Defaults.FeatureColumnName;
+
+    /// <summary>The output column holding the encoder mean μ(x), a vector of <see cref="LatentDimension"/> floats.</summary>
+    public string LatentColumnName { get; set; } = Defaults.LatentColumnName;
+
+    /// <summary>The output column holding the anomaly score (<see cref="float"/>, higher = more anomalous).</summary>
+    public string ScoreColumnName { get; set; } = Defaults.ScoreColumnName;
+
+    /// <summary>The output column holding <c>Score &gt; Threshold</c> (<see cref="bool"/>).</summary>
+    public string PredictedLabelColumnName { get; set; } = Defaults.PredictedLabelColumnName;
+
+    /// <summary>Size of the latent space z. It should be smaller than the input width.</summary>
+    public int LatentDimension { get; set; } = Defaults.LatentDimension;
+
+    /// <summary>
+    /// Widths of the encoder's hidden layers, input side first; the decoder mirrors them. Null (the default) picks one
+    /// hidden layer of width min(400, max(2 · <see cref="LatentDimension"/>, inputWidth / 2)) when the input width is known.
+    /// </summary>
+    public int[]? HiddenLayerSizes { get; set; }
+
+    /// <summary>The decoder's distribution: Bernoulli for data in [0, 1], Gaussian (standardized) for real values.</summary>
+    public VaeLikelihood Likelihood { get; set; } = Defaults.Likelihood;
+
+    /// <summary>Weight β of the KL term (β = 1 is the standard VAE; β &gt; 1 a β-VAE; β = 0 a plain autoencoder).</summary>
+    public double Beta { get; set; } = Defaults.Beta;
+
+    /// <summary>Number of passes over the training data.</summary>
+    public int NumberOfEpochs { get; set; } = Defaults.NumberOfEpochs;
+
+    /// <summary>Rows per mini-batch.</summary>
+    public int BatchSize { get; set; } = Defaults.BatchSize;
+
+    /// <summary>Adam's learning rate.</summary>
+    public double LearningRate { get; set; } = Defaults.LearningRate;
+
+    /// <summary>
+    /// Seed of weight initialization, shuffling and the reparameterization noise. Null takes one from the
+    /// <see cref="Microsoft.ML.MLContext"/>'s random source, so an <c>MLContext(seed: n)</c> makes training reproducible.
+    /// </summary>
+    public int? Seed { get; set; }
+
+    /// <summary>
+    /// Expected fraction of anomalies in the training data, in (0, 0.5]. The threshold is the (1 − contamination)
+    /// quantile of the training rows' scores, so that fraction of the training rows is labelled anomalous.
+    /// </summary>
+    public double Contamination { get; set; } = Defaults.Contamination;
+
+    /// <summary>How the <see cref="ScoreColumnName"/> column is computed; see <see cref="VaeScoreKind"/>.</summary>
+    public VaeScoreKind ScoreKind { get; set; } = Defaults.ScoreKind;
+
+    /// <summary>
+    /// Intra-op threads of libtorch (<c>torch.set_num_threads</c>, a process-wide setting) applied when fitting.
+    /// Null leaves libtorch's current setting.
+    /// </summary>
+    public int? NumberOfThreads { get; set; }
+
+    /// <summary>A deep copy, so that later changes by the caller do not reach a fitted model.</summary>
+    public VaeOptions Clone()
+    {
+        var copy = (VaeOptions)MemberwiseClone();
+        copy.HiddenLayerSizes = HiddenLayerSizes?.ToArray();
+        return copy;
+    }
+
+    /// <summary>The hidden layer widths for an input of <paramref name="inputWidth"/> features.</summary>
+    public int[] ResolveHiddenLayerSizes(int inputWidth) => HiddenLayerSizes?.ToArray()
+        ?? [Math.Min(Defaults.MaximumAutomaticHiddenSize, Math.Max(2 * LatentDimension, inputWidth / 2))];
+
+    /// <summary>Checks every option; throws <see cref="ArgumentOutOfRangeException"/> naming the first bad one.</summary>
+    public void Validate()
+    {
+        RequireColumnName(FeatureColumnName, nameof(FeatureColumnName));
+        RequireColumnName(LatentColumnName, nameof(LatentColumnName));
+        RequireColumnName(ScoreColumnName, nameof(ScoreColumnName));
+        RequireColumnName(PredictedLabelColumnName, nameof(PredictedLabelColumnName));
+        var outputs = new[] { LatentColumnName, ScoreColumnName, PredictedLabelColumnName };
+        if (outputs.Distinct(StringComparer.Ordinal).Count() != outputs.Length)
+            throw new ArgumentOutOfRangeException(nameof(LatentColumnName), "The latent, score and predicted label output columns must have different names.");
+        Require(LatentDimension >= 1, nameof(LatentDimension), $"LatentDimension must be positive, got {LatentDimension}.");
+        if (HiddenLayerSizes is not null)
+        {
+            Require(HiddenLayerSizes.Length >= 1, nameof(HiddenLayerSizes), "HiddenLayerSizes must hold at least one layer width, or be null for the automatic choice.");
+            foreach (int width in HiddenLayerSizes)
+                Require(width >= 1, nameof(HiddenLayerSizes), $"HiddenLayerSizes must all be positive, got {width}.");
+        }
+        Require(Enum.IsDefined(Likelihood), nameof(Likelihood), $"Likelihood {(int)Likelihood} is not a VaeLikelihood value.");
+        Require(double.IsFinite(Beta) && Beta >= 0, nameof(Beta), $"Beta must be a finite number >= 0, got {Beta}.");
+        Require(NumberOfEpochs >= 1, nameof(NumberOfEpochs), $"NumberOfEpochs must be positive, got {NumberOfEpochs}.");
+        Require(BatchSize >= 1, nameof(BatchSize), $"BatchSize must be positive, got {BatchSize}.");
+        Require(double.IsFinite(LearningRate) && LearningRate > 0, nameof(LearningRate), $"LearningRate must be a finite number > 0, got {LearningRate}.");
+        Require(Contamination > 0 && Contamination <= 0.5, nameof(Contamination), $"Contamination must be in (0, 0.5], got {Contamination}.");
+        Require(Enum.IsDefined(ScoreKind), nameof(ScoreKind), $"ScoreKind {(int)ScoreKind} is not a VaeScoreKind value.");
+        Require(NumberOfThreads is null || NumberOfThreads >= 1, nameof(NumberOfThreads), $"NumberOfThreads must be positive or null, got {NumberOfThreads}.");
+    }
+
+    private static void RequireColumnName(string? name, string option) =>
+        Require(!string.IsNullOrWhiteSpace(name), option, $"{option} must name a column.");
+
+    private static void Require(bool condition, string option, string message)
+    {
+        if (!condition) throw new ArgumentOutOfRangeException(option, message);
+    }
+}

@@ -1,0 +1,192 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using MLNet.Vae.Data;
+using MLNet.Vae.Model;
+using MLNet.Vae.Persistence;
+
+namespace MLNet.Vae;
+
+/// <summary>
+/// A fitted variational autoencoder. <see cref="Transform"/> adds three columns to its input:
+/// <list type="bullet">
+/// <item><description><see cref="VaeOptions.LatentColumnName"/>: the encoder mean μ(x), a vector of <see cref="LatentDimension"/> floats;</description></item>
+/// <item><description><see cref="VaeOptions.ScoreColumnName"/>: the anomaly score (see <see cref="VaeScoreKind"/>), computed from μ(x), so it is deterministic;</description></item>
+/// <item><description><see cref="VaeOptions.PredictedLabelColumnName"/>: <c>Score &gt; Threshold</c>.</description></item>
+/// </list>
+/// A row with NaN features gets NaN in all three (and <c>false</c> as its label), as other ML.NET transforms propagate NaN.
+/// The transformer owns native (libtorch) memory: dispose it when done.
+/// </summary>
+public sealed class VaeTransformer : ITransformer, IDisposable
+{
+    private readonly IHost _host;
+    private readonly VaeOptions _options;
+    private readonly VaeModel _model;
+    private bool _disposed;
+
+    internal VaeTransformer(IHostEnvironment env, VaeOptions options, VaeModel model, float threshold, IReadOnlyList<VaeEpochRecord> history)
+    {
+        _host = env.Register(nameof(VaeTransformer));
+        _options = options;
+        _model = model;
+        Threshold = threshold;
+        TrainingHistory = history;
+    }
+
+    /// <summary>A copy of the options the model was trained with.</summary>
+    public VaeOptions Options => _options.Clone();
+
+    /// <summary>The width of the feature vector the model was fitted on; <see cref="Transform"/> requires the same.</summary>
+    public int InputWidth => _model.InputWidth;
+
+    /// <summary>The size of the latent space.</summary>
+    public int LatentDimension => _model.LatentDimension;
+
+    /// <summary>The hidden layer widths of the encoder (the decoder mirrors them).</summary>
+    public IReadOnlyList<int> HiddenLayerSizes => _model.Network.HiddenSizes;
+
+    /// <summary>
+    /// Rows whose score exceeds this are labelled anomalous. Learned as the (1 − <see cref="VaeOptions.Contamination"/>)
+    /// quantile of the training rows' scores.
+    /// </summary>
+    public float Threshold { get; }
+
+    /// <summary>Per-epoch loss, reconstruction and KL, averaged per training row.</summary>
+    public IReadOnlyList<VaeEpochRecord> TrainingHistory { get; }
+
+    /// <summary>ML.NET's <c>PredictionEngine</c> scores one row at a time through <see cref="GetRowToRowMapper"/>.</summary>
+    public bool IsRowToRowMapper => true;
+
+    /// <summary>
+    /// The same model with another threshold (for example a quantile of validation scores). The result is independent
+    /// of this transformer (it owns a copy of the weights): dispose both.
+    /// </summary>
+    public VaeTransformer WithThreshold(float threshold)
+    {
+        ThrowIfDisposed();
+        if (!float.IsFinite(threshold)) throw new ArgumentOutOfRangeException(nameof(threshold), $"The threshold must be finite, got {threshold}.");
+        return new VaeTransformer(_host, _options, _model.Clone(), threshold, TrainingHistory);
+    }
+
+    /// <inheritdoc />
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        ThrowIfDisposed();
+        return OutputSchemaFor(inputSchema).Output;
+    }
+
+    /// <summary>A lazy view of <paramref name="input"/> with the three output columns; scoring happens as its cursors move.</summary>
+    public IDataView Transform(IDataView input)
+    {
+        ThrowIfDisposed();
+        return new VaeScoringView(input, OutputSchemaFor(input.Schema), _model, Threshold);
+    }
+
+    /// <inheritdoc />
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        ThrowIfDisposed();
+        return new VaeRowMapper(OutputSchemaFor(inputSchema), _model, Threshold);
+    }
+
+    private VaeOutputSchema OutputSchemaFor(DataViewSchema inputSchema) =>
+        new(inputSchema, _options, _model.InputWidth, _model.LatentDimension);
+
+    /// <summary>
+    /// Encodes each row to μ(x) and decodes it: the mean of p(x | z = μ(x)) in the input's units
+    /// (σ(logits) for Bernoulli; m + s · μ̃ for Gaussian).
+    /// </summary>
+    public float[][] Reconstruct(IReadOnlyList<float[]> rows)
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(rows);
+        if (rows.Count == 0) return [];
+        var matrix = new float[rows.Count * InputWidth];
+        for (int r = 0; r < rows.Count; r++)
+        {
+            if (rows[r] is null || rows[r].Length != InputWidth)
+                throw new ArgumentException($"Row {r} has {rows[r]?.Length.ToString() ?? "no"} values; the model was fitted on {InputWidth}.", nameof(rows));
+            rows[r].CopyTo(matrix, r * InputWidth);
+        }
+        return Split(_model.Reconstruct(matrix, rows.Count), rows.Count);
+    }
+
+    /// <summary>
+    /// Generates <paramref name="count"/> new rows: draws z ~ N(0, I) with <paramref name="seed"/> and returns the decoded
+    /// mean in the input's units (pixel intensities in [0, 1] for Bernoulli). The same seed gives the same rows.
+    /// </summary>
+    public float[][] Generate(int count, int seed = 0)
+    {
+        ThrowIfDisposed();
+        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), $"count must be positive, got {count}.");
+        return Split(_model.Generate(count, seed), count);
+    }
+
+    private float[][] Split(float[] matrix, int rows)
+    {
+        var result = new float[rows][];
+        for (int r = 0; r < rows; r++) result[r] = matrix.AsSpan(r * InputWidth, InputWidth).ToArray();
+        return result;
+    }
+
+    /// <summary>
+    /// Writes the model (weights, options, standardization, threshold, history) to <paramref name="path"/>. The file is
+    /// written next to the target and moved over it only when complete, so a failure never corrupts an existing file.
+    /// </summary>
+    public void Save(string path)
+    {
+        ThrowIfDisposed();
+        string full = Path.GetFullPath(path);
+        string temporary = full + ".saving";
+        using (var stream = File.Create(temporary)) Save(stream);
+        File.Move(temporary, full, overwrite: true);
+    }
+
+    /// <summary>Writes the model to <paramref name="stream"/> in the format described in docs/persistence.md.</summary>
+    public void Save(Stream stream)
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(stream);
+        var metadata = new VaeModelMetadata(
+            LibraryVersion: typeof(VaeTransformer).Assembly.GetName().Version?.ToString() ?? "0",
+            Options: _options,
+            InputWidth: InputWidth,
+            HiddenSizes: _model.Network.HiddenSizes.ToArray(),
+            Threshold: Threshold,
+            FeatureMean: _model.Standardization?.Mean,
+            FeatureScale: _model.Standardization?.Scale,
+            TrainingHistory: TrainingHistory);
+        VaeModelFile.Write(stream, metadata, _model);
+    }
+
+    /// <summary>Loads a model saved with <see cref="Save(string)"/>; it scores exactly as the saved one did.</summary>
+    /// <exception cref="InvalidDataException">The file is not a model, is damaged, or comes from a newer format.</exception>
+    public static VaeTransformer Load(MLContext mlContext, string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Load(mlContext, stream);
+    }
+
+    /// <summary>Loads a model saved with <see cref="Save(Stream)"/>.</summary>
+    public static VaeTransformer Load(MLContext mlContext, Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(stream);
+        var (metadata, model) = VaeModelFile.Read(stream);
+        return new VaeTransformer(mlContext, metadata.Options, model, metadata.Threshold, metadata.TrainingHistory);
+    }
+
+    void ICanSaveModel.Save(ModelSaveContext ctx) =>
+        throw new NotSupportedException(
+            "mlContext.Model.Save does not support VaeTransformer yet; save it with VaeTransformer.Save(path) and load it with VaeTransformer.Load.");
+
+    /// <summary>Frees the network's native memory. The transformer cannot be used afterwards.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _model.Dispose();
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+}
