@@ -67,6 +67,12 @@ public static class TestData
         return ml.Data.LoadFromEnumerable(rows, schema);
     }
 
+    /// <summary>The <see cref="SchemaShape"/> of a schema, as ML.NET's internal SchemaShape.Create makes it.</summary>
+    public static SchemaShape ShapeOf(DataViewSchema schema) => new(schema.Select(c => MLNet.Vae.Internal.MLNetInternals.NewColumn(
+        c.Name,
+        c.Type is VectorDataViewType v ? (v.IsKnownSize ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.VariableVector) : SchemaShape.Column.VectorKind.Scalar,
+        c.Type is VectorDataViewType vector ? vector.ItemType : c.Type)));
+
     /// <summary>The scores of a transformed view, in row order.</summary>
     public static float[] Scores(IDataView transformed, string column = "Score") =>
         transformed.GetColumn<float>(column).ToArray();

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -73,7 +74,7 @@ internal static class FeatureColumn
                 if (bad >= 0)
                 {
                     throw new InvalidOperationException(
-                        $"Input column '{name}' has a non-finite value ({row[bad]}) at row {rows}, feature {bad}. " +
+                        $"Input column '{name}' has a non-finite value ({row[bad].ToString(CultureInfo.InvariantCulture)}) at row {rows}, feature {bad}. " +
                         "The VAE cannot train on NaN or infinity: remove or impute these rows first " +
                         "(e.g. mlContext.Transforms.ReplaceMissingValues or mlContext.Data.FilterRowsByMissingValues).");
                 }

@@ -74,8 +74,10 @@ internal static class VaeModelFile
     public static (VaeModelMetadata Metadata, VaeModel Model) Read(Stream source)
     {
         byte[] bytes = ReadToEnd(source);
-        if (bytes.Length < Magic.Length + 8 + HashLength || !bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))
+        if (bytes.Length < Magic.Length || !bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))
             throw Invalid("it is not an MLNet.Vae model (the 'MLNETVAE' header is missing)");
+        if (bytes.Length < Magic.Length + 8 + HashLength)
+            throw Invalid("it ends right after its header (the file is truncated or damaged)");
         int version = BitConverter.ToInt32(bytes, Magic.Length);
         if (version > CurrentVersion)
             throw Invalid($"it was written in format version {version}, and this version of MLNet.Vae reads versions up to {CurrentVersion}; upgrade MLNet.Vae to load it");

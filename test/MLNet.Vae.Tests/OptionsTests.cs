@@ -1,0 +1,78 @@
+using Microsoft.ML;
+
+namespace MLNet.Vae.Tests;
+
+[TestClass]
+public sealed class OptionsTests
+{
+    [TestMethod]
+    public void Defaults_AreTheDocumentedOnes()
+    {
+        var options = new VaeOptions();
+        Assert.AreEqual("Features", options.FeatureColumnName);
+        Assert.AreEqual("LatentFeatures", options.LatentColumnName);
+        Assert.AreEqual("Score", options.ScoreColumnName);
+        Assert.AreEqual("PredictedLabel", options.PredictedLabelColumnName);
+        Assert.AreEqual(20, options.LatentDimension);
+        Assert.IsNull(options.HiddenLayerSizes);
+        Assert.AreEqual(VaeLikelihood.Gaussian, options.Likelihood);
+        Assert.AreEqual(1.0, options.Beta);
+        Assert.AreEqual(30, options.NumberOfEpochs);
+        Assert.AreEqual(128, options.BatchSize);
+        Assert.AreEqual(1e-3, options.LearningRate);
+        Assert.IsNull(options.Seed);
+        Assert.AreEqual(0.1, options.Contamination);
+        Assert.AreEqual(VaeScoreKind.ReconstructionError, options.ScoreKind);
+        Assert.IsNull(options.NumberOfThreads);
+    }
+
+    [TestMethod]
+    [DataRow(nameof(VaeOptions.LatentDimension), "LatentDimension must be positive, got 0.")]
+    [DataRow(nameof(VaeOptions.HiddenLayerSizes), "HiddenLayerSizes must all be positive, got -4.")]
+    [DataRow(nameof(VaeOptions.Beta), "Beta must be a finite number >= 0, got -1.")]
+    [DataRow(nameof(VaeOptions.NumberOfEpochs), "NumberOfEpochs must be positive, got 0.")]
+    [DataRow(nameof(VaeOptions.BatchSize), "BatchSize must be positive, got 0.")]
+    [DataRow(nameof(VaeOptions.LearningRate), "LearningRate must be a finite number > 0, got NaN.")]
+    [DataRow(nameof(VaeOptions.Contamination), "Contamination must be in (0, 0.5], got 0.7.")]
+    [DataRow(nameof(VaeOptions.NumberOfThreads), "NumberOfThreads must be positive or null, got 0.")]
+    [DataRow(nameof(VaeOptions.FeatureColumnName), "FeatureColumnName must name a column.")]
+    [DataRow(nameof(VaeOptions.Likelihood), "Likelihood 9 is not a VaeLikelihood value.")]
+    [DataRow(nameof(VaeOptions.ScoreKind), "ScoreKind 9 is not a VaeScoreKind value.")]
+    public void Estimator_WithAnInvalidOption_ThrowsNamingIt(string option, string message)
+    {
+        var options = new VaeOptions();
+        switch (option)
+        {
+            case nameof(VaeOptions.LatentDimension): options.LatentDimension = 0; break;
+            case nameof(VaeOptions.HiddenLayerSizes): options.HiddenLayerSizes = [8, -4]; break;
+            case nameof(VaeOptions.Beta): options.Beta = -1; break;
+            case nameof(VaeOptions.NumberOfEpochs): options.NumberOfEpochs = 0; break;
+            case nameof(VaeOptions.BatchSize): options.BatchSize = 0; break;
+            case nameof(VaeOptions.LearningRate): options.LearningRate = double.NaN; break;
+            case nameof(VaeOptions.Contamination): options.Contamination = 0.7; break;
+            case nameof(VaeOptions.NumberOfThreads): options.NumberOfThreads = 0; break;
+            case nameof(VaeOptions.FeatureColumnName): options.FeatureColumnName = " "; break;
+            case nameof(VaeOptions.Likelihood): options.Likelihood = (VaeLikelihood)9; break;
+            case nameof(VaeOptions.ScoreKind): options.ScoreKind = (VaeScoreKind)9; break;
+        }
+
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new VaeEstimator(new MLContext(), options));
+        Assert.AreEqual(option, error.ParamName);
+        StringAssert.StartsWith(error.Message, message);
+    }
+
+    [TestMethod]
+    public void Estimator_WithClashingOutputNames_Throws()
+    {
+        var options = new VaeOptions { ScoreColumnName = "Out", PredictedLabelColumnName = "Out" };
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new MLContext().Transforms.VariationalAutoencoder(options));
+        StringAssert.Contains(error.Message, "must have different names");
+    }
+
+    [TestMethod]
+    public void Estimator_WithEmptyHiddenLayerList_ThrowsSuggestingNull()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new VaeEstimator(new MLContext(), new VaeOptions { HiddenLayerSizes = [] }));
+        StringAssert.Contains(error.Message, "or be null for the automatic choice");
+    }
+}
