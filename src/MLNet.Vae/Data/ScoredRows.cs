@@ -45,8 +45,20 @@ internal sealed class ScoredRows
     /// <summary>Runs one forward pass over the filled slots.</summary>
     public void Score() => _model.Score(_features, Count, _latent, _scores);
 
-    /// <summary>The getters for the three output columns, reading slot <paramref name="slot"/>() after <paramref name="ensureScored"/>().</summary>
-    public Delegate MakeGetter(VaeOutputSchema schema, int column, Func<int> slot, Action ensureScored)
+    /// <summary>
+    /// The getter of an output column, reading slot <paramref name="slot"/>() after <paramref name="ensureScored"/>();
+    /// refuses, in ML.NET's words, a column that was not requested or a <typeparamref name="TValue"/> of the wrong type.
+    /// </summary>
+    public ValueGetter<TValue> GetGetter<TValue>(VaeOutputSchema schema, DataViewSchema.Column column, bool active, Func<int> slot, Action ensureScored)
+    {
+        if (!active)
+            throw new InvalidOperationException($"Column '{column.Name}' is not active: request it when creating the cursor or row.");
+        if (typeof(TValue) != column.Type.RawType)
+            throw new InvalidOperationException($"Invalid TValue in GetGetter: '{typeof(TValue)}', expected type: '{column.Type.RawType}'.");
+        return (ValueGetter<TValue>)MakeGetter(schema, column.Index, slot, ensureScored);
+    }
+
+    private Delegate MakeGetter(VaeOutputSchema schema, int column, Func<int> slot, Action ensureScored)
     {
         int latentDimension = _model.LatentDimension;
         if (column == schema.LatentColumnIndex)

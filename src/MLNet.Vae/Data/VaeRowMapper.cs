@@ -66,11 +66,7 @@ internal sealed class VaeRowMapper : IRowToRowMapper
         {
             if (!_schema.IsOutputColumn(column.Index))
                 return _input.GetGetter<TValue>(_input.Schema[column.Index]);
-            if (!_active.Contains(column.Index) || _features is null)
-                throw new InvalidOperationException($"Column '{column.Name}' is not active in this row: request it in activeColumns.");
-            if (typeof(TValue) != column.Type.RawType)
-                throw new InvalidOperationException($"Invalid TValue in GetGetter: '{typeof(TValue)}', expected type: '{column.Type.RawType}'.");
-            return (ValueGetter<TValue>)_scored.MakeGetter(_schema, column.Index, static () => 0, EnsureScored);
+            return _scored.GetGetter<TValue>(_schema, column, _active.Contains(column.Index), static () => 0, EnsureScored);
         }
 
         private void EnsureScored()

@@ -49,11 +49,9 @@ internal sealed class VaeScoringCursor : DataViewRowCursor
     {
         if (!_schema.IsOutputColumn(column.Index))
             return _rows.GetGetter<TValue>(_rows.Schema[column.Index]);
-        if (!_active.Contains(column.Index) || _scored is null)
-            throw new InvalidOperationException($"Column '{column.Name}' is not active in this cursor: request it in columnsNeeded.");
-        if (typeof(TValue) != column.Type.RawType)
-            throw new InvalidOperationException($"Invalid TValue in GetGetter: '{typeof(TValue)}', expected type: '{column.Type.RawType}'.");
-        return (ValueGetter<TValue>)_scored.MakeGetter(_schema, column.Index, () => _slot, static () => { });
+        if (_scored is null)
+            throw new InvalidOperationException($"Column '{column.Name}' is not active: request it when creating the cursor or row.");
+        return _scored.GetGetter<TValue>(_schema, column, _active.Contains(column.Index), () => _slot, static () => { });
     }
 
     public override bool MoveNext()
