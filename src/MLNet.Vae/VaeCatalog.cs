@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using MLNet.Vae.Internal;
 
 namespace MLNet.Vae;
