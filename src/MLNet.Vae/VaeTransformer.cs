@@ -171,14 +171,25 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     public static VaeTransformer Load(MLContext mlContext, Stream stream)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
-        ArgumentNullException.ThrowIfNull(stream);
-        var (metadata, model) = VaeModelFile.Read(stream);
-        return new VaeTransformer(mlContext, metadata.Options, model, metadata.Threshold, metadata.TrainingHistory);
+        return Load((IHostEnvironment)mlContext, stream);
     }
 
-    void ICanSaveModel.Save(ModelSaveContext ctx) =>
-        throw new NotSupportedException(
-            "mlContext.Model.Save does not support VaeTransformer yet; save it with VaeTransformer.Save(path) and load it with VaeTransformer.Load.");
+    internal static VaeTransformer Load(IHostEnvironment env, Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        var (metadata, model) = VaeModelFile.Read(stream);
+        return new VaeTransformer(env, metadata.Options, model, metadata.Threshold, metadata.TrainingHistory);
+    }
+
+    /// <summary>
+    /// Lets <c>mlContext.Model.Save</c> store this transformer, alone or inside a pipeline; <c>mlContext.Model.Load</c>
+    /// reads it back with no registration call. The entry holds the same format as <see cref="Save(Stream)"/>.
+    /// </summary>
+    void ICanSaveModel.Save(ModelSaveContext ctx)
+    {
+        ThrowIfDisposed();
+        MLNetModelEntry.Save(ctx, Save);
+    }
 
     /// <summary>Frees the network's native memory. The transformer cannot be used afterwards.</summary>
     public void Dispose()

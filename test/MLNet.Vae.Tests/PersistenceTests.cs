@@ -155,13 +155,6 @@ public sealed class PersistenceTests
         Assert.Throws<FileNotFoundException>(() => VaeTransformer.Load(_ml, Path.Combine(_folder, "absent.vae")));
     }
 
-    [TestMethod]
-    public void ModelSave_OfMLNet_SaysWhatToUseInstead()
-    {
-        var error = Assert.Throws<NotSupportedException>(() => _ml.Model.Save(_gaussian, _data.Schema, Path.Combine(_folder, "model.zip")));
-        StringAssert.Contains(error.Message, "VaeTransformer.Save(path)");
-    }
-
     private static byte[] Saved(VaeTransformer model)
     {
         using var stream = new MemoryStream();

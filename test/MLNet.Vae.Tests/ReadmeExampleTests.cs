@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 
 namespace MLNet.Vae.Tests;
 
@@ -36,6 +37,12 @@ public sealed class ReadmeExampleTests
             string path = Path.Combine(folder, "vae.model");
             vae.Save(path);
             using var loaded = VaeTransformer.Load(ml, path);
+            string pipelinePath = Path.Combine(folder, "pipeline.zip");
+            ml.Model.Save(model, train.Schema, pipelinePath);
+            ITransformer served = ml.Model.Load(pipelinePath, out DataViewSchema inputSchema);
+            CollectionAssert.AreEqual(TestData.Scores(scored), TestData.Scores(served.Transform(test)));
+            Assert.AreEqual(train.Schema.Count, inputSchema.Count);
+            foreach (var disposable in ((IEnumerable<ITransformer>)served).OfType<IDisposable>()) disposable.Dispose();
 
             Assert.IsGreaterThan(0.9, metrics.AreaUnderRocCurve);
             Assert.AreEqual(vae.Threshold, loaded.Threshold);
