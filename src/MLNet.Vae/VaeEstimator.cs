@@ -62,27 +62,46 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         long seed = _options.Seed ?? _host.Rand.Next();
         if (_options.NumberOfThreads is int threads) torch.set_num_threads(threads);
         channel.Info(MessageSensitivity.None, $"Training a VAE {width}-{string.Join("-", hiddenSizes)}-{_options.LatentDimension} ({_options.Likelihood}) on {rowCount} rows for {_options.NumberOfEpochs} epochs, seed {seed}.");
+        var warnings = TrainingDiagnostics.BeforeTraining(_options, width, hiddenSizes).ToList();
+        foreach (var warning in warnings) channel.Warning(MessageSensitivity.None, warning.Message);
 
         var standardization = _options.Likelihood == VaeLikelihood.Gaussian ? FeatureStandardization.Fit(rows, rowCount, width) : null;
         VaeModel model;
         lock (TorchGlobalRandom)
         {
             torch.random.manual_seed(seed);
-            model = new VaeModel(new MlpVaeNetwork(width, hiddenSizes, _options.LatentDimension), _options.Likelihood, _options.ScoreKind, standardization);
+            model = new VaeModel(new MlpVaeNetwork(width, hiddenSizes, _options.LatentDimension, _options.LogVarianceLimit),
+                _options.Likelihood, _options.ScoreKind, standardization);
         }
         try
         {
-            var history = VaeTrainingLoop.Train(model, rows, rowCount, _options, seed,
-                e => channel.Info(MessageSensitivity.None, $"Epoch {e.Epoch}: loss {e.Loss:G6} = reconstruction {e.Reconstruction:G6} + {_options.Beta:G3} x KL {e.Kl:G6} ({e.Seconds:F2} s)"));
+            var outcome = VaeTrainingLoop.Train(model, rows, rowCount, _options, seed, record =>
+            {
+                channel.Info(MessageSensitivity.None, DescribeEpoch(record));
+                _options.Progress?.Report(record);
+            });
+            if (outcome.BestEpoch < outcome.History.Count || outcome.History.Count < _options.NumberOfEpochs)
+                channel.Info(MessageSensitivity.None, $"Early stopping after epoch {outcome.History.Count}: kept the weights of epoch {outcome.BestEpoch}.");
+            var trainedWarnings = TrainingDiagnostics.AfterTraining(_options, outcome.History, outcome.ReconstructionBaseline).ToList();
+            foreach (var warning in trainedWarnings) channel.Warning(MessageSensitivity.None, warning.Message);
+            warnings.AddRange(trainedWarnings);
             float threshold = ScoreThreshold.FromContamination(ScoreTrainingRows(model, rows, rowCount), _options.Contamination);
             channel.Info(MessageSensitivity.None, $"Threshold {threshold:G6} ({_options.ScoreKind}, contamination {_options.Contamination:G3}).");
-            return new VaeTransformer(_host, _options.Clone(), model, threshold, history);
+            var summary = new VaeTrainingSummary(outcome.History, warnings, outcome.BestEpoch, outcome.ReconstructionBaseline);
+            return new VaeTransformer(_host, _options.Clone(), model, threshold, summary);
         }
         catch
         {
             model.Dispose();
             throw;
         }
+    }
+
+    private string DescribeEpoch(VaeEpochRecord e)
+    {
+        string validation = e.ValidationLoss is double v ? $", validation loss {v:G6}" : "";
+        return $"Epoch {e.Epoch}: loss {e.Loss:G6} = reconstruction {e.Reconstruction:G6} + {e.Beta:G3} x KL {e.Kl:G6}{validation}; " +
+               $"{e.ActiveUnits}/{_options.LatentDimension} active units, gradient norm {e.GradientNorm:G4}, learning rate {e.LearningRate:G3} ({e.Seconds:F2} s)";
     }
 
     private static float[] ScoreTrainingRows(VaeModel model, float[] rows, int rowCount)

@@ -39,6 +39,8 @@ public sealed class VaeOptions
         public const double Contamination = 0.1;
         /// <summary>Default of <see cref="VaeOptions.ScoreKind"/>.</summary>
         public const VaeScoreKind ScoreKind = VaeScoreKind.ReconstructionError;
+        /// <summary>Default of <see cref="VaeOptions.LogVarianceLimit"/>: wide enough never to bind in healthy training.</summary>
+        public const double LogVarianceLimit = 20;
         /// <summary>Width cap of the automatic hidden layer, the width used by pytorch/examples' VAE.</summary>
         public const int MaximumAutomaticHiddenSize = 400;
     }
@@ -100,6 +102,49 @@ public sealed class VaeOptions
     /// </summary>
     public int? NumberOfThreads { get; set; }
 
+    /// <summary>
+    /// Fraction of the rows held out (after a seeded shuffle) to measure <see cref="VaeEpochRecord.ValidationLoss"/> each
+    /// epoch, in [0, 0.5). 0 (the default) trains on every row. Needed by <see cref="EarlyStoppingPatience"/>.
+    /// </summary>
+    public double ValidationFraction { get; set; }
+
+    /// <summary>
+    /// KL warm-up: β rises linearly from 0 to <see cref="Beta"/> over this many epochs (per step), βₜ = β · min(1, t / T),
+    /// which keeps the KL term from pushing the posterior onto the prior before the decoder learns to use z. 0: no warm-up.
+    /// </summary>
+    public int KlWarmupEpochs { get; set; }
+
+    /// <summary>
+    /// Free bits λ in nats: each latent dimension's batch-mean KL is counted as at least λ, Σⱼ max(λ, KLⱼ), so the
+    /// optimizer gains nothing by collapsing a dimension below λ. 0 (the default): the plain KL.
+    /// </summary>
+    public double FreeBits { get; set; }
+
+    /// <summary>
+    /// The encoder's log-variance is clamped to [−limit, +limit], so exp(log σ²) can neither overflow to infinity
+    /// (a source of NaN losses) nor underflow to 0. The default, 20, does not bind in healthy training.
+    /// </summary>
+    public double LogVarianceLimit { get; set; } = Defaults.LogVarianceLimit;
+
+    /// <summary>Rescales the gradient when its global L2 norm exceeds this value (null: no clipping).</summary>
+    public double? GradientNormClip { get; set; }
+
+    /// <summary>
+    /// Stops when the validation loss has not improved for this many epochs and restores the weights of the best epoch
+    /// (null: train every epoch). Needs <see cref="ValidationFraction"/> &gt; 0; epochs of KL warm-up do not count.
+    /// </summary>
+    public int? EarlyStoppingPatience { get; set; }
+
+    /// <summary>L2 weight decay of Adam (0: none).</summary>
+    public double WeightDecay { get; set; }
+
+    /// <summary>How the learning rate changes over the epochs.</summary>
+    public VaeLearningRateSchedule LearningRateSchedule { get; set; } = VaeLearningRateSchedule.Constant;
+
+    /// <summary>Receives each epoch's record as soon as it ends (for a UI). Not saved with the model.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IProgress<VaeEpochRecord>? Progress { get; set; }
+
     /// <summary>A deep copy, so that later changes by the caller do not reach a fitted model.</summary>
     public VaeOptions Clone()
     {
@@ -137,6 +182,18 @@ public sealed class VaeOptions
         Require(Contamination > 0 && Contamination <= 0.5, nameof(Contamination), $"Contamination must be in (0, 0.5], got {Contamination}.");
         Require(Enum.IsDefined(ScoreKind), nameof(ScoreKind), $"ScoreKind {(int)ScoreKind} is not a VaeScoreKind value.");
         Require(NumberOfThreads is null || NumberOfThreads >= 1, nameof(NumberOfThreads), $"NumberOfThreads must be positive or null, got {NumberOfThreads}.");
+        Require(ValidationFraction >= 0 && ValidationFraction < 0.5, nameof(ValidationFraction), $"ValidationFraction must be in [0, 0.5), got {ValidationFraction}.");
+        Require(KlWarmupEpochs >= 0, nameof(KlWarmupEpochs), $"KlWarmupEpochs must be >= 0, got {KlWarmupEpochs}.");
+        Require(double.IsFinite(FreeBits) && FreeBits >= 0, nameof(FreeBits), $"FreeBits must be a finite number >= 0, got {FreeBits}.");
+        Require(double.IsFinite(LogVarianceLimit) && LogVarianceLimit > 0 && LogVarianceLimit <= 80, nameof(LogVarianceLimit),
+            $"LogVarianceLimit must be in (0, 80] (exp(88) overflows a float), got {LogVarianceLimit}.");
+        Require(GradientNormClip is null || (double.IsFinite(GradientNormClip.Value) && GradientNormClip > 0), nameof(GradientNormClip),
+            $"GradientNormClip must be a finite number > 0 or null, got {GradientNormClip}.");
+        Require(EarlyStoppingPatience is null || EarlyStoppingPatience >= 1, nameof(EarlyStoppingPatience), $"EarlyStoppingPatience must be positive or null, got {EarlyStoppingPatience}.");
+        Require(EarlyStoppingPatience is null || ValidationFraction > 0, nameof(EarlyStoppingPatience),
+            "EarlyStoppingPatience needs a validation split: set ValidationFraction > 0 (e.g. 0.1).");
+        Require(double.IsFinite(WeightDecay) && WeightDecay >= 0, nameof(WeightDecay), $"WeightDecay must be a finite number >= 0, got {WeightDecay}.");
+        Require(Enum.IsDefined(LearningRateSchedule), nameof(LearningRateSchedule), $"LearningRateSchedule {(int)LearningRateSchedule} is not a VaeLearningRateSchedule value.");
     }
 
     private static void RequireColumnName(string? name, string option) =>

@@ -24,13 +24,13 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     private readonly VaeModel _model;
     private bool _disposed;
 
-    internal VaeTransformer(IHostEnvironment env, VaeOptions options, VaeModel model, float threshold, IReadOnlyList<VaeEpochRecord> history)
+    internal VaeTransformer(IHostEnvironment env, VaeOptions options, VaeModel model, float threshold, VaeTrainingSummary training)
     {
         _host = env.Register(nameof(VaeTransformer));
         _options = options;
         _model = model;
         Threshold = threshold;
-        TrainingHistory = history;
+        Training = training;
     }
 
     /// <summary>A copy of the options the model was trained with.</summary>
@@ -51,8 +51,14 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     /// </summary>
     public float Threshold { get; }
 
-    /// <summary>Per-epoch loss, reconstruction and KL, averaged per training row.</summary>
-    public IReadOnlyList<VaeEpochRecord> TrainingHistory { get; }
+    /// <summary>What training reported: history, warnings, the epoch whose weights are kept, the mean-prediction baseline.</summary>
+    public VaeTrainingSummary Training { get; }
+
+    /// <summary>Per-epoch loss terms, KL per dimension, active units, gradient norm, validation loss, learning rate, β, time.</summary>
+    public IReadOnlyList<VaeEpochRecord> TrainingHistory => Training.History;
+
+    /// <summary>The failure modes training detected, each with what to change (empty when none).</summary>
+    public IReadOnlyList<VaeTrainingWarning> TrainingWarnings => Training.Warnings;
 
     /// <summary>ML.NET's <c>PredictionEngine</c> scores one row at a time through <see cref="GetRowToRowMapper"/>.</summary>
     public bool IsRowToRowMapper => true;
@@ -65,7 +71,7 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     {
         ThrowIfDisposed();
         if (!float.IsFinite(threshold)) throw new ArgumentOutOfRangeException(nameof(threshold), $"The threshold must be finite, got {threshold}.");
-        return new VaeTransformer(_host, _options, _model.Clone(), threshold, TrainingHistory);
+        return new VaeTransformer(_host, _options, _model.Clone(), threshold, Training);
     }
 
     /// <inheritdoc />
@@ -155,7 +161,10 @@ public sealed class VaeTransformer : ITransformer, IDisposable
             Threshold: Threshold,
             FeatureMean: _model.Standardization?.Mean,
             FeatureScale: _model.Standardization?.Scale,
-            TrainingHistory: TrainingHistory);
+            TrainingHistory: Training.History,
+            TrainingWarnings: Training.Warnings,
+            BestEpoch: Training.BestEpoch,
+            ReconstructionBaseline: Training.ReconstructionBaseline);
         VaeModelFile.Write(stream, metadata, _model);
     }
 
@@ -178,7 +187,7 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     {
         ArgumentNullException.ThrowIfNull(stream);
         var (metadata, model) = VaeModelFile.Read(stream);
-        return new VaeTransformer(env, metadata.Options, model, metadata.Threshold, metadata.TrainingHistory);
+        return new VaeTransformer(env, metadata.Options, model, metadata.Threshold, metadata.ToTrainingSummary());
     }
 
     /// <summary>

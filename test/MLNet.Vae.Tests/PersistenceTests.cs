@@ -53,7 +53,9 @@ public sealed class PersistenceTests
             var latentBefore = before.GetColumn<float[]>("LatentFeatures").SelectMany(v => v).ToArray();
             CollectionAssert.AreEqual(latentBefore, after.GetColumn<float[]>("LatentFeatures").SelectMany(v => v).ToArray());
             Assert.AreEqual(model.Threshold, loaded.Threshold);
-            CollectionAssert.AreEqual(model.TrainingHistory.ToArray(), loaded.TrainingHistory.ToArray());
+            AssertSameHistory(model.TrainingHistory, loaded.TrainingHistory);
+            Assert.AreEqual(model.Training.BestEpoch, loaded.Training.BestEpoch);
+            Assert.AreEqual(model.Training.ReconstructionBaseline, loaded.Training.ReconstructionBaseline);
             Assert.AreEqual(model.Options.Likelihood, loaded.Options.Likelihood);
             Assert.AreEqual(model.Options.Seed, loaded.Options.Seed);
             CollectionAssert.AreEqual(model.HiddenLayerSizes.ToArray(), loaded.HiddenLayerSizes.ToArray());
@@ -153,6 +155,16 @@ public sealed class PersistenceTests
     public void Load_MissingFile_ThrowsFileNotFound()
     {
         Assert.Throws<FileNotFoundException>(() => VaeTransformer.Load(_ml, Path.Combine(_folder, "absent.vae")));
+    }
+
+    internal static void AssertSameHistory(IReadOnlyList<VaeEpochRecord> expected, IReadOnlyList<VaeEpochRecord> actual)
+    {
+        Assert.HasCount(expected.Count, actual);
+        for (int i = 0; i < expected.Count; i++)
+        {
+            CollectionAssert.AreEqual(expected[i].KlPerDimension.ToArray(), actual[i].KlPerDimension.ToArray(), $"epoch {i + 1}");
+            Assert.AreEqual(expected[i], actual[i] with { KlPerDimension = expected[i].KlPerDimension }, $"epoch {i + 1}");
+        }
     }
 
     private static byte[] Saved(VaeTransformer model)

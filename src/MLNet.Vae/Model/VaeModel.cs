@@ -91,7 +91,7 @@ internal sealed class VaeModel : IDisposable
     /// <summary>An independent copy with the same weights (for a transformer that must own its model).</summary>
     public VaeModel Clone()
     {
-        var network = new MlpVaeNetwork(InputWidth, Network.HiddenSizes, LatentDimension);
+        var network = new MlpVaeNetwork(InputWidth, Network.HiddenSizes, LatentDimension, Network.LogVarianceLimit);
         using (no_grad())
         {
             var source = Network.state_dict();

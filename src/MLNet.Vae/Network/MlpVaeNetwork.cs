@@ -8,7 +8,7 @@ namespace MLNet.Vae.Network;
 /// A multilayer-perceptron VAE: encoder d → h₁ → … → hₖ → (μ, log σ²) of size L, decoder L → hₖ → … → h₁ → d.
 /// Hidden layers use ReLU; the two encoder heads and the decoder's output layer are linear, because μ and log σ² are
 /// unbounded and the decoder emits logits (Bernoulli) or a standardized mean (Gaussian): a ReLU there would clip them.
-/// It knows nothing of ML.NET.
+/// The log-variance head is clamped to [−limit, limit] so that exp(log σ²) stays finite. It knows nothing of ML.NET.
 /// </summary>
 internal sealed class MlpVaeNetwork : nn.Module
 {
@@ -17,9 +17,10 @@ internal sealed class MlpVaeNetwork : nn.Module
     private readonly Linear _logVariance;
     private readonly Sequential _decoder;
 
-    public MlpVaeNetwork(int inputWidth, IReadOnlyList<int> hiddenSizes, int latentDimension) : base(nameof(MlpVaeNetwork))
+    public MlpVaeNetwork(int inputWidth, IReadOnlyList<int> hiddenSizes, int latentDimension, double logVarianceLimit) : base(nameof(MlpVaeNetwork))
     {
         InputWidth = inputWidth;
+        LogVarianceLimit = logVarianceLimit;
         LatentDimension = latentDimension;
         HiddenSizes = hiddenSizes.ToArray();
 
@@ -55,11 +56,14 @@ internal sealed class MlpVaeNetwork : nn.Module
 
     public IReadOnlyList<int> HiddenSizes { get; }
 
+    public double LogVarianceLimit { get; }
+
     /// <summary>The posterior q(z | x) = N(μ, diag(exp(log σ²))) of a batch x of shape [n, d].</summary>
     public (Tensor Mean, Tensor LogVariance) Encode(Tensor x)
     {
         using var hidden = _encoderBody.forward(x);
-        return (_mean.forward(hidden), _logVariance.forward(hidden));
+        using var logVariance = _logVariance.forward(hidden);
+        return (_mean.forward(hidden), logVariance.clamp(-LogVarianceLimit, LogVarianceLimit));
     }
 
     /// <summary>The decoder's raw output for latent codes z of shape [n, L]: logits (Bernoulli) or standardized means (Gaussian).</summary>

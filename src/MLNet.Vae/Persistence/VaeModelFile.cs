@@ -8,7 +8,10 @@ using static TorchSharp.torch;
 
 namespace MLNet.Vae.Persistence;
 
-/// <summary>Everything a fitted transformer holds besides the weights.</summary>
+/// <summary>
+/// Everything a fitted transformer holds besides the weights. Fields added after the first release are nullable, so
+/// files written before them (test/MLNet.Vae.Tests/Fixtures/v1) still read.
+/// </summary>
 internal sealed record VaeModelMetadata(
     string LibraryVersion,
     VaeOptions Options,
@@ -17,7 +20,17 @@ internal sealed record VaeModelMetadata(
     float Threshold,
     float[]? FeatureMean,
     float[]? FeatureScale,
-    IReadOnlyList<VaeEpochRecord> TrainingHistory);
+    IReadOnlyList<VaeEpochRecord> TrainingHistory,
+    IReadOnlyList<VaeTrainingWarning>? TrainingWarnings = null,
+    int? BestEpoch = null,
+    double? ReconstructionBaseline = null)
+{
+    public VaeTrainingSummary ToTrainingSummary() => new(
+        TrainingHistory.Select(r => r.KlPerDimension is null ? r with { KlPerDimension = [] } : r).ToList(),
+        TrainingWarnings ?? [],
+        BestEpoch ?? TrainingHistory.Count,
+        ReconstructionBaseline ?? double.NaN);
+}
 
 /// <summary>
 /// The one model format of the library. Layout (little-endian):
@@ -42,6 +55,8 @@ internal static class VaeModelFile
     private static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = false,
+        // A model loaded from an older file has no reconstruction baseline (NaN); saving it again must still work.
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         Converters = { new JsonStringEnumConverter() },
     };
 
@@ -146,7 +161,7 @@ internal static class VaeModelFile
         bool gaussian = metadata.Options.Likelihood == VaeLikelihood.Gaussian;
         if (gaussian && (metadata.FeatureMean?.Length != metadata.InputWidth || metadata.FeatureScale?.Length != metadata.InputWidth))
             throw Invalid("its standardization does not match its input width");
-        var network = new MlpVaeNetwork(metadata.InputWidth, metadata.HiddenSizes, metadata.Options.LatentDimension);
+        var network = new MlpVaeNetwork(metadata.InputWidth, metadata.HiddenSizes, metadata.Options.LatentDimension, metadata.Options.LogVarianceLimit);
         try
         {
             var parameters = network.named_parameters().ToList();

@@ -18,8 +18,11 @@ internal static class VaeObjective
     };
 
     /// <summary>KL(N(μ, σ²) ‖ N(0, I)) = −½ Σⱼ (1 + log σⱼ² − μⱼ² − σⱼ²).</summary>
-    public static Tensor KlDivergence(Tensor mean, Tensor logVariance) =>
-        (logVariance + 1 - mean.square() - logVariance.exp()).sum(1).mul(-0.5);
+    public static Tensor KlDivergence(Tensor mean, Tensor logVariance) => KlPerDimension(mean, logVariance).sum(1);
+
+    /// <summary>The KL of each latent dimension, −½ (1 + log σⱼ² − μⱼ² − σⱼ²), shape [n, L].</summary>
+    public static Tensor KlPerDimension(Tensor mean, Tensor logVariance) =>
+        (logVariance + 1 - mean.square() - logVariance.exp()).mul(-0.5);
 
     /// <summary>Binary entropy H(x) = −x log x − (1 − x) log(1 − x), summed over features, with 0 log 0 = 0.</summary>
     public static Tensor BinaryEntropy(Tensor x)

@@ -5,70 +5,208 @@ using static TorchSharp.torch;
 
 namespace MLNet.Vae.Training;
 
+/// <summary>What training produced besides the weights.</summary>
+/// <param name="History">One record per epoch that ran.</param>
+/// <param name="BestEpoch">The epoch whose weights the model holds (the last one, or the best one with early stopping).</param>
+/// <param name="ReconstructionBaseline">
+/// Reconstruction term per row of a model that ignores z and predicts each feature's training mean: ½ Σᵢ Var(x̃ᵢ)
+/// (Gaussian) or Σᵢ BCE(xᵢ, mean(xᵢ)) (Bernoulli). A reconstruction near it means blurry, mean-like reconstructions.
+/// </param>
+internal sealed record TrainingOutcome(IReadOnlyList<VaeEpochRecord> History, int BestEpoch, double ReconstructionBaseline);
+
 /// <summary>
-/// Mini-batch training with Adam on the β-weighted negative ELBO (see <see cref="VaeOptions"/>). Rows are shuffled each
-/// epoch and the reparameterization noise is drawn from a generator seeded by the caller, so a seed fixes the result.
+/// Mini-batch training with Adam on the β-weighted negative ELBO (see <see cref="VaeOptions"/>), with the controls of
+/// docs/debugging.md. Rows are shuffled each epoch and the reparameterization noise is drawn from a generator seeded by
+/// the caller, so a seed fixes the result. Every step runs in its own dispose scope.
 /// </summary>
 internal static class VaeTrainingLoop
 {
-    /// <summary>Trains <paramref name="model"/> in place on <paramref name="rows"/> ([n × d], input units) and returns the per-epoch history.</summary>
-    public static IReadOnlyList<VaeEpochRecord> Train(VaeModel model, float[] rows, int rowCount, VaeOptions options, long seed,
-        Action<VaeEpochRecord>? onEpoch)
+    /// <summary>A latent dimension is active when its encoder mean varies over the data more than this (Burda et al., 2016).</summary>
+    public const double ActiveUnitVariance = 0.01;
+    private const int ActiveUnitSampleRows = 2048;
+    private const int EvaluationBatchRows = 1024;
+
+    public static TrainingOutcome Train(VaeModel model, float[] rows, int rowCount, VaeOptions options, long seed, Action<VaeEpochRecord>? onEpoch)
     {
-        var history = new List<VaeEpochRecord>(options.NumberOfEpochs);
         using var generator = new Generator((ulong)seed);
-        using var data = LoadModelSpace(model, rows, rowCount);
-        using var optimizer = optim.Adam(model.Network.parameters(), lr: options.LearningRate);
-        model.Network.train();
-        int batchSize = Math.Min(options.BatchSize, rowCount);
+        var (train, validation) = LoadAndSplit(model, rows, rowCount, options.ValidationFraction, generator);
+        using var trainRows = train;
+        using var validationRows = validation;
+        int trainCount = (int)train.shape[0];
+        double baseline = ReconstructionBaseline(model, train);
+        var parameters = model.Network.parameters().ToList();
+        using var optimizer = optim.Adam(parameters, lr: options.LearningRate, weight_decay: options.WeightDecay);
+        int batchSize = Math.Min(options.BatchSize, trainCount);
+        long stepsPerEpoch = (trainCount + batchSize - 1) / batchSize;
+        long warmupSteps = options.KlWarmupEpochs * stepsPerEpoch;
+        double clip = options.GradientNormClip ?? double.PositiveInfinity;
+
+        var history = new List<VaeEpochRecord>(options.NumberOfEpochs);
+        using var best = options.EarlyStoppingPatience is null ? null : new WeightSnapshot(model.Network);
+        double bestValidationLoss = double.PositiveInfinity;
+        int bestEpoch = 0, epochsWithoutImprovement = 0;
+        long step = 0;
         for (int epoch = 1; epoch <= options.NumberOfEpochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
-            double reconstructionSum = 0, klSum = 0;
-            using var order = randperm(rowCount, generator: generator);
-            for (int start = 0, batch = 1; start < rowCount; start += batchSize, batch++)
+            double learningRate = LearningRateAt(options, epoch);
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = learningRate;
+            model.Network.train();
+            double lossSum = 0, reconstructionSum = 0, klSum = 0, gradientNormSum = 0, beta = 0;
+            using var klPerDimensionSum = zeros(model.LatentDimension);
+            using var order = randperm(trainCount, generator: generator);
+            for (int start = 0, batch = 1; start < trainCount; start += batchSize, batch++, step++)
             {
-                using var step = NewDisposeScope();
-                int count = Math.Min(batchSize, rowCount - start);
-                var x = data.index_select(0, order.narrow(0, start, count));
+                using var scope = NewDisposeScope();
+                int count = Math.Min(batchSize, trainCount - start);
+                beta = warmupSteps == 0 ? options.Beta : options.Beta * Math.Min(1.0, (double)step / warmupSteps);
+                var x = train.index_select(0, order.narrow(0, start, count));
                 var (mean, logVariance) = model.Network.Encode(x);
                 var z = mean + (logVariance * 0.5).exp() * randn(mean.shape, generator: generator);
                 var reconstruction = VaeObjective.Reconstruction(model.Likelihood, model.Network.Decode(z), x).sum();
-                var kl = VaeObjective.KlDivergence(mean, logVariance).sum();
-                var loss = (reconstruction + kl * options.Beta) / count;
-                double batchReconstruction = reconstruction.item<float>(), batchKl = kl.item<float>();
-                if (!double.IsFinite(batchReconstruction) || !double.IsFinite(batchKl))
-                    throw Diverged(epoch, batch, batchReconstruction / count, batchKl / count, history, options);
+                // dim by name: a literal 0 would bind to sum(ScalarType) and sum as bytes.
+                var klPerDimension = VaeObjective.KlPerDimension(mean, logVariance).sum(dim: 0L);
+                var kl = klPerDimension.sum();
+                // Free bits: each dimension's batch-mean KL counts as at least λ nats.
+                var penalty = options.FreeBits > 0 ? (klPerDimension / count).clamp_min(options.FreeBits).sum() * count : kl;
+                var loss = (reconstruction + penalty * beta) / count;
+                double batchReconstruction = reconstruction.item<float>(), batchKl = kl.item<float>(), batchLoss = loss.item<float>();
+                if (!double.IsFinite(batchLoss))
+                    throw Diverged(epoch, batch, $"the loss is {batchLoss} (reconstruction {batchReconstruction / count:G6}, KL {batchKl / count:G6} per row)", history, options);
                 optimizer.zero_grad();
                 loss.backward();
+                double gradientNorm = nn.utils.clip_grad_norm_(parameters, clip);
+                if (!double.IsFinite(gradientNorm))
+                    throw Diverged(epoch, batch, $"the gradient norm is {gradientNorm}", history, options);
                 optimizer.step();
+                lossSum += batchLoss * count;
                 reconstructionSum += batchReconstruction;
                 klSum += batchKl;
+                gradientNormSum += gradientNorm;
+                klPerDimensionSum.add_(klPerDimension.detach());
             }
-            double meanReconstruction = reconstructionSum / rowCount, meanKl = klSum / rowCount;
-            var record = new VaeEpochRecord(epoch, meanReconstruction + options.Beta * meanKl, meanReconstruction, meanKl, clock.Elapsed.TotalSeconds);
+
+            int batches = (int)stepsPerEpoch;
+            double[] klPerDimensionMean;
+            using (var perRow = klPerDimensionSum / trainCount)
+                klPerDimensionMean = perRow.data<float>().Select(v => (double)v).ToArray();
+            var validationTerms = validation is null ? ((double, double, double)?)null : Evaluate(model, validation, options.Beta, seed);
+            var record = new VaeEpochRecord(
+                Epoch: epoch,
+                Loss: lossSum / trainCount,
+                Reconstruction: reconstructionSum / trainCount,
+                Kl: klSum / trainCount,
+                KlPerDimension: klPerDimensionMean,
+                ActiveUnits: CountActiveUnits(model, train),
+                GradientNorm: gradientNormSum / batches,
+                ValidationLoss: validationTerms?.Item1,
+                ValidationReconstruction: validationTerms?.Item2,
+                ValidationKl: validationTerms?.Item3,
+                LearningRate: learningRate,
+                Beta: beta,
+                Seconds: clock.Elapsed.TotalSeconds);
             history.Add(record);
             onEpoch?.Invoke(record);
+
+            if (best is null) continue;
+            if (record.ValidationLoss < bestValidationLoss)
+            {
+                bestValidationLoss = record.ValidationLoss.Value;
+                bestEpoch = epoch;
+                epochsWithoutImprovement = 0;
+                best.Take(model.Network);
+            }
+            else if (step > warmupSteps && ++epochsWithoutImprovement >= options.EarlyStoppingPatience)
+            {
+                break;
+            }
         }
+        if (best is not null && bestEpoch > 0) best.Restore(model.Network);
         model.Network.eval();
-        return history;
+        return new TrainingOutcome(history, best is null || bestEpoch == 0 ? history.Count : bestEpoch, baseline);
     }
 
-    private static Tensor LoadModelSpace(VaeModel model, float[] rows, int rowCount)
+    /// <summary>ηₑ for epoch e: constant, or cosine annealing from η to η/100 (see <see cref="VaeLearningRateSchedule"/>).</summary>
+    public static double LearningRateAt(VaeOptions options, int epoch)
+    {
+        if (options.LearningRateSchedule == VaeLearningRateSchedule.Constant) return options.LearningRate;
+        double floor = options.LearningRate / 100;
+        return floor + (options.LearningRate - floor) * (1 + Math.Cos(Math.PI * (epoch - 1) / options.NumberOfEpochs)) / 2;
+    }
+
+    /// <summary>The rows in model space, split after a seeded shuffle into training rows and (optionally) validation rows.</summary>
+    private static (Tensor Train, Tensor? Validation) LoadAndSplit(VaeModel model, float[] rows, int rowCount, double validationFraction, Generator generator)
     {
         using var scope = NewDisposeScope();
-        return model.ToModelSpace(tensor(rows, [rowCount, model.InputWidth])).MoveToOuterDisposeScope();
+        var all = model.ToModelSpace(tensor(rows, [rowCount, model.InputWidth]));
+        int validationCount = (int)Math.Round(rowCount * validationFraction);
+        if (validationCount == 0 || validationCount >= rowCount)
+            return (all.MoveToOuterDisposeScope(), null);
+        var order = randperm(rowCount, generator: generator);
+        var train = all.index_select(0, order.narrow(0, 0, rowCount - validationCount)).MoveToOuterDisposeScope();
+        var validation = all.index_select(0, order.narrow(0, rowCount - validationCount, validationCount)).MoveToOuterDisposeScope();
+        return (train, validation);
     }
 
-    private static InvalidOperationException Diverged(int epoch, int batch, double reconstruction, double kl,
-        IReadOnlyList<VaeEpochRecord> history, VaeOptions options)
+    /// <summary>Reconstruction per row of predicting each feature's mean (see <see cref="TrainingOutcome"/>).</summary>
+    private static double ReconstructionBaseline(VaeModel model, Tensor rows)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var featureMean = rows.mean([0], keepdim: true);
+        double sum = 0;
+        for (long start = 0; start < rows.shape[0]; start += EvaluationBatchRows)
+        {
+            using var batchScope = NewDisposeScope();
+            var x = rows.narrow(0, start, Math.Min(EvaluationBatchRows, rows.shape[0] - start));
+            sum += model.Likelihood == VaeLikelihood.Bernoulli
+                ? nn.functional.binary_cross_entropy(featureMean.clamp(1e-6, 1 - 1e-6).expand(x.shape), x, reduction: nn.Reduction.Sum).item<float>()
+                : (x - featureMean).square().sum().mul(0.5).item<float>();
+        }
+        return sum / rows.shape[0];
+    }
+
+    /// <summary>Loss, reconstruction and KL per row on held-out rows, with the full β and noise fixed across epochs.</summary>
+    private static (double Loss, double Reconstruction, double Kl) Evaluate(VaeModel model, Tensor rows, double beta, long seed)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        using var generator = new Generator((ulong)(seed ^ 0x5EED_5EED));
+        model.Network.eval();
+        double reconstructionSum = 0, klSum = 0;
+        for (long start = 0; start < rows.shape[0]; start += EvaluationBatchRows)
+        {
+            using var batchScope = NewDisposeScope();
+            var x = rows.narrow(0, start, Math.Min(EvaluationBatchRows, rows.shape[0] - start));
+            var (mean, logVariance) = model.Network.Encode(x);
+            var z = mean + (logVariance * 0.5).exp() * randn(mean.shape, generator: generator);
+            reconstructionSum += VaeObjective.Reconstruction(model.Likelihood, model.Network.Decode(z), x).sum().item<float>();
+            klSum += VaeObjective.KlDivergence(mean, logVariance).sum().item<float>();
+        }
+        double n = rows.shape[0];
+        return (reconstructionSum / n + beta * klSum / n, reconstructionSum / n, klSum / n);
+    }
+
+    /// <summary>Dimensions j with Var_x(μⱼ(x)) &gt; <see cref="ActiveUnitVariance"/>, over up to 2048 training rows.</summary>
+    private static int CountActiveUnits(VaeModel model, Tensor rows)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        model.Network.eval();
+        var (mean, _) = model.Network.Encode(rows.narrow(0, 0, Math.Min(ActiveUnitSampleRows, rows.shape[0])));
+        return (int)(mean.var(dim: 0L, unbiased: false) > ActiveUnitVariance).sum().item<long>();
+    }
+
+    private static InvalidOperationException Diverged(int epoch, int batch, string what, IReadOnlyList<VaeEpochRecord> history, VaeOptions options)
     {
         string lastGood = history.Count == 0
             ? "no epoch finished before it"
-            : $"the last finished epoch ({history[^1].Epoch}) had loss {history[^1].Loss:G6} (reconstruction {history[^1].Reconstruction:G6}, KL {history[^1].Kl:G6})";
+            : $"the last finished epoch ({history[^1].Epoch}) had loss {history[^1].Loss:G6} (reconstruction {history[^1].Reconstruction:G6}, " +
+              $"KL {history[^1].Kl:G6}, gradient norm {history[^1].GradientNorm:G4})";
+        string clipping = options.GradientNormClip is null ? "set GradientNormClip (e.g. 10)" : $"lower GradientNormClip (now {options.GradientNormClip:G4})";
         return new InvalidOperationException(
-            $"VAE training diverged at epoch {epoch}, batch {batch}: reconstruction {reconstruction:G6}, KL {kl:G6} per row; {lastGood}. " +
-            $"Lower LearningRate (now {options.LearningRate:G4}), check the scale of the input features (Bernoulli needs values in [0, 1]; " +
-            $"very large values call for normalization or the Gaussian likelihood), or lower Beta (now {options.Beta:G4}).");
+            $"VAE training diverged at epoch {epoch}, batch {batch}: {what}; {lastGood}. " +
+            $"Lower LearningRate (now {options.LearningRate:G4}), {clipping}, check the scale of the input features " +
+            $"(Bernoulli needs values in [0, 1]; very large values call for normalization or the Gaussian likelihood), or lower Beta (now {options.Beta:G4}).");
     }
 }

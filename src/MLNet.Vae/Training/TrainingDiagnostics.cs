@@ -1,0 +1,63 @@
+namespace MLNet.Vae.Training;
+
+/// <summary>
+/// Detects the typical VAE failure modes from the configuration and the training history, and says what to change.
+/// The thresholds are rules of thumb, documented in docs/debugging.md.
+/// </summary>
+internal static class TrainingDiagnostics
+{
+    /// <summary>Posterior collapse: fewer than this fraction of the latent dimensions (and at least one) are active.</summary>
+    public const double CollapsedActiveFraction = 0.1;
+    /// <summary>Blurry reconstructions: the final reconstruction term is above this fraction of the mean baseline.</summary>
+    public const double BlurryBaselineFraction = 0.9;
+    /// <summary>KL dominates: β·KL exceeds the reconstruction term while reconstruction is above this fraction of the baseline.</summary>
+    public const double PoorBaselineFraction = 0.5;
+
+    /// <summary>Warnings that follow from the configuration alone.</summary>
+    public static IEnumerable<VaeTrainingWarning> BeforeTraining(VaeOptions options, int inputWidth, IReadOnlyList<int> hiddenSizes)
+    {
+        if (options.LatentDimension >= inputWidth)
+        {
+            yield return new VaeTrainingWarning(VaeWarningKind.LatentNotSmallerThanInput,
+                $"LatentDimension ({options.LatentDimension}) is not smaller than the input width ({inputWidth}): the latent space need not " +
+                "compress anything, so reconstruction errors say little about anomalies. Use a LatentDimension well below the input width.");
+        }
+        int widest = hiddenSizes.Max();
+        if (widest > inputWidth)
+        {
+            yield return new VaeTrainingWarning(VaeWarningKind.HiddenLayerWiderThanInput,
+                $"A hidden layer ({widest} units) is wider than the input ({inputWidth} features): the autoencoder can come close to copying " +
+                "its input, which blunts anomaly scores. Use HiddenLayerSizes no wider than the input, or null for the automatic choice.");
+        }
+    }
+
+    /// <summary>Warnings read from the history of a finished training run.</summary>
+    public static IEnumerable<VaeTrainingWarning> AfterTraining(VaeOptions options, IReadOnlyList<VaeEpochRecord> history, double baseline)
+    {
+        var last = history[^1];
+        int latent = options.LatentDimension;
+        int minimumActive = Math.Max(1, (int)Math.Ceiling(CollapsedActiveFraction * latent));
+        if (options.Beta > 0 && last.ActiveUnits < minimumActive)
+        {
+            yield return new VaeTrainingWarning(VaeWarningKind.PosteriorCollapse,
+                $"Posterior collapse: {last.ActiveUnits} of {latent} latent dimensions are active after epoch {last.Epoch} " +
+                $"(KL {last.Kl:G3} nats per row), so the decoder ignores z. Use KL warm-up (KlWarmupEpochs, e.g. 10), " +
+                $"free bits (FreeBits, e.g. 0.1) or a smaller Beta (now {options.Beta:G3}).");
+        }
+        if (options.Beta > 0 && options.Beta * last.Kl > last.Reconstruction && last.Reconstruction > PoorBaselineFraction * baseline)
+        {
+            yield return new VaeTrainingWarning(VaeWarningKind.KlDominates,
+                $"The KL term dominates: β·KL = {options.Beta * last.Kl:G4} exceeds the reconstruction term {last.Reconstruction:G4} per row, " +
+                $"which is still {last.Reconstruction / baseline:P0} of the mean-prediction baseline {baseline:G4}. " +
+                $"Lower Beta (now {options.Beta:G3}), add KL warm-up (KlWarmupEpochs) or use more latent dimensions.");
+        }
+        if (last.Reconstruction > BlurryBaselineFraction * baseline)
+        {
+            yield return new VaeTrainingWarning(VaeWarningKind.ReconstructionNotImproving,
+                $"Reconstructions are barely better than predicting each feature's mean: the reconstruction term is {last.Reconstruction:G4} per row, " +
+                $"{last.Reconstruction / baseline:P0} of the baseline {baseline:G4} (first epoch: {history[0].Reconstruction:G4}). " +
+                "Train longer (NumberOfEpochs) or faster (LearningRate), give the decoder more capacity (HiddenLayerSizes) or the code more " +
+                "room (LatentDimension), lower Beta, and check that the features carry structure (scale, constant columns).");
+        }
+    }
+}

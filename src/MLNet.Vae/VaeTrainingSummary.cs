@@ -1,0 +1,15 @@
+namespace MLNet.Vae;
+
+/// <summary>Everything a training run reported: the per-epoch history, the warnings, and which epoch's weights were kept.</summary>
+/// <param name="History">One record per epoch that ran.</param>
+/// <param name="Warnings">Detected failure modes with advice (also written to <c>MLContext.Log</c>).</param>
+/// <param name="BestEpoch">The epoch whose weights the model holds: the last, or the best on validation with early stopping.</param>
+/// <param name="ReconstructionBaseline">
+/// The reconstruction term per row of a model that ignores z and predicts each feature's mean; reconstructions near it
+/// are blurry (see docs/debugging.md).
+/// </param>
+public sealed record VaeTrainingSummary(
+    IReadOnlyList<VaeEpochRecord> History,
+    IReadOnlyList<VaeTrainingWarning> Warnings,
+    int BestEpoch,
+    double ReconstructionBaseline);
