@@ -60,6 +60,16 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     /// <summary>The failure modes training detected, each with what to change (empty when none).</summary>
     public IReadOnlyList<VaeTrainingWarning> TrainingWarnings => Training.Warnings;
 
+    /// <summary>The fitted model, for the library's own report and tests.</summary>
+    internal VaeModel Model
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _model;
+        }
+    }
+
     /// <summary>ML.NET's <c>PredictionEngine</c> scores one row at a time through <see cref="GetRowToRowMapper"/>.</summary>
     public bool IsRowToRowMapper => true;
 

@@ -158,7 +158,7 @@ public sealed class MLNetModelPersistenceTests
         });
 
         var error = Assert.Throws<Exception>(() => ml.Model.Load(path, out _));
-        StringAssert.Contains(Messages(error), "where its metadata implies [5, 32]");
+        StringAssert.Contains(Messages(error), "where its metadata implies [5, 16]");
     }
 
     [TestMethod]

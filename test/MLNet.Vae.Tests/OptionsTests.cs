@@ -24,6 +24,15 @@ public sealed class OptionsTests
         Assert.AreEqual(0.1, options.Contamination);
         Assert.AreEqual(VaeScoreKind.ReconstructionError, options.ScoreKind);
         Assert.IsNull(options.NumberOfThreads);
+        Assert.AreEqual(0.0, options.ValidationFraction);
+        Assert.AreEqual(0, options.KlWarmupEpochs);
+        Assert.AreEqual(0.0, options.FreeBits);
+        Assert.AreEqual(20.0, options.LogVarianceLimit);
+        Assert.IsNull(options.GradientNormClip);
+        Assert.IsNull(options.EarlyStoppingPatience);
+        Assert.AreEqual(0.0, options.WeightDecay);
+        Assert.AreEqual(VaeLearningRateSchedule.Constant, options.LearningRateSchedule);
+        Assert.IsNull(options.Progress);
     }
 
     [TestMethod]
@@ -38,6 +47,14 @@ public sealed class OptionsTests
     [DataRow(nameof(VaeOptions.FeatureColumnName), "FeatureColumnName must name a column.")]
     [DataRow(nameof(VaeOptions.Likelihood), "Likelihood 9 is not a VaeLikelihood value.")]
     [DataRow(nameof(VaeOptions.ScoreKind), "ScoreKind 9 is not a VaeScoreKind value.")]
+    [DataRow(nameof(VaeOptions.ValidationFraction), "ValidationFraction must be in [0, 0.5), got 0.5.")]
+    [DataRow(nameof(VaeOptions.KlWarmupEpochs), "KlWarmupEpochs must be >= 0, got -1.")]
+    [DataRow(nameof(VaeOptions.FreeBits), "FreeBits must be a finite number >= 0, got -0.1.")]
+    [DataRow(nameof(VaeOptions.LogVarianceLimit), "LogVarianceLimit must be in (0, 80] (exp(88) overflows a float), got 100.")]
+    [DataRow(nameof(VaeOptions.GradientNormClip), "GradientNormClip must be a finite number > 0 or null, got 0.")]
+    [DataRow(nameof(VaeOptions.EarlyStoppingPatience), "EarlyStoppingPatience needs a validation split: set ValidationFraction > 0 (e.g. 0.1).")]
+    [DataRow(nameof(VaeOptions.WeightDecay), "WeightDecay must be a finite number >= 0, got -1.")]
+    [DataRow(nameof(VaeOptions.LearningRateSchedule), "LearningRateSchedule 7 is not a VaeLearningRateSchedule value.")]
     public void Estimator_WithAnInvalidOption_ThrowsNamingIt(string option, string message)
     {
         var options = new VaeOptions();
@@ -54,6 +71,14 @@ public sealed class OptionsTests
             case nameof(VaeOptions.FeatureColumnName): options.FeatureColumnName = " "; break;
             case nameof(VaeOptions.Likelihood): options.Likelihood = (VaeLikelihood)9; break;
             case nameof(VaeOptions.ScoreKind): options.ScoreKind = (VaeScoreKind)9; break;
+            case nameof(VaeOptions.ValidationFraction): options.ValidationFraction = 0.5; break;
+            case nameof(VaeOptions.KlWarmupEpochs): options.KlWarmupEpochs = -1; break;
+            case nameof(VaeOptions.FreeBits): options.FreeBits = -0.1; break;
+            case nameof(VaeOptions.LogVarianceLimit): options.LogVarianceLimit = 100; break;
+            case nameof(VaeOptions.GradientNormClip): options.GradientNormClip = 0; break;
+            case nameof(VaeOptions.EarlyStoppingPatience): options.EarlyStoppingPatience = 3; break;
+            case nameof(VaeOptions.WeightDecay): options.WeightDecay = -1; break;
+            case nameof(VaeOptions.LearningRateSchedule): options.LearningRateSchedule = (VaeLearningRateSchedule)7; break;
         }
 
         var error = Assert.Throws<ArgumentOutOfRangeException>(() => new VaeEstimator(new MLContext(), options));

@@ -148,7 +148,7 @@ public sealed class PersistenceTests
         bytes[at + "\"LatentDimension\":".Length] = (byte)'4';
 
         var error = Assert.Throws<InvalidDataException>(() => VaeTransformer.Load(_ml, new MemoryStream(Rehash(bytes))));
-        StringAssert.Contains(error.Message, "has shape [3, 32] where its metadata implies [4, 32]");
+        StringAssert.Contains(error.Message, "has shape [3, 16] where its metadata implies [4, 16]");
     }
 
     [TestMethod]

@@ -90,7 +90,7 @@ public sealed class PipelineTests
 
         using var model = estimator.Fit(TestData.ToDataView(ml, TestData.Normal(50, seed: 35)));
         Assert.AreEqual(3, model.LatentDimension);
-        CollectionAssert.AreEqual(new[] { 32 }, model.HiddenLayerSizes.ToArray());
+        CollectionAssert.AreEqual(new[] { 16 }, model.HiddenLayerSizes.ToArray());
         Assert.AreEqual(2, model.Options.NumberOfEpochs);
     }
 

@@ -95,7 +95,7 @@ public static class TestData
     public static VaeOptions FastOptions(VaeLikelihood likelihood = VaeLikelihood.Gaussian, int epochs = 40) => new()
     {
         LatentDimension = 3,
-        HiddenLayerSizes = [32],
+        HiddenLayerSizes = [16],
         Likelihood = likelihood,
         NumberOfEpochs = epochs,
         BatchSize = 32,

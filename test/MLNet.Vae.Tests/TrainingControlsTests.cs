@@ -1,0 +1,166 @@
+using Microsoft.ML;
+using MLNet.Vae.Network;
+using static TorchSharp.torch;
+
+namespace MLNet.Vae.Tests;
+
+/// <summary>The training controls and the history fields that show their effect.</summary>
+[TestClass]
+public sealed class TrainingControlsTests
+{
+    private static readonly MLContext Ml = new(seed: 1);
+    private static readonly IDataView Manifold = TestData.ToDataView(Ml, TestData.Normal(400, seed: 1));
+
+    private static VaeTransformer Fit(Action<VaeOptions> edit, int epochs = 20)
+    {
+        var options = TestData.FastOptions(epochs: epochs);
+        edit(options);
+        return new VaeEstimator(Ml, options).Fit(Manifold);
+    }
+
+    /// <summary>Reports synchronously, unlike Progress&lt;T&gt;, so the test sees every report before Fit returns.</summary>
+    private sealed class Recorder : IProgress<VaeEpochRecord>
+    {
+        public List<VaeEpochRecord> Reports { get; } = [];
+        public void Report(VaeEpochRecord value) => Reports.Add(value);
+    }
+
+    [TestMethod]
+    public void History_HasConsistentFields()
+    {
+        using var model = Fit(_ => { });
+        foreach (var e in model.TrainingHistory)
+        {
+            Assert.HasCount(3, e.KlPerDimension);
+            Assert.AreEqual(e.Kl, e.KlPerDimension.Sum(), 1e-4 * Math.Max(1, e.Kl), $"epoch {e.Epoch}: the KL is the sum over dimensions");
+            Assert.AreEqual(e.Reconstruction + e.Beta * e.Kl, e.Loss, 1e-4 * e.Loss);
+            Assert.IsTrue(e.ActiveUnits is >= 0 and <= 3);
+            Assert.IsGreaterThan(0.0, e.GradientNorm);
+            Assert.AreEqual(3e-3, e.LearningRate);
+            Assert.AreEqual(1.0, e.Beta);
+            Assert.IsNull(e.ValidationLoss);
+        }
+        Assert.AreEqual(20, model.Training.BestEpoch);
+    }
+
+    [TestMethod]
+    public void Progress_ReceivesEveryEpochInOrder()
+    {
+        var recorder = new Recorder();
+        using var model = Fit(o => o.Progress = recorder, epochs: 4);
+
+        CollectionAssert.AreEqual(new[] { 1, 2, 3, 4 }, recorder.Reports.Select(r => r.Epoch).ToArray());
+        Assert.AreSame(model.TrainingHistory[3], recorder.Reports[3]);
+    }
+
+    [TestMethod]
+    public void KlWarmup_RaisesBetaFromZeroToItsTargetOverTheWarmupEpochs()
+    {
+        using var model = Fit(o => { o.KlWarmupEpochs = 5; o.Beta = 2; }, epochs: 8);
+        var betas = model.TrainingHistory.Select(e => e.Beta).ToArray();
+
+        Assert.IsLessThan(2.0 / 5 + 1e-9, betas[0], "after the first epoch β is at most a fifth of its target");
+        for (int i = 1; i < 5; i++) Assert.IsGreaterThan(betas[i - 1], betas[i], $"β rises in epoch {i + 1}");
+        foreach (double beta in betas.Skip(5)) Assert.AreEqual(2.0, beta);
+    }
+
+    [TestMethod]
+    public void FreeBits_KeepLatentDimensionsActiveWhereLargeBetaCollapsesThem()
+    {
+        using var collapsed = Fit(o => o.Beta = 50);
+        using var freeBits = Fit(o => { o.Beta = 50; o.FreeBits = 0.5; });
+
+        Assert.AreEqual(0, collapsed.TrainingHistory[^1].ActiveUnits);
+        Assert.AreEqual(3, freeBits.TrainingHistory[^1].ActiveUnits);
+        Assert.IsGreaterThan(10 * collapsed.TrainingHistory[^1].Kl, freeBits.TrainingHistory[^1].Kl);
+    }
+
+    [TestMethod]
+    public void LogVarianceLimit_ClampsTheEncoderOutput()
+    {
+        using var network = new MlpVaeNetwork(4, [8], 2, logVarianceLimit: 0.5);
+        using var scope = NewDisposeScope();
+        var (_, logVariance) = network.Encode(full(5, 4, 1e6f));
+
+        Assert.IsLessThanOrEqualTo(0.5f, logVariance.abs().max().item<float>());
+    }
+
+    [TestMethod]
+    public void GradientNormClip_IsAppliedToEveryStep_AndTheHistoryShowsThePreClipNorm()
+    {
+        // Adam divides each step by the gradient's running scale, so a uniform rescale changes little; clipping far below
+        // Adam's epsilon (1e-8) is what makes the clip visible: the steps all but vanish.
+        using var free = Fit(_ => { }, epochs: 3);
+        using var clipped = Fit(o => o.GradientNormClip = 1e-10, epochs: 3);
+
+        double freeDrop = free.TrainingHistory[0].Loss - free.TrainingHistory[^1].Loss;
+        double clippedDrop = clipped.TrainingHistory[0].Loss - clipped.TrainingHistory[^1].Loss;
+        Assert.IsLessThan(0.1 * freeDrop, Math.Abs(clippedDrop), $"clipped loss fell by {clippedDrop:G3}, unclipped by {freeDrop:G3}");
+        Assert.IsGreaterThan(1e-4, clipped.TrainingHistory[^1].GradientNorm, "the recorded norm is measured before clipping");
+    }
+
+    [TestMethod]
+    public void ValidationSplit_AddsValidationLossTermsToEveryEpoch()
+    {
+        using var model = Fit(o => o.ValidationFraction = 0.2, epochs: 5);
+        foreach (var e in model.TrainingHistory)
+        {
+            Assert.IsNotNull(e.ValidationLoss);
+            Assert.AreEqual(e.ValidationReconstruction!.Value + 1.0 * e.ValidationKl!.Value, e.ValidationLoss.Value, 1e-9);
+        }
+        Assert.IsLessThan(model.TrainingHistory[0].ValidationLoss!.Value, model.TrainingHistory[^1].ValidationLoss!.Value);
+    }
+
+    [TestMethod]
+    public void EarlyStopping_StopsAfterPatience_AndKeepsTheBestEpochsWeights()
+    {
+        // A small, noisy training set overfits: the validation loss turns up and training stops.
+        var small = TestData.ToDataView(Ml, TestData.Normal(60, seed: 9));
+        VaeOptions Options(int epochs, int? patience)
+        {
+            var o = TestData.FastOptions(epochs: epochs);
+            o.HiddenLayerSizes = [16, 16];
+            o.LearningRate = 1e-2;
+            o.BatchSize = 8;
+            o.ValidationFraction = 0.3;
+            o.EarlyStoppingPatience = patience;
+            return o;
+        }
+        using var stopped = new VaeEstimator(Ml, Options(300, patience: 5)).Fit(small);
+        var history = stopped.TrainingHistory;
+        int best = stopped.Training.BestEpoch;
+
+        Assert.IsLessThan(300, history.Count, "training stopped early");
+        Assert.HasCount(best + 5, history, "it stopped patience epochs after the best one");
+        Assert.AreEqual(history.MinBy(e => e.ValidationLoss)!.Epoch, best);
+        // The same run cut at the best epoch, without early stopping, holds the same weights: identical scores.
+        using var cut = new VaeEstimator(Ml, Options(best, patience: null)).Fit(small);
+        CollectionAssert.AreEqual(TestData.Scores(cut.Transform(small)), TestData.Scores(stopped.Transform(small)));
+    }
+
+    [TestMethod]
+    public void WeightDecay_ShrinksTheWeights()
+    {
+        static double SquaredWeights(VaeTransformer model)
+        {
+            using var scope = NewDisposeScope();
+            return model.Model.Network.parameters().Sum(p => p.square().sum().item<float>());
+        }
+        using var plain = Fit(_ => { }, epochs: 10);
+        using var decayed = Fit(o => o.WeightDecay = 0.5, epochs: 10);
+
+        Assert.IsLessThan(0.8 * SquaredWeights(plain), SquaredWeights(decayed));
+    }
+
+    [TestMethod]
+    public void CosineSchedule_AnnealsTheLearningRateToAHundredth()
+    {
+        using var model = Fit(o => o.LearningRateSchedule = VaeLearningRateSchedule.Cosine, epochs: 10);
+        var rates = model.TrainingHistory.Select(e => e.LearningRate).ToArray();
+
+        Assert.AreEqual(3e-3, rates[0], 1e-12);
+        for (int i = 1; i < rates.Length; i++) Assert.IsLessThan(rates[i - 1], rates[i]);
+        double floor = 3e-5;
+        Assert.AreEqual(floor + (3e-3 - floor) * (1 + Math.Cos(Math.PI * 9 / 10)) / 2, rates[^1], 1e-12);
+    }
+}
