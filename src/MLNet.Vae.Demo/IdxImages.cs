@@ -12,6 +12,9 @@ public sealed class ImageRow
     public float Label { get; set; }
 
     public int Class { get; set; }
+
+    /// <summary>The class's name, for colouring the report's latent map.</summary>
+    public string ClassName { get; set; } = "";
 }
 
 /// <summary>Reads MNIST-style IDX files (gzip-compressed): a big-endian header, then one byte per pixel or label.</summary>

@@ -7,7 +7,7 @@ using MLNet.Vae.Demo;
 
 // One-class anomaly detection on a Fashion-MNIST slice shipped inside this program: fit the VAE on two thirds of one
 // class, then score the held-out third together with every image of the other nine classes (the anomalies).
-//   dotnet run --project src/MLNet.Vae.Demo -c Release [-- --class 7 --epochs 40]
+//   dotnet run --project src/MLNet.Vae.Demo -c Release [-- --class 7 --epochs 40 --report vae-report]
 var clock = Stopwatch.StartNew();
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -24,9 +24,9 @@ int pixels = width * height;
 
 var ofClass = Enumerable.Range(0, images.Length).Where(i => labels[i] == trainClass).ToList();
 var trainIndexes = ofClass.Take(ofClass.Count * 2 / 3).ToHashSet();
-var train = trainIndexes.Select(i => new ImageRow { Pixels = images[i], Class = labels[i] }).ToList();
-var test = Enumerable.Range(0, images.Length).Where(i => !trainIndexes.Contains(i))
-    .Select(i => new ImageRow { Pixels = images[i], Class = labels[i], Label = labels[i] == trainClass ? 0f : 1f }).ToList();
+ImageRow Row(int i) => new() { Pixels = images[i], Class = labels[i], ClassName = IdxImages.FashionClassNames[labels[i]], Label = labels[i] == trainClass ? 0f : 1f };
+var train = trainIndexes.Select(Row).ToList();
+var test = Enumerable.Range(0, images.Length).Where(i => !trainIndexes.Contains(i)).Select(Row).ToList();
 string className = IdxImages.FashionClassNames[trainClass];
 Console.WriteLine($"MLNet.Vae demo: one-class anomaly detection on {images.Length} Fashion-MNIST test images shipped with the repo.");
 Console.WriteLine($"Fit on {train.Count} '{className}' images; score {test.Count} images ({test.Count(r => r.Label == 0)} held-out '{className}', {test.Count(r => r.Label == 1)} of other classes = anomalies).");
@@ -75,6 +75,17 @@ foreach (var kind in new[] { VaeScoreKind.SquaredError, VaeScoreKind.NegativeElb
     Console.WriteLine($"  {kind,-20} {ml.AnomalyDetection.Evaluate(other.Transform(testData)).AreaUnderRocCurve:F4}");
 }
 
+string reportFolder = Path.GetFullPath(ArgumentText(args, "--report", "vae-report"));
+var report = model.WriteTrainingReport(reportFolder, testData, new MLNet.Vae.Reporting.VaeReportOptions
+{
+    Title = $"MLNet.Vae demo: fitted on '{className}', scored on the other {test.Count} images",
+    LabelColumnName = nameof(ImageRow.ClassName),
+    ImageShape = new VaeImageShape(1, height, width),
+});
+Console.WriteLine();
+Console.WriteLine($"Training report: {report.HtmlPath} ({report.Charts.Count} pictures: {string.Join(", ", report.Charts.Select(c => c.FileName))}).");
+foreach (var warning in model.TrainingWarnings) Console.WriteLine($"Warning ({warning.Kind}): {warning.Message}");
+
 string modelPath = Path.Combine(Path.GetTempPath(), $"mlnet-vae-demo-{Environment.ProcessId}.vae");
 model.Save(modelPath);
 using (var reloaded = VaeTransformer.Load(ml, modelPath))
@@ -109,6 +120,12 @@ static int Argument(string[] args, string name, int fallback)
 {
     int at = Array.IndexOf(args, name);
     return at >= 0 && at + 1 < args.Length && int.TryParse(args[at + 1], out int value) ? value : fallback;
+}
+
+static string ArgumentText(string[] args, string name, string fallback)
+{
+    int at = Array.IndexOf(args, name);
+    return at >= 0 && at + 1 < args.Length ? args[at + 1] : fallback;
 }
 
 static int Fail(string message)

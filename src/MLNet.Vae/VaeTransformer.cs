@@ -4,6 +4,7 @@ using Microsoft.ML.Runtime;
 using MLNet.Vae.Data;
 using MLNet.Vae.Model;
 using MLNet.Vae.Persistence;
+using MLNet.Vae.Reporting;
 
 namespace MLNet.Vae;
 
@@ -143,6 +144,24 @@ public sealed class VaeTransformer : ITransformer, IDisposable
         var result = new float[rows][];
         for (int r = 0; r < rows; r++) result[r] = matrix.AsSpan(r * InputWidth, InputWidth).ToArray();
         return result;
+    }
+
+    /// <summary>
+    /// Writes a training report into <paramref name="folder"/>: PNG charts of the reconstruction and KL curves (train and
+    /// validation), the KL per latent dimension, a histogram of <paramref name="data"/>'s scores with the threshold, a 2-D map
+    /// of their latent means, and for image data grids of inputs beside their reconstructions and of samples from the prior;
+    /// plus <c>index.html</c>, a page that embeds them with the warnings and the history table.
+    /// </summary>
+    /// <param name="folder">Created if needed; files of the same names are replaced.</param>
+    /// <param name="data">Rows to score and map, usually the training data (the first <see cref="VaeReportOptions.MaximumRows"/>).</param>
+    /// <param name="options">Label column for colours, image shape, counts; null for the defaults.</param>
+    /// <returns>The files written and what each chart holds.</returns>
+    public VaeTrainingReport WriteTrainingReport(string folder, IDataView data, VaeReportOptions? options = null)
+    {
+        ThrowIfDisposed();
+        ArgumentException.ThrowIfNullOrWhiteSpace(folder);
+        ArgumentNullException.ThrowIfNull(data);
+        return ReportWriter.Write(folder, this, _model, data, options ?? new VaeReportOptions());
     }
 
     /// <summary>

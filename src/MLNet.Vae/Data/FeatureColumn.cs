@@ -50,10 +50,10 @@ internal static class FeatureColumn
         new("inputSchema", $"Schema mismatch for input column '{name}': expected {expected}, got {got}");
 
     /// <summary>
-    /// Reads every row of the column into one row-major array [rows × width]. A NaN or infinite value stops the read
+    /// Reads every row of the column (or the first <paramref name="maximumRows"/>) into one row-major array [rows × width]. A NaN or infinite value stops the read
     /// with the row and feature index, since no loss can be trained on it.
     /// </summary>
-    public static float[] ReadAll(IDataView data, string name, int width, out int rows)
+    public static float[] ReadAll(IDataView data, string name, int width, out int rows, int maximumRows = int.MaxValue)
     {
         var (index, _) = Check(data.Schema, name, width);
         var buffer = new List<float[]>();
@@ -65,7 +65,7 @@ internal static class FeatureColumn
         using (var cursor = data.GetRowCursor([data.Schema[index]]))
         {
             var getter = cursor.GetGetter<VBuffer<float>>(data.Schema[index]);
-            while (cursor.MoveNext())
+            while (rows < maximumRows && cursor.MoveNext())
             {
                 getter(ref values);
                 var row = chunk.AsSpan(inChunk * width, width);
