@@ -37,6 +37,8 @@ public sealed class ReadmeExampleTests
             string path = Path.Combine(folder, "vae.model");
             vae.Save(path);
             using var loaded = VaeTransformer.Load(ml, path);
+            var report = vae.WriteTrainingReport(Path.Combine(folder, "vae-report"), train);
+            Assert.IsTrue(File.Exists(report.HtmlPath));
             string pipelinePath = Path.Combine(folder, "pipeline.zip");
             ml.Model.Save(model, train.Schema, pipelinePath);
             ITransformer served = ml.Model.Load(pipelinePath, out DataViewSchema inputSchema);
