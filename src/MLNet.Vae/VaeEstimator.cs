@@ -50,7 +50,8 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
     public VaeTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        int width = FeatureColumn.Check(input.Schema, _options.FeatureColumnName).Width;
+        var (columnIndex, width) = FeatureColumn.Check(input.Schema, _options.FeatureColumnName);
+        var imageShape = ImageShapes.Resolve(_options, input.Schema[columnIndex], width);
         float[] rows = FeatureColumn.ReadAll(input, _options.FeatureColumnName, width, out int rowCount);
         if (rowCount == 0)
             throw new InvalidOperationException("Training set has 0 instances, aborting training.");
@@ -58,10 +59,13 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
             RequireUnitInterval(rows, width);
 
         using var channel = _host.Start("Training");
-        int[] hiddenSizes = _options.ResolveHiddenLayerSizes(width);
+        bool convolutional = _options.Architecture == VaeArchitecture.Convolutional;
+        int[] hiddenSizes = convolutional ? [] : _options.ResolveHiddenLayerSizes(width);
+        var spec = new VaeNetworkSpec(_options.Architecture, width, _options.LatentDimension, hiddenSizes, imageShape,
+            convolutional ? _options.ConvolutionChannels : [], _options.LogVarianceLimit);
         long seed = _options.Seed ?? _host.Rand.Next();
         if (_options.NumberOfThreads is int threads) torch.set_num_threads(threads);
-        channel.Info(MessageSensitivity.None, $"Training a VAE {width}-{string.Join("-", hiddenSizes)}-{_options.LatentDimension} ({_options.Likelihood}) on {rowCount} rows for {_options.NumberOfEpochs} epochs, seed {seed}.");
+        channel.Info(MessageSensitivity.None, $"Training a VAE {spec.Describe()} ({_options.Likelihood}) on {rowCount} rows for {_options.NumberOfEpochs} epochs, seed {seed}.");
         var warnings = TrainingDiagnostics.BeforeTraining(_options, width, hiddenSizes).ToList();
         foreach (var warning in warnings) channel.Warning(MessageSensitivity.None, warning.Message);
 
@@ -70,8 +74,7 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         lock (TorchGlobalRandom)
         {
             torch.random.manual_seed(seed);
-            model = new VaeModel(new MlpVaeNetwork(width, hiddenSizes, _options.LatentDimension, _options.LogVarianceLimit),
-                _options.Likelihood, _options.ScoreKind, standardization);
+            model = new VaeModel(spec.Build(), _options.Likelihood, _options.ScoreKind, standardization);
         }
         try
         {

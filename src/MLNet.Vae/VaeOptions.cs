@@ -66,6 +66,18 @@ public sealed class VaeOptions
     /// </summary>
     public int[]? HiddenLayerSizes { get; set; }
 
+    /// <summary>The networks: fully connected (the default) or convolutional for images.</summary>
+    public VaeArchitecture Architecture { get; set; } = VaeArchitecture.Mlp;
+
+    /// <summary>
+    /// The shape (C, H, W) of image rows. Null: taken from the feature column's dimensions when it has two or three, as
+    /// ImageAnalytics' ExtractPixels declares them. The convolutional architecture needs one or the other.
+    /// </summary>
+    public VaeImageShape? ImageShape { get; set; }
+
+    /// <summary>Output channels of the convolutional encoder's stride-2 convolutions, input side first (decoder mirrored).</summary>
+    public int[] ConvolutionChannels { get; set; } = [32, 64];
+
     /// <summary>The decoder's distribution: Bernoulli for data in [0, 1], Gaussian (standardized) for real values.</summary>
     public VaeLikelihood Likelihood { get; set; } = Defaults.Likelihood;
 
@@ -150,6 +162,7 @@ public sealed class VaeOptions
     {
         var copy = (VaeOptions)MemberwiseClone();
         copy.HiddenLayerSizes = HiddenLayerSizes?.ToArray();
+        copy.ConvolutionChannels = ConvolutionChannels.ToArray();
         return copy;
     }
 
@@ -174,6 +187,11 @@ public sealed class VaeOptions
             foreach (int width in HiddenLayerSizes)
                 Require(width >= 1, nameof(HiddenLayerSizes), $"HiddenLayerSizes must all be positive, got {width}.");
         }
+        Require(Enum.IsDefined(Architecture), nameof(Architecture), $"Architecture {(int)Architecture} is not a VaeArchitecture value.");
+        Require(ImageShape is null || (ImageShape.Channels >= 1 && ImageShape.Height >= 1 && ImageShape.Width >= 1), nameof(ImageShape),
+            $"ImageShape must have positive channels, height and width, got {ImageShape}.");
+        Require(ConvolutionChannels is { Length: >= 1 } && ConvolutionChannels.All(c => c >= 1), nameof(ConvolutionChannels),
+            "ConvolutionChannels must hold at least one positive channel count.");
         Require(Enum.IsDefined(Likelihood), nameof(Likelihood), $"Likelihood {(int)Likelihood} is not a VaeLikelihood value.");
         Require(double.IsFinite(Beta) && Beta >= 0, nameof(Beta), $"Beta must be a finite number >= 0, got {Beta}.");
         Require(NumberOfEpochs >= 1, nameof(NumberOfEpochs), $"NumberOfEpochs must be positive, got {NumberOfEpochs}.");

@@ -43,8 +43,11 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     /// <summary>The size of the latent space.</summary>
     public int LatentDimension => _model.LatentDimension;
 
-    /// <summary>The hidden layer widths of the encoder (the decoder mirrors them).</summary>
-    public IReadOnlyList<int> HiddenLayerSizes => _model.Network.HiddenSizes;
+    /// <summary>The hidden layer widths of the MLP encoder (the decoder mirrors them); empty for the convolutional network.</summary>
+    public IReadOnlyList<int> HiddenLayerSizes => _model.Network.Spec.HiddenSizes;
+
+    /// <summary>The image shape the model was fitted with (from the options or the column), or null for plain vectors.</summary>
+    public VaeImageShape? ImageShape => _model.Network.Spec.ImageShape;
 
     /// <summary>
     /// Rows whose score exceeds this are labelled anomalous. Learned as the (1 − <see cref="VaeOptions.Contamination"/>)
@@ -186,14 +189,15 @@ public sealed class VaeTransformer : ITransformer, IDisposable
             LibraryVersion: typeof(VaeTransformer).Assembly.GetName().Version?.ToString() ?? "0",
             Options: _options,
             InputWidth: InputWidth,
-            HiddenSizes: _model.Network.HiddenSizes.ToArray(),
+            HiddenSizes: _model.Network.Spec.HiddenSizes,
             Threshold: Threshold,
             FeatureMean: _model.Standardization?.Mean,
             FeatureScale: _model.Standardization?.Scale,
             TrainingHistory: Training.History,
             TrainingWarnings: Training.Warnings,
             BestEpoch: Training.BestEpoch,
-            ReconstructionBaseline: Training.ReconstructionBaseline);
+            ReconstructionBaseline: Training.ReconstructionBaseline,
+            ImageShape: _model.Network.Spec.ImageShape);
         VaeModelFile.Write(stream, metadata, _model);
     }
 

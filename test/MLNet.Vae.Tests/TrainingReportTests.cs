@@ -85,10 +85,10 @@ public sealed class TrainingReportTests
     {
         var column = new DataViewSchema.Builder();
         column.AddColumn("Pixels", new VectorDataViewType(NumberDataViewType.Single, 3, 8, 6));
-        Assert.AreEqual(new VaeImageShape(3, 8, 6), ReportWriter.ImageShapeOf(column.ToSchema()["Pixels"]));
+        Assert.AreEqual(new VaeImageShape(3, 8, 6), MLNet.Vae.Data.ImageShapes.FromColumn(column.ToSchema()["Pixels"]));
         var flat = new DataViewSchema.Builder();
         flat.AddColumn("Pixels", new VectorDataViewType(NumberDataViewType.Single, 144));
-        Assert.IsNull(ReportWriter.ImageShapeOf(flat.ToSchema()["Pixels"]));
+        Assert.IsNull(MLNet.Vae.Data.ImageShapes.FromColumn(flat.ToSchema()["Pixels"]));
     }
 
     [TestMethod]

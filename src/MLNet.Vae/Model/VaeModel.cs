@@ -15,7 +15,7 @@ internal sealed class VaeModel : IDisposable
     private readonly Tensor? _mean;
     private readonly Tensor? _scale;
 
-    public VaeModel(MlpVaeNetwork network, VaeLikelihood likelihood, VaeScoreKind scoreKind, FeatureStandardization? standardization)
+    public VaeModel(VaeNetwork network, VaeLikelihood likelihood, VaeScoreKind scoreKind, FeatureStandardization? standardization)
     {
         Network = network;
         Likelihood = likelihood;
@@ -28,7 +28,7 @@ internal sealed class VaeModel : IDisposable
         }
     }
 
-    public MlpVaeNetwork Network { get; }
+    public VaeNetwork Network { get; }
     public VaeLikelihood Likelihood { get; }
     public VaeScoreKind ScoreKind { get; }
     public FeatureStandardization? Standardization { get; }
@@ -91,7 +91,7 @@ internal sealed class VaeModel : IDisposable
     /// <summary>An independent copy with the same weights (for a transformer that must own its model).</summary>
     public VaeModel Clone()
     {
-        var network = new MlpVaeNetwork(InputWidth, Network.HiddenSizes, LatentDimension, Network.LogVarianceLimit);
+        var network = Network.Spec.Build();
         using (no_grad())
         {
             var source = Network.state_dict();

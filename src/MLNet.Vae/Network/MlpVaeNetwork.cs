@@ -1,4 +1,3 @@
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -8,66 +7,59 @@ namespace MLNet.Vae.Network;
 /// A multilayer-perceptron VAE: encoder d → h₁ → … → hₖ → (μ, log σ²) of size L, decoder L → hₖ → … → h₁ → d.
 /// Hidden layers use ReLU; the two encoder heads and the decoder's output layer are linear, because μ and log σ² are
 /// unbounded and the decoder emits logits (Bernoulli) or a standardized mean (Gaussian): a ReLU there would clip them.
-/// The log-variance head is clamped to [−limit, limit] so that exp(log σ²) stays finite. It knows nothing of ML.NET.
 /// </summary>
-internal sealed class MlpVaeNetwork : nn.Module
+internal sealed class MlpVaeNetwork : VaeNetwork
 {
     private readonly Sequential _encoderBody;
     private readonly Linear _mean;
     private readonly Linear _logVariance;
     private readonly Sequential _decoder;
 
-    public MlpVaeNetwork(int inputWidth, IReadOnlyList<int> hiddenSizes, int latentDimension, double logVarianceLimit) : base(nameof(MlpVaeNetwork))
+    public MlpVaeNetwork(VaeNetworkSpec spec) : base(nameof(MlpVaeNetwork), spec)
     {
-        InputWidth = inputWidth;
-        LogVarianceLimit = logVarianceLimit;
-        LatentDimension = latentDimension;
-        HiddenSizes = hiddenSizes.ToArray();
-
+        var hidden = spec.HiddenSizes;
         var encoderLayers = new List<(string, nn.Module<Tensor, Tensor>)>();
-        int width = inputWidth;
-        for (int i = 0; i < HiddenSizes.Count; i++)
+        int width = spec.InputWidth;
+        for (int i = 0; i < hidden.Length; i++)
         {
-            encoderLayers.Add(($"linear{i}", nn.Linear(width, HiddenSizes[i])));
+            encoderLayers.Add(($"linear{i}", nn.Linear(width, hidden[i])));
             encoderLayers.Add(($"relu{i}", nn.ReLU()));
-            width = HiddenSizes[i];
+            width = hidden[i];
         }
         _encoderBody = nn.Sequential(encoderLayers);
-        _mean = nn.Linear(width, latentDimension);
-        _logVariance = nn.Linear(width, latentDimension);
+        _mean = nn.Linear(width, spec.LatentDimension);
+        _logVariance = nn.Linear(width, spec.LatentDimension);
 
         var decoderLayers = new List<(string, nn.Module<Tensor, Tensor>)>();
-        width = latentDimension;
-        for (int i = HiddenSizes.Count - 1; i >= 0; i--)
+        width = spec.LatentDimension;
+        for (int i = hidden.Length - 1; i >= 0; i--)
         {
-            decoderLayers.Add(($"linear{HiddenSizes.Count - 1 - i}", nn.Linear(width, HiddenSizes[i])));
-            decoderLayers.Add(($"relu{HiddenSizes.Count - 1 - i}", nn.ReLU()));
-            width = HiddenSizes[i];
+            decoderLayers.Add(($"linear{hidden.Length - 1 - i}", nn.Linear(width, hidden[i])));
+            decoderLayers.Add(($"relu{hidden.Length - 1 - i}", nn.ReLU()));
+            width = hidden[i];
         }
-        decoderLayers.Add(("output", nn.Linear(width, inputWidth)));
+        decoderLayers.Add(("output", nn.Linear(width, spec.InputWidth)));
         _decoder = nn.Sequential(decoderLayers);
 
         RegisterComponents();
     }
 
-    public int InputWidth { get; }
+    /// <summary>Convenience for tests: an MLP of the given shape.</summary>
+    public MlpVaeNetwork(int inputWidth, IReadOnlyList<int> hiddenSizes, int latentDimension, double logVarianceLimit)
+        : this(new VaeNetworkSpec(VaeArchitecture.Mlp, inputWidth, latentDimension, hiddenSizes.ToArray(), null, [], logVarianceLimit))
+    {
+    }
 
-    public int LatentDimension { get; }
+    public IReadOnlyList<int> HiddenSizes => Spec.HiddenSizes;
 
-    public IReadOnlyList<int> HiddenSizes { get; }
-
-    public double LogVarianceLimit { get; }
-
-    /// <summary>The posterior q(z | x) = N(μ, diag(exp(log σ²))) of a batch x of shape [n, d].</summary>
-    public (Tensor Mean, Tensor LogVariance) Encode(Tensor x)
+    public override (Tensor Mean, Tensor LogVariance) Encode(Tensor x)
     {
         using var hidden = _encoderBody.forward(x);
         using var logVariance = _logVariance.forward(hidden);
-        return (_mean.forward(hidden), logVariance.clamp(-LogVarianceLimit, LogVarianceLimit));
+        return (_mean.forward(hidden), ClampLogVariance(logVariance));
     }
 
-    /// <summary>The decoder's raw output for latent codes z of shape [n, L]: logits (Bernoulli) or standardized means (Gaussian).</summary>
-    public Tensor Decode(Tensor z) => _decoder.forward(z);
+    public override Tensor Decode(Tensor z) => _decoder.forward(z);
 
     protected override void Dispose(bool disposing)
     {

@@ -23,8 +23,13 @@ internal sealed record VaeModelMetadata(
     IReadOnlyList<VaeEpochRecord> TrainingHistory,
     IReadOnlyList<VaeTrainingWarning>? TrainingWarnings = null,
     int? BestEpoch = null,
-    double? ReconstructionBaseline = null)
+    double? ReconstructionBaseline = null,
+    VaeImageShape? ImageShape = null)
 {
+    /// <summary>The network this metadata describes (the convolutional channels come from the options).</summary>
+    public VaeNetworkSpec ToNetworkSpec() => new(Options.Architecture, InputWidth, Options.LatentDimension, HiddenSizes, ImageShape,
+        Options.Architecture == VaeArchitecture.Convolutional ? Options.ConvolutionChannels : [], Options.LogVarianceLimit);
+
     public VaeTrainingSummary ToTrainingSummary() => new(
         TrainingHistory.Select(r => r.KlPerDimension is null ? r with { KlPerDimension = [] } : r).ToList(),
         TrainingWarnings ?? [],
@@ -156,12 +161,22 @@ internal static class VaeModelFile
 
     private static VaeModel Restore(VaeModelMetadata metadata, Dictionary<string, (long[] Shape, float[] Values)> tensors)
     {
-        if (metadata.InputWidth < 1 || metadata.HiddenSizes.Length == 0 || metadata.HiddenSizes.Any(h => h < 1))
+        bool convolutional = metadata.Options.Architecture == VaeArchitecture.Convolutional;
+        if (metadata.InputWidth < 1 || metadata.HiddenSizes.Any(h => h < 1) || (!convolutional && metadata.HiddenSizes.Length == 0)
+            || (metadata.ImageShape is { } shape && shape.Size != metadata.InputWidth) || (convolutional && metadata.ImageShape is null))
             throw Invalid("its metadata describes an impossible network");
         bool gaussian = metadata.Options.Likelihood == VaeLikelihood.Gaussian;
         if (gaussian && (metadata.FeatureMean?.Length != metadata.InputWidth || metadata.FeatureScale?.Length != metadata.InputWidth))
             throw Invalid("its standardization does not match its input width");
-        var network = new MlpVaeNetwork(metadata.InputWidth, metadata.HiddenSizes, metadata.Options.LatentDimension, metadata.Options.LogVarianceLimit);
+        VaeNetwork network;
+        try
+        {
+            network = metadata.ToNetworkSpec().Build();
+        }
+        catch (ArgumentException e)
+        {
+            throw Invalid($"its metadata describes an impossible network ({e.Message})");
+        }
         try
         {
             var parameters = network.named_parameters().ToList();

@@ -20,7 +20,8 @@ internal static class ReportWriter
     public static VaeTrainingReport Write(string folder, VaeTransformer transformer, VaeModel model, IDataView data, VaeReportOptions options)
     {
         var vaeOptions = transformer.Options;
-        var imageShape = options.ImageShape ?? ImageShapeOf(data.Schema[FeatureColumn.Check(data.Schema, vaeOptions.FeatureColumnName, model.InputWidth).Index]);
+        var imageShape = options.ImageShape ?? model.Network.Spec.ImageShape
+            ?? ImageShapes.FromColumn(data.Schema[FeatureColumn.Check(data.Schema, vaeOptions.FeatureColumnName, model.InputWidth).Index]);
         if (imageShape is not null && imageShape.Size != model.InputWidth)
             throw new ArgumentOutOfRangeException(nameof(options), $"ImageShape {imageShape.Channels}x{imageShape.Height}x{imageShape.Width} holds {imageShape.Size} values, but the model's input width is {model.InputWidth}.");
         float[] rows = FeatureColumn.ReadAll(data, vaeOptions.FeatureColumnName, model.InputWidth, out int rowCount, options.MaximumRows);
@@ -66,13 +67,6 @@ internal static class ReportWriter
         File.WriteAllText(html, Html(options.Title, transformer, model, rowCount, charts, folder));
         return new VaeTrainingReport(Path.GetFullPath(folder), Path.GetFullPath(html), charts);
     }
-
-    /// <summary>(C, H, W) from a vector column's dimensions, as ImageAnalytics' ExtractPixels declares them.</summary>
-    internal static VaeImageShape? ImageShapeOf(DataViewSchema.Column column) =>
-        column.Type is VectorDataViewType { Dimensions.Length: var rank } vector && rank is 2 or 3
-            ? rank == 3 ? new VaeImageShape(vector.Dimensions[0], vector.Dimensions[1], vector.Dimensions[2])
-                        : new VaeImageShape(1, vector.Dimensions[0], vector.Dimensions[1])
-            : null;
 
     private static (float[] Latent, float[] Scores) Score(VaeModel model, float[] rows, int rowCount)
     {
@@ -135,7 +129,7 @@ internal static class ReportWriter
             </head><body>
             <h1>{{E(title)}}</h1>
             <table>
-            <tr><th>network</th><td class="l">{{model.InputWidth}}-{{string.Join("-", model.Network.HiddenSizes)}}-{{model.LatentDimension}}, {{E(options.Likelihood)}} likelihood</td></tr>
+            <tr><th>network</th><td class="l">{{E(model.Network.Spec.Describe())}}, {{E(options.Likelihood)}} likelihood</td></tr>
             <tr><th>score</th><td class="l">{{E(options.ScoreKind)}}, threshold {{N(transformer.Threshold)}} (contamination {{N(options.Contamination)}})</td></tr>
             <tr><th>training</th><td class="l">{{training.History.Count}} epochs, weights of epoch {{training.BestEpoch}}, β {{N(options.Beta)}}, learning rate {{N(options.LearningRate)}}, batch {{options.BatchSize}}</td></tr>
             <tr><th>mean-prediction baseline</th><td class="l">{{N(training.ReconstructionBaseline)}} nats per row</td></tr>

@@ -22,7 +22,7 @@ internal static class TrainingDiagnostics
                 $"LatentDimension ({options.LatentDimension}) is not smaller than the input width ({inputWidth}): the latent space need not " +
                 "compress anything, so reconstruction errors say little about anomalies. Use a LatentDimension well below the input width.");
         }
-        int widest = hiddenSizes.Max();
+        int widest = hiddenSizes.DefaultIfEmpty(0).Max();
         if (widest > inputWidth)
         {
             yield return new VaeTrainingWarning(VaeWarningKind.HiddenLayerWiderThanInput,

@@ -8,10 +8,10 @@ internal sealed class WeightSnapshot : IDisposable
 {
     private readonly Dictionary<string, Tensor> _weights = new(StringComparer.Ordinal);
 
-    public WeightSnapshot(MlpVaeNetwork network) => Take(network);
+    public WeightSnapshot(VaeNetwork network) => Take(network);
 
     /// <summary>Replaces the stored copy with the network's current weights.</summary>
-    public void Take(MlpVaeNetwork network)
+    public void Take(VaeNetwork network)
     {
         Dispose();
         using var noGrad = no_grad();
@@ -20,7 +20,7 @@ internal sealed class WeightSnapshot : IDisposable
     }
 
     /// <summary>Writes the stored weights back into the network.</summary>
-    public void Restore(MlpVaeNetwork network)
+    public void Restore(VaeNetwork network)
     {
         using var noGrad = no_grad();
         foreach (var (name, parameter) in network.named_parameters())
