@@ -142,6 +142,21 @@ public sealed class VaeTransformer : ITransformer, IDisposable
         return Split(_model.Generate(count, seed), count);
     }
 
+    /// <summary>
+    /// Walks the latent space from one row to another: decodes zₜ = (1 − t) μ(<paramref name="from"/>) + t μ(<paramref name="to"/>)
+    /// for <paramref name="steps"/> evenly spaced t in [0, 1], ends included, as means in the input's units.
+    /// </summary>
+    public float[][] Interpolate(float[] from, float[] to, int steps)
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(from);
+        ArgumentNullException.ThrowIfNull(to);
+        if (from.Length != InputWidth) throw new ArgumentException($"'from' has {from.Length} values; the model was fitted on {InputWidth}.", nameof(from));
+        if (to.Length != InputWidth) throw new ArgumentException($"'to' has {to.Length} values; the model was fitted on {InputWidth}.", nameof(to));
+        if (steps < 2) throw new ArgumentOutOfRangeException(nameof(steps), $"steps must be at least 2, got {steps}.");
+        return Split(_model.Interpolate(from, to, steps), steps);
+    }
+
     private float[][] Split(float[] matrix, int rows)
     {
         var result = new float[rows][];

@@ -60,4 +60,58 @@ public sealed class GenerationTests
         Assert.IsLessThan(Error(TestData.Outliers(50, seed: 55)) / 5, Error(TestData.Normal(50, seed: 54)));
         Assert.IsEmpty(model.Reconstruct([]));
     }
+
+    [TestMethod]
+    public void Interpolate_EndsAtTheReconstructionsOfBothRows_AndMovesSmoothlyBetween()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = TestData.Normal(300, seed: 56);
+        using var model = new VaeEstimator(ml, TestData.FastOptions(epochs: 20)).Fit(TestData.ToDataView(ml, rows));
+        float[] from = rows[0].Features, to = rows[1].Features;
+
+        var path = model.Interpolate(from, to, steps: 5);
+        var ends = model.Reconstruct([from, to]);
+
+        Assert.HasCount(5, path);
+        for (int i = 0; i < TestData.Width; i++)
+        {
+            Assert.AreEqual(ends[0][i], path[0][i], 1e-4f);
+            Assert.AreEqual(ends[1][i], path[^1][i], 1e-4f);
+        }
+        double Distance(float[] a, float[] b) => Math.Sqrt(a.Zip(b, (x, y) => (x - y) * (x - y)).Sum());
+        double whole = Distance(path[0], path[^1]);
+        for (int k = 1; k < path.Length; k++)
+            Assert.IsLessThan(0.75 * whole, Distance(path[k - 1], path[k]), $"step {k} is a small part of the way");
+        Assert.Throws<ArgumentException>(() => model.Interpolate(from, new float[3], 5));
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.Interpolate(from, to, 1));
+    }
+
+    [TestMethod]
+    public void ImageWriter_WritesGeneratedImagesAsAPngGrid_AndRefusesWrongSizes()
+    {
+        var ml = new MLContext(seed: 1);
+        using var model = new VaeEstimator(ml, TestData.FastOptions(VaeLikelihood.Bernoulli, epochs: 2))
+            .Fit(TestData.ToDataView(ml, TestData.Normal(100, seed: 57, unitInterval: true)));
+        var shape = new VaeImageShape(1, 4, 4);
+        string folder = Directory.CreateTempSubdirectory("vae-png-").FullName;
+        try
+        {
+            string grid = Path.Combine(folder, "grid.png"), single = Path.Combine(folder, "one.png");
+            VaeImageWriter.WriteGrid(grid, shape, [model.Generate(3, seed: 1), model.Generate(3, seed: 2)], scale: 5);
+            VaeImageWriter.WritePng(single, shape, model.Generate(1)[0]);
+
+            using (var bitmap = SkiaSharp.SKBitmap.Decode(grid))
+            {
+                Assert.AreEqual(2 + 3 * (4 * 5 + 2), bitmap.Width);
+                Assert.AreEqual(2 + 2 * (4 * 5 + 2), bitmap.Height);
+            }
+            using (var bitmap = SkiaSharp.SKBitmap.Decode(single)) Assert.AreEqual(2 + 4 + 2, bitmap.Width);
+            var error = Assert.Throws<ArgumentException>(() => VaeImageWriter.WritePng(single, new VaeImageShape(1, 3, 3), new float[16]));
+            StringAssert.Contains(error.Message, "Image 0 of row 0 has 16 values; shape 1x3x3 holds 9.");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
 }

@@ -88,6 +88,24 @@ internal sealed class VaeModel : IDisposable
         return ToInputSpace(Network.Decode(z)).data<float>().ToArray();
     }
 
+    /// <summary>
+    /// Decodes the straight line between μ(a) and μ(b) at <paramref name="steps"/> evenly spaced points, ends included:
+    /// zₜ = (1 − t) μ(a) + t μ(b). Returns the decoded means in the input's units, [steps × d].
+    /// </summary>
+    public float[] Interpolate(ReadOnlySpan<float> from, ReadOnlySpan<float> to, int steps)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        Network.eval();
+        var ends = new float[2 * InputWidth];
+        from.CopyTo(ends);
+        to.CopyTo(ends.AsSpan(InputWidth));
+        var (mean, _) = Network.Encode(ToModelSpace(FromRows(ends, 2)));
+        var t = linspace(0, 1, steps).unsqueeze(1);
+        var z = mean[0].unsqueeze(0) * (1 - t) + mean[1].unsqueeze(0) * t;
+        return ToInputSpace(Network.Decode(z)).data<float>().ToArray();
+    }
+
     /// <summary>An independent copy with the same weights (for a transformer that must own its model).</summary>
     public VaeModel Clone()
     {

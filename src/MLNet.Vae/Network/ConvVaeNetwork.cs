@@ -5,10 +5,13 @@ namespace MLNet.Vae.Network;
 
 /// <summary>
 /// A convolutional VAE for images of shape (C, H, W), rows flattened in CHW order.
-/// Encoder: k stride-2 4×4 convolutions with padding 1 (each maps a side s to ⌊s/2⌋) and ReLU, then linear heads for μ and
-/// log σ². Decoder: a linear layer with ReLU back to the last feature map, then k stride-2 4×4 transposed convolutions
-/// (ReLU between them) whose output padding (0 or 1) restores each side exactly, odd sides included; the last one emits C
-/// channels of logits or standardized means, unactivated.
+/// The image is first zero-padded at the bottom and right to sides that are multiples of 2ᵏ, so that each of the k stride-2
+/// 4×4 convolutions (padding 1) halves the sides exactly and each stride-2 4×4 transposed convolution doubles them exactly;
+/// the decoder's output is cropped back to H × W. Odd sides therefore need no output padding (TorchSharp 0.107 applied the
+/// first value of a per-dimension output padding to both sides: a 7×9 image came back 7×11).
+/// Encoder: the convolutions with ReLU, then linear heads for μ and log σ². Decoder: a linear layer with ReLU back to the
+/// last feature map, then the transposed convolutions (ReLU between them); the last emits C channels of logits or
+/// standardized means, unactivated. oneDNN is turned off for the process first (see <see cref="OneDnnSwitch"/>).
 /// </summary>
 internal sealed class ConvVaeNetwork : VaeNetwork
 {
@@ -22,25 +25,23 @@ internal sealed class ConvVaeNetwork : VaeNetwork
     private readonly Linear _decoderInput;
     private readonly Sequential _decoderConvolutions;
     private readonly long[] _featureMap;
+    private readonly int _paddedHeight;
+    private readonly int _paddedWidth;
 
     public ConvVaeNetwork(VaeNetworkSpec spec) : base(nameof(ConvVaeNetwork), spec)
     {
+        OneDnnSwitch.EnsureDisabled();
         var shape = spec.ImageShape ?? throw new ArgumentException("The convolutional network needs an image shape.", nameof(spec));
         var channels = spec.ConvolutionChannels;
-        var heights = new int[channels.Length + 1];
-        var widths = new int[channels.Length + 1];
-        heights[0] = shape.Height;
-        widths[0] = shape.Width;
-        for (int i = 0; i < channels.Length; i++)
-        {
-            heights[i + 1] = heights[i] / Stride;
-            widths[i + 1] = widths[i] / Stride;
-        }
-        if (heights[^1] < 1 || widths[^1] < 1)
+        int factor = channels.Length > 16 ? int.MaxValue : 1 << channels.Length;
+        if (channels.Length > 16 || shape.Height < factor / 2 || shape.Width < factor / 2)
         {
             throw new ArgumentOutOfRangeException(nameof(spec),
-                $"{channels.Length} stride-2 convolutions shrink a {shape.Height}x{shape.Width} image below one pixel: use fewer ConvolutionChannels.");
+                $"{channels.Length} stride-2 convolutions need image sides of at least {Math.Max(1, factor / 2)} pixels, or the {shape.Height}x{shape.Width} " +
+                "image would be mostly padding: use fewer ConvolutionChannels.");
         }
+        _paddedHeight = (shape.Height + factor - 1) / factor * factor;
+        _paddedWidth = (shape.Width + factor - 1) / factor * factor;
 
         var encoder = new List<(string, nn.Module<Tensor, Tensor>)>();
         int inChannels = shape.Channels;
@@ -51,8 +52,8 @@ internal sealed class ConvVaeNetwork : VaeNetwork
             inChannels = channels[i];
         }
         _encoderConvolutions = nn.Sequential(encoder);
-        _featureMap = [channels[^1], heights[^1], widths[^1]];
-        int flat = channels[^1] * heights[^1] * widths[^1];
+        _featureMap = [channels[^1], _paddedHeight / factor, _paddedWidth / factor];
+        int flat = channels[^1] * (_paddedHeight / factor) * (_paddedWidth / factor);
         _mean = nn.Linear(flat, spec.LatentDimension);
         _logVariance = nn.Linear(flat, spec.LatentDimension);
         _decoderInput = nn.Linear(spec.LatentDimension, flat);
@@ -61,11 +62,7 @@ internal sealed class ConvVaeNetwork : VaeNetwork
         for (int i = channels.Length - 1; i >= 0; i--)
         {
             int outChannels = i == 0 ? shape.Channels : channels[i - 1];
-            // A stride-2 transposed convolution maps a side s to 2s + output padding: pick the padding that restores the encoder's side.
-            long outputPadding = heights[i] - 2L * heights[i + 1];
-            long outputPaddingWidth = widths[i] - 2L * widths[i + 1];
-            decoder.Add(($"deconv{channels.Length - 1 - i}", nn.ConvTranspose2d(channels[i], outChannels, (Kernel, Kernel),
-                stride: (Stride, Stride), padding: (Padding, Padding), output_padding: (outputPadding, outputPaddingWidth))));
+            decoder.Add(($"deconv{channels.Length - 1 - i}", nn.ConvTranspose2d(channels[i], outChannels, Kernel, stride: Stride, padding: Padding)));
             if (i > 0) decoder.Add(($"relu{channels.Length - 1 - i}", nn.ReLU()));
         }
         _decoderConvolutions = nn.Sequential(decoder);
@@ -77,7 +74,8 @@ internal sealed class ConvVaeNetwork : VaeNetwork
     {
         var shape = Spec.ImageShape!;
         using var images = x.view(-1, shape.Channels, shape.Height, shape.Width);
-        using var features = _encoderConvolutions.forward(images);
+        using var padded = nn.functional.pad(images, [0, _paddedWidth - shape.Width, 0, _paddedHeight - shape.Height]);
+        using var features = _encoderConvolutions.forward(padded);
         using var flat = features.flatten(1);
         using var logVariance = _logVariance.forward(flat);
         return (_mean.forward(flat), ClampLogVariance(logVariance));
@@ -89,7 +87,9 @@ internal sealed class ConvVaeNetwork : VaeNetwork
         using var activated = nn.functional.relu(hidden);
         using var map = activated.view(-1, _featureMap[0], _featureMap[1], _featureMap[2]);
         using var images = _decoderConvolutions.forward(map);
-        return images.flatten(1);
+        var shape = Spec.ImageShape!;
+        using var cropped = images.narrow(2, 0, shape.Height).narrow(3, 0, shape.Width);
+        return cropped.flatten(1);
     }
 
     protected override void Dispose(bool disposing)
