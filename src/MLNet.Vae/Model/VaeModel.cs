@@ -23,8 +23,8 @@ internal sealed class VaeModel : IDisposable
         Standardization = standardization;
         if (standardization is not null)
         {
-            _mean = tensor(standardization.Mean, [1, standardization.Mean.Length]);
-            _scale = tensor(standardization.Scale, [1, standardization.Scale.Length]);
+            _mean = TensorCopy.FromRows(standardization.Mean, 1, standardization.Mean.Length);
+            _scale = TensorCopy.FromRows(standardization.Scale, 1, standardization.Scale.Length);
         }
     }
 
@@ -46,24 +46,39 @@ internal sealed class VaeModel : IDisposable
     /// Encodes <paramref name="count"/> rows and scores them: writes μ(x) to <paramref name="latent"/> [count × L] and
     /// the score to <paramref name="scores"/> [count].
     /// </summary>
-    public void Score(ReadOnlySpan<float> rows, int count, Span<float> latent, Span<float> scores)
+    public void Score(ReadOnlySpan<float> rows, int count, Span<float> latent, Span<float> scores) =>
+        Score(ScoreKind, rows, count, latent, scores);
+
+    /// <summary>As <see cref="Score(ReadOnlySpan{float}, int, Span{float}, Span{float})"/> with another score kind (for benchmarks).</summary>
+    public void Score(VaeScoreKind kind, ReadOnlySpan<float> rows, int count, Span<float> latent, Span<float> scores)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         Network.eval();
         var x = ToModelSpace(FromRows(rows, count));
         var (mean, logVariance) = Network.Encode(x);
-        var score = VaeObjective.Score(ScoreKind, Likelihood, Network.Decode(mean), x, mean, logVariance, _scale);
-        mean.data<float>().CopyTo(latent[..(count * LatentDimension)], 0, 0);
-        score.data<float>().CopyTo(scores[..count], 0, 0);
+        var score = VaeObjective.Score(kind, Likelihood, Network.Decode(mean), x, mean, logVariance, _scale);
+        TensorCopy.CopyTo(mean, latent[..(count * LatentDimension)]);
+        TensorCopy.CopyTo(score, scores[..count]);
     }
 
     /// <summary>A [count × d] tensor holding a copy of the first count rows of a row-major buffer.</summary>
-    private Tensor FromRows(ReadOnlySpan<float> rows, int count)
+    private Tensor FromRows(ReadOnlySpan<float> rows, int count) => TensorCopy.FromRows(rows, count, InputWidth);
+
+    /// <summary>
+    /// The single-sample negative ELBO per row, reconstruction(x, decoder(z)) + KL with z = μ + σ ⊙ ε, ε drawn from
+    /// <paramref name="generator"/>: the estimate pytorch/examples reports as its test loss.
+    /// </summary>
+    public float[] SampledNegativeElbo(ReadOnlySpan<float> rows, int count, Generator generator)
     {
-        var x = empty(count, InputWidth);
-        x.data<float>().CopyFrom(rows[..(count * InputWidth)], 0, 0);
-        return x;
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        Network.eval();
+        var x = ToModelSpace(FromRows(rows, count));
+        var (mean, logVariance) = Network.Encode(x);
+        var z = mean + (logVariance * 0.5).exp() * randn(mean.shape, generator: generator);
+        var elbo = VaeObjective.Reconstruction(Likelihood, Network.Decode(z), x) + VaeObjective.KlDivergence(mean, logVariance);
+        return TensorCopy.ToArray(elbo);
     }
 
     /// <summary>Decodes z = μ(x) for each row: the reconstruction's mean, in the input's units, [count × d].</summary>
@@ -74,7 +89,7 @@ internal sealed class VaeModel : IDisposable
         Network.eval();
         var x = ToModelSpace(FromRows(rows, count));
         var (mean, _) = Network.Encode(x);
-        return ToInputSpace(Network.Decode(mean)).data<float>().ToArray();
+        return TensorCopy.ToArray(ToInputSpace(Network.Decode(mean)));
     }
 
     /// <summary>Decodes <paramref name="count"/> codes z ~ N(0, I) drawn with <paramref name="seed"/>: generated rows' means, [count × d].</summary>
@@ -85,7 +100,7 @@ internal sealed class VaeModel : IDisposable
         using var generator = new Generator((ulong)seed);
         Network.eval();
         var z = randn([count, LatentDimension], generator: generator);
-        return ToInputSpace(Network.Decode(z)).data<float>().ToArray();
+        return TensorCopy.ToArray(ToInputSpace(Network.Decode(z)));
     }
 
     /// <summary>
@@ -103,7 +118,7 @@ internal sealed class VaeModel : IDisposable
         var (mean, _) = Network.Encode(ToModelSpace(FromRows(ends, 2)));
         var t = linspace(0, 1, steps).unsqueeze(1);
         var z = mean[0].unsqueeze(0) * (1 - t) + mean[1].unsqueeze(0) * t;
-        return ToInputSpace(Network.Decode(z)).data<float>().ToArray();
+        return TensorCopy.ToArray(ToInputSpace(Network.Decode(z)));
     }
 
     /// <summary>An independent copy with the same weights (for a transformer that must own its model).</summary>

@@ -82,7 +82,7 @@ internal static class VaeModelFile
                 writer.Write(name);
                 writer.Write(parameter.shape.Length);
                 foreach (long dimension in parameter.shape) writer.Write(dimension);
-                float[] values = parameter.data<float>().ToArray();
+                float[] values = TensorCopy.ToArray(parameter);
                 writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
             }
         }
@@ -190,8 +190,8 @@ internal static class VaeModelFile
                         throw Invalid($"weight '{name}' of the network its metadata describes is missing");
                     if (!stored.Shape.SequenceEqual(parameter.shape))
                         throw Invalid($"weight '{name}' has shape [{string.Join(", ", stored.Shape)}] where its metadata implies [{string.Join(", ", parameter.shape)}]");
-                    using var values = tensor(stored.Values, stored.Shape);
-                    parameter.copy_(values);
+                    using var values = TensorCopy.FromRows(stored.Values, 1, stored.Values.Length);
+                    parameter.copy_(values.view(stored.Shape));
                 }
             }
         }

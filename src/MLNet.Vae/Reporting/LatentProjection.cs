@@ -11,7 +11,7 @@ internal static class LatentProjection
         var projected = new float[rows, 2];
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var means = tensor(latent, [rows, latentDimension]);
+        var means = MLNet.Vae.Model.TensorCopy.FromRows(latent, rows, latentDimension);
         var centred = means - means.mean([0L], keepdim: true);
         Tensor coordinates;
         if (latentDimension == 1 || rows < 2)
@@ -23,7 +23,7 @@ internal static class LatentProjection
             var (_, _, vh) = linalg.svd(centred, fullMatrices: false);
             coordinates = centred.mm(vh.narrow(0, 0, 2).t());
         }
-        var values = coordinates.contiguous().data<float>().ToArray();
+        var values = MLNet.Vae.Model.TensorCopy.ToArray(coordinates);
         for (int r = 0; r < rows; r++)
         {
             projected[r, 0] = values[2 * r];

@@ -89,7 +89,7 @@ internal static class VaeTrainingLoop
             int batches = (int)stepsPerEpoch;
             double[] klPerDimensionMean;
             using (var perRow = klPerDimensionSum / trainCount)
-                klPerDimensionMean = perRow.data<float>().Select(v => (double)v).ToArray();
+                klPerDimensionMean = TensorCopy.ToArray(perRow).Select(v => (double)v).ToArray();
             var validationTerms = validation is null ? ((double, double, double)?)null : Evaluate(model, validation, options.Beta, seed);
             var record = new VaeEpochRecord(
                 Epoch: epoch,
@@ -138,7 +138,7 @@ internal static class VaeTrainingLoop
     private static (Tensor Train, Tensor? Validation) LoadAndSplit(VaeModel model, float[] rows, int rowCount, double validationFraction, Generator generator)
     {
         using var scope = NewDisposeScope();
-        var all = model.ToModelSpace(tensor(rows, [rowCount, model.InputWidth]));
+        var all = model.ToModelSpace(TensorCopy.FromRows(rows, rowCount, model.InputWidth));
         int validationCount = (int)Math.Round(rowCount * validationFraction);
         if (validationCount == 0 || validationCount >= rowCount)
             return (all.MoveToOuterDisposeScope(), null);

@@ -1,0 +1,38 @@
+using MLNet.Vae;
+using MLNet.Vae.Benchmarks;
+
+// Usage (after src/MLNet.Vae.Benchmarks/setup-debian.sh):
+//   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- quality [--classes 0,1,...] [--arch Mlp,Convolutional] [--epochs 20]
+//   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- elbo [--epochs 10]
+//   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- speed [...]   (see SpeedBenchmark)
+string command = args.FirstOrDefault() ?? "";
+string Option(string name, string fallback)
+{
+    int at = Array.IndexOf(args, name);
+    return at >= 0 && at + 1 < args.Length ? args[at + 1] : fallback;
+}
+
+try
+{
+    switch (command)
+    {
+        case "quality":
+            var classes = Option("--classes", "0,1,2,3,4,5,6,7,8,9").Split(',').Select(int.Parse).ToList();
+            var architectures = Option("--arch", "Mlp,Convolutional").Split(',').Select(Enum.Parse<VaeArchitecture>).ToList();
+            QualityBenchmark.OneClass(FashionMnist.Load(), classes, architectures, int.Parse(Option("--epochs", "20")), Console.Out);
+            return 0;
+        case "elbo":
+            QualityBenchmark.TestNegativeElbo(FashionMnist.Load(), int.Parse(Option("--epochs", "10")), Console.Out);
+            return 0;
+        case "speed":
+            return SpeedBenchmark.Run(args.Skip(1).ToArray(), Console.Out);
+        default:
+            Console.Error.WriteLine("usage: MLNet.Vae.Benchmarks quality|elbo|speed [options]  (see docs/benchmarks.md)");
+            return 2;
+    }
+}
+catch (FileNotFoundException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 1;
+}

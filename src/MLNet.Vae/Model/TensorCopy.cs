@@ -1,0 +1,36 @@
+using System.Runtime.InteropServices;
+using static TorchSharp.torch;
+
+namespace MLNet.Vae.Model;
+
+/// <summary>
+/// Moves float32 data between managed memory and CPU tensors with one memory copy, through the tensor's own bytes.
+/// TorchSharp's element accessor (<c>data&lt;float&gt;().CopyFrom/CopyTo/ToArray</c>) is 50-160 times slower: measured on a
+/// 512×784 batch, 7.1 ms in and 2.2 ms out against 0.04 ms each way (docs/benchmarks.md).
+/// </summary>
+internal static class TensorCopy
+{
+    /// <summary>A new [rows × width] tensor holding the first rows × width values of <paramref name="values"/>.</summary>
+    public static Tensor FromRows(ReadOnlySpan<float> values, long rows, long width)
+    {
+        var result = empty(rows, width, dtype: ScalarType.Float32);
+        values[..checked((int)(rows * width))].CopyTo(MemoryMarshal.Cast<byte, float>(result.bytes));
+        return result;
+    }
+
+    /// <summary>Copies a float32 CPU tensor's values, in row-major order, into <paramref name="destination"/>.</summary>
+    public static void CopyTo(Tensor source, Span<float> destination)
+    {
+        if (source.dtype != ScalarType.Float32) throw new ArgumentException($"Expected a float32 tensor, got {source.dtype}.", nameof(source));
+        using var dense = source.is_contiguous() ? source.alias() : source.contiguous();
+        MemoryMarshal.Cast<byte, float>(dense.bytes).CopyTo(destination);
+    }
+
+    /// <summary>A float32 CPU tensor's values in row-major order.</summary>
+    public static float[] ToArray(Tensor source)
+    {
+        var values = new float[source.numel()];
+        CopyTo(source, values);
+        return values;
+    }
+}
