@@ -191,7 +191,8 @@ internal static class VaeModelFile
                     if (!stored.Shape.SequenceEqual(parameter.shape))
                         throw Invalid($"weight '{name}' has shape [{string.Join(", ", stored.Shape)}] where its metadata implies [{string.Join(", ", parameter.shape)}]");
                     using var values = TensorCopy.FromRows(stored.Values, 1, stored.Values.Length);
-                    parameter.copy_(values.view(stored.Shape));
+                    using var shaped = values.view(stored.Shape);
+                    parameter.copy_(shaped);
                 }
             }
         }
