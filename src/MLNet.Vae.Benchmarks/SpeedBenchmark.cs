@@ -1,48 +1,195 @@
 using System.Diagnostics;
-using TorchSharp;
-using static TorchSharp.torch;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Data;
 
 namespace MLNet.Vae.Benchmarks;
 
-/// <summary>Training and scoring speed against PyTorch in the same run (filled in with issue 6).</summary>
+/// <summary>
+/// Speed and memory of the 784-400-20 Bernoulli MLP VAE on Fashion-MNIST, against PyTorch measured in the same run
+/// (pytorch_baseline.py: same model, batch, optimizer, score): training samples/s through Fit from an IDataView (data
+/// conversion included), batched scoring rows/s through Transform and a cursor reading every output column,
+/// PredictionEngine latency, peak memory while training, and memory growth while scoring 1 000 000 rows.
+/// </summary>
 public static class SpeedBenchmark
 {
+    public sealed class ImageRow
+    {
+        [VectorType(FashionMnist.Pixels)] public float[] Pixels { get; set; } = [];
+    }
+
+    public sealed class Scored
+    {
+        public float[] LatentFeatures { get; set; } = [];
+        public float Score { get; set; }
+        public bool PredictedLabel { get; set; }
+    }
+
     public static int Run(string[] args, TextWriter output)
     {
-        set_num_threads(2);
-        var x = rand(512, 784);
-        var w1 = randn(400, 784) * 0.05f; var w2 = randn(784, 400) * 0.05f;
-        void Time(string name, Func<Tensor> op)
+        int epochs = int.Parse(Option(args, "--epochs", "3"), CultureInfo.InvariantCulture);
+        int scoredRows = int.Parse(Option(args, "--score-rows", "1000000"), CultureInfo.InvariantCulture);
+        var data = FashionMnist.Load();
+        var ml = new MLContext(seed: 1);
+        var train = ml.Data.LoadFromEnumerable(data.TrainImages.Select(p => new ImageRow { Pixels = p }));
+        var test = ml.Data.LoadFromEnumerable(data.TestImages.Select(p => new ImageRow { Pixels = p }));
+        var options = QualityBenchmark.Options(VaeArchitecture.Mlp, epochs);
+
+        var clock = Stopwatch.StartNew();
+        using var model = new VaeEstimator(ml, options).Fit(train);
+        double fitSeconds = clock.Elapsed.TotalSeconds;
+        long peakTrainingBytes = ProcessMemory("VmHWM");
+        var epochSeconds = model.TrainingHistory.Select(e => e.Seconds).ToList();
+        double trainSamplesPerSecond = data.TrainImages.Length / Median(epochSeconds);
+        double fitSamplesPerSecond = (double)epochs * data.TrainImages.Length / fitSeconds;
+
+        var batched = new List<double>();
+        for (int repeat = 0; repeat < 6; repeat++)
         {
-            for (int i = 0; i < 3; i++) { using var s = NewDisposeScope(); op(); }
-            var clock = Stopwatch.StartNew();
-            for (int i = 0; i < 100; i++) { using var s = NewDisposeScope(); op(); }
-            output.WriteLine($"{name,-30} {clock.Elapsed.TotalMilliseconds / 100:F3} ms");
+            clock.Restart();
+            int rows = ReadEveryColumn(model.Transform(test));
+            if (repeat > 0) batched.Add(rows / clock.Elapsed.TotalSeconds);
         }
-        using (no_grad())
+
+        var engine = ml.Model.CreatePredictionEngine<ImageRow, Scored>(model);
+        var latencies = new List<double>();
+        for (int i = 0; i < 2200; i++)
         {
-            Time("mm 512x784 @ 784x400", () => x.mm(w1.t()));
-            Time("linear (nn.functional)", () => nn.functional.linear(x, w1));
-            Time("mm 512x400 @ 400x784", () => x.mm(w1.t()).mm(w2.t()));
-            Time("sigmoid 512x784", () => x.sigmoid());
-            Time("bce_with_logits none", () => nn.functional.binary_cross_entropy_with_logits(x, x, reduction: nn.Reduction.None));
-            Time("log 512x784", () => x.log());
-            Time("clamp_min+log", () => x.clamp_min(1e-12).log());
-            Time("x*log(x) sum(1)", () => (x * x.clamp_min(1e-12).log()).sum(1));
-            Time("empty+CopyFrom", () => { var t = empty(512, 784); t.data<float>().CopyFrom(new float[512 * 784].AsSpan(), 0, 0); return t; });
-            var managed = new float[512 * 784];
-            Time("tensor(float[], dims)", () => tensor(managed, new long[] { 512, 784 }));
-            Time("tensor(float[]) reshape", () => tensor(managed).reshape(512, 784));
-            Time("accessor ToArray 512x784", () => { x.data<float>().ToArray(); return x; });
-            Time("bytes getter 512x784", () => { var b = x.bytes; return x; });
-            Time("accessor CopyTo span", () => { x.data<float>().CopyTo(managed.AsSpan(), 0, 0); return x; });
-            Time("empty + bytes span copy in", () => { var t = empty(512, 784); managed.AsSpan().CopyTo(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(t.bytes)); return t; });
-            Time("bytes span copy out", () => { System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(x.bytes).CopyTo(managed); return x; });
-            var check = empty(2, 3); new float[] { 1, 2, 3, 4, 5, 6 }.AsSpan().CopyTo(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(check.bytes));
-            output.WriteLine($"round trip through bytes: {string.Join(",", check.data<float>().ToArray())}, sum {check.sum().item<float>()}");
-            Time("relu", () => x.relu());
-            Time("exp", () => x.exp());
+            var row = new ImageRow { Pixels = data.TestImages[i % data.TestImages.Length] };
+            clock.Restart();
+            engine.Predict(row);
+            if (i >= 200) latencies.Add(clock.Elapsed.TotalMicroseconds);
         }
+        latencies.Sort();
+
+        var (rssAfterWarmup, rssAtEnd) = MemoryWhileScoring(ml, model, data.TestImages, scoredRows);
+        double growth = (rssAtEnd - rssAfterWarmup) / (double)rssAfterWarmup;
+
+        output.WriteLine($"MLNet.Vae, {Environment.ProcessorCount} cores, TorchSharp threads {TorchSharp.torch.get_num_threads()}, {epochs} epochs of {data.TrainImages.Length} images:");
+        output.WriteLine($"| measure | MLNet.Vae | PyTorch | ratio |");
+        output.WriteLine($"|---|---|---|---|");
+        var baseline = RunPyTorch(epochs);
+        string Ratio(double ours, double? theirs, bool higherIsBetter = true) =>
+            theirs is double t ? (higherIsBetter ? ours / t : t / ours).ToString("F2", CultureInfo.InvariantCulture) + "x" : "-";
+        string Theirs(double? value, string format) => value is double v ? v.ToString(format, CultureInfo.InvariantCulture) : "not run";
+        output.WriteLine($"| training samples/s (median epoch) | {trainSamplesPerSecond:F0} | {Theirs(baseline?.TrainSamplesPerSecond, "F0")} | {Ratio(trainSamplesPerSecond, baseline?.TrainSamplesPerSecond)} |");
+        output.WriteLine($"| training samples/s (whole Fit: IDataView conversion, {epochs} epochs, threshold) | {fitSamplesPerSecond:F0} | - | - |");
+        output.WriteLine($"| batched scoring rows/s (Transform + cursor, every column; PyTorch: batches of 1000) | {Median(batched):F0} | {Theirs(baseline?.ScoreRowsPerSecond, "F0")} | {Ratio(Median(batched), baseline?.ScoreRowsPerSecond)} |");
+        output.WriteLine($"| one row, p50 µs (PredictionEngine; PyTorch: a 1-row batch) | {latencies[latencies.Count / 2]:F1} | {Theirs(baseline?.SingleRowP50, "F1")} | {Ratio(latencies[latencies.Count / 2], baseline?.SingleRowP50, higherIsBetter: false)} |");
+        output.WriteLine($"| one row, p99 µs | {latencies[(int)(latencies.Count * 0.99)]:F1} | {Theirs(baseline?.SingleRowP99, "F1")} | {Ratio(latencies[(int)(latencies.Count * 0.99)], baseline?.SingleRowP99, higherIsBetter: false)} |");
+        output.WriteLine($"| peak memory after training (VmHWM) | {peakTrainingBytes / 1048576.0:F0} MiB | - | - |");
+        output.WriteLine($"| memory growth scoring {scoredRows:N0} rows (VmRSS after 100 000 rows -> end) | {growth:P2} ({rssAfterWarmup / 1048576.0:F0} -> {rssAtEnd / 1048576.0:F0} MiB) | - | - |");
+        output.WriteLine();
+        output.WriteLine($"MLNet.Vae epoch seconds: {string.Join(", ", epochSeconds.Select(s => s.ToString("F2", CultureInfo.InvariantCulture)))}; " +
+                         $"PyTorch epoch seconds: {(baseline is null ? "not run" : string.Join(", ", baseline.EpochSeconds.Select(s => s.ToString("F2", CultureInfo.InvariantCulture))))}" +
+                         (baseline is null ? "" : $" (torch {baseline.TorchVersion}, {baseline.Threads} threads)"));
+        output.WriteLine($"Final training loss {model.TrainingHistory[^1].Loss:F2} nats per image.");
         return 0;
+    }
+
+    /// <summary>Reads every output column of every row through one cursor, as a consumer of Transform would.</summary>
+    private static int ReadEveryColumn(IDataView scored)
+    {
+        using var cursor = scored.GetRowCursor(scored.Schema);
+        var latent = cursor.GetGetter<VBuffer<float>>(scored.Schema["LatentFeatures"]);
+        var score = cursor.GetGetter<float>(scored.Schema["Score"]);
+        var label = cursor.GetGetter<bool>(scored.Schema["PredictedLabel"]);
+        VBuffer<float> vector = default;
+        float value = 0;
+        bool flag = false;
+        int rows = 0;
+        while (cursor.MoveNext())
+        {
+            latent(ref vector);
+            score(ref value);
+            label(ref flag);
+            rows++;
+        }
+        return rows;
+    }
+
+    /// <summary>Scores <paramref name="rows"/> rows (the test images cycled, streamed lazily) and samples the resident set size.</summary>
+    private static (long AfterWarmup, long AtEnd) MemoryWhileScoring(MLContext ml, VaeTransformer model, float[][] images, int rows)
+    {
+        var stream = ml.Data.LoadFromEnumerable(Enumerable.Range(0, rows).Select(i => new ImageRow { Pixels = images[i % images.Length] }));
+        var scored = model.Transform(stream);
+        using var cursor = scored.GetRowCursor(scored.Schema);
+        var score = cursor.GetGetter<float>(scored.Schema["Score"]);
+        var latent = cursor.GetGetter<VBuffer<float>>(scored.Schema["LatentFeatures"]);
+        float value = 0;
+        VBuffer<float> vector = default;
+        long afterWarmup = 0;
+        for (int i = 0; cursor.MoveNext(); i++)
+        {
+            score(ref value);
+            latent(ref vector);
+            if (i == 100_000)
+            {
+                GC.Collect();
+                afterWarmup = ProcessMemory("VmRSS");
+            }
+        }
+        GC.Collect();
+        return (afterWarmup, ProcessMemory("VmRSS"));
+    }
+
+    private sealed record Baseline(double TrainSamplesPerSecond, double ScoreRowsPerSecond, double SingleRowP50, double SingleRowP99,
+        double[] EpochSeconds, string TorchVersion, int Threads);
+
+    /// <summary>Runs pytorch_baseline.py with Debian's python3, or returns null (with the reason) when PyTorch is not installed.</summary>
+    private static Baseline? RunPyTorch(int epochs)
+    {
+        string script = Path.Combine(AppContext.BaseDirectory, "pytorch_baseline.py");
+        var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in new[] { script, "--epochs", epochs.ToString(CultureInfo.InvariantCulture), "--threads", "2", "--data", FashionMnist.Folder })
+            start.ArgumentList.Add(a);
+        start.Environment["OMP_NUM_THREADS"] = "2";
+        try
+        {
+            using var process = Process.Start(start)!;
+            var errors = process.StandardError.ReadToEndAsync();
+            string json = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            if (process.ExitCode != 0)
+            {
+                Console.Error.WriteLine($"PyTorch baseline skipped (exit {process.ExitCode}): {errors.Result.Trim().Split('\n').LastOrDefault()} - install it with src/MLNet.Vae.Benchmarks/setup-debian.sh.");
+                return null;
+            }
+            using var document = JsonDocument.Parse(json);
+            var root = document.RootElement;
+            return new Baseline(
+                root.GetProperty("train_samples_per_second_median_epoch").GetDouble(),
+                root.GetProperty("score_rows_per_second_batched_median").GetDouble(),
+                root.GetProperty("single_row_microseconds_p50").GetDouble(),
+                root.GetProperty("single_row_microseconds_p99").GetDouble(),
+                root.GetProperty("epoch_seconds").EnumerateArray().Select(e => e.GetDouble()).ToArray(),
+                root.GetProperty("torch").GetString() ?? "?",
+                root.GetProperty("threads").GetInt32());
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            Console.Error.WriteLine("PyTorch baseline skipped: /usr/bin/python3 is missing (src/MLNet.Vae.Benchmarks/setup-debian.sh installs it with torch).");
+            return null;
+        }
+    }
+
+    /// <summary>A size from /proc/self/status, in bytes (VmRSS: resident now; VmHWM: peak resident).</summary>
+    private static long ProcessMemory(string field)
+    {
+        string line = File.ReadLines("/proc/self/status").First(l => l.StartsWith(field + ":", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+    }
+
+    private static double Median(IReadOnlyList<double> values)
+    {
+        var sorted = values.OrderBy(v => v).ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private static string Option(string[] args, string name, string fallback)
+    {
+        int at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? args[at + 1] : fallback;
     }
 }

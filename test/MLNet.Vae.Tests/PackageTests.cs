@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using System.Reflection;
+
+namespace MLNet.Vae.Tests;
+
+/// <summary>
+/// The NuGet package works on a clean machine: packed into a local folder, referenced by a brand-new console project
+/// outside the repository (restored from that folder plus the machine's default source), it builds, loads TorchSharp
+/// (which on Debian 12 only works if the package's buildTransitive targets patched the output) and fits and scores a VAE.
+/// </summary>
+[TestClass]
+public sealed class PackageTests
+{
+    private static string Metadata(string key) =>
+        typeof(PackageTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
+
+    [TestMethod]
+    [Timeout(900_000, CooperativeCancellation = true)]
+    public void PackedLibrary_ConsumedByANewProject_FitsAndScoresOnThisMachine()
+    {
+        string work = Directory.CreateTempSubdirectory("vae-package-").FullName;
+        string version = $"0.1.0-test.{DateTime.UtcNow:yyyyMMddHHmmss}";
+        string cached = Path.Combine(Metadata("NuGetPackageRoot"), "mlnet.vae", version);
+        try
+        {
+            string feed = Path.Combine(work, "feed"), consumer = Path.Combine(work, "consumer");
+            var pack = Run(Metadata("RepoRoot"), "pack", "src/MLNet.Vae", "-c", "Release", "-o", feed, $"-p:Version={version}", "-nologo");
+            Assert.AreEqual(0, pack.ExitCode, pack.Output);
+            Assert.IsTrue(File.Exists(Path.Combine(feed, $"MLNet.Vae.{version}.nupkg")), pack.Output);
+            Assert.IsTrue(File.Exists(Path.Combine(feed, $"MLNet.Vae.{version}.snupkg")), "symbols are packed");
+
+            Directory.CreateDirectory(consumer);
+            File.WriteAllText(Path.Combine(consumer, "nuget.config"), $"""
+                <?xml version="1.0" encoding="utf-8"?>
+                <configuration><packageSources><add key="local" value="{feed}" /></packageSources></configuration>
+                """);
+            File.WriteAllText(Path.Combine(consumer, "Consumer.csproj"), $"""
+                <Project Sdk="Microsoft.NET.Sdk">
+                  <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net10.0</TargetFramework><ImplicitUsings>enable</ImplicitUsings></PropertyGroup>
+                  <ItemGroup><PackageReference Include="MLNet.Vae" Version="{version}" /></ItemGroup>
+                </Project>
+                """);
+            File.WriteAllText(Path.Combine(consumer, "Program.cs"), """
+                using Microsoft.ML;
+                using Microsoft.ML.Data;
+                using MLNet.Vae;
+                var ml = new MLContext(seed: 1);
+                var random = new Random(1);
+                var rows = Enumerable.Range(0, 300).Select(_ => { double z = random.NextDouble(); return new Row { Features = Enumerable.Range(0, 8).Select(j => (float)(z * j + 0.01 * random.NextDouble())).ToArray() }; })
+                    .Concat(Enumerable.Range(0, 20).Select(_ => new Row { Features = Enumerable.Range(0, 8).Select(_ => (float)(3 * random.NextDouble())).ToArray(), Label = 1 })).ToList();
+                var data = ml.Data.LoadFromEnumerable(rows);
+                using var model = ml.AnomalyDetection.Trainers.VariationalAutoencoder(new VaeOptions { LatentDimension = 2, HiddenLayerSizes = [8], NumberOfEpochs = 30, Seed = 1 }).Fit(data);
+                Console.WriteLine($"AUC {ml.AnomalyDetection.Evaluate(model.Transform(data)).AreaUnderRocCurve:F3}");
+                public sealed class Row { [VectorType(8)] public float[] Features { get; set; } = []; public float Label { get; set; } }
+                """);
+
+            var run = Run(consumer, "run", "-c", "Release");
+
+            Assert.AreEqual(0, run.ExitCode, run.Output);
+            var auc = System.Text.RegularExpressions.Regex.Match(run.Output, @"AUC (\d\.\d+)");
+            Assert.IsTrue(auc.Success, run.Output);
+            Assert.IsGreaterThan(0.8, double.Parse(auc.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+            string native = Directory.GetFiles(Path.Combine(consumer, "bin"), "libLibTorchSharp.so", SearchOption.AllDirectories).First();
+            var outcome = MLNet.Vae.Build.LibstdcxxCompatibilityPatch.Apply(native, MLNet.Vae.Build.LibstdcxxCompatibilityPatch.ReadDefinedVersions(
+                MLNet.Vae.Build.LibstdcxxCompatibilityPatch.FindSystemLibstdcxx()!)).Outcome;
+            Assert.IsTrue(outcome is MLNet.Vae.Build.PatchOutcome.AlreadyPatched or MLNet.Vae.Build.PatchOutcome.NotNeeded,
+                $"the package's build targets left the consumer's native library needing a patch ({outcome})");
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+            if (Directory.Exists(cached)) Directory.Delete(cached, recursive: true);
+        }
+    }
+
+    private static (int ExitCode, string Output) Run(string folder, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string argument in arguments) start.ArgumentList.Add(argument);
+        start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        string output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, output + error.Result);
+    }
+}
