@@ -1,0 +1,65 @@
+using System.CommandLine;
+
+namespace MLNet.Vae.Cli;
+
+/// <summary>The command line: parses arguments with System.CommandLine and runs <see cref="Commands"/>. Exit codes: 0 done, 1 bad input, 2 usage.</summary>
+public static class Cli
+{
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        var commands = new Commands(output, error);
+        var data = new Option<string>("--data") { Description = "A CSV file with a header row (numeric columns), or a folder of images.", Required = true };
+        var model = new Option<string>("--model") { Description = "The model file (an ML.NET model zip).", Required = true };
+        var output_ = new Option<string>("--out") { Description = "Where to write the result.", Required = true };
+
+        var label = new Option<string?>("--label-column") { Description = "A CSV column to leave out of the features (e.g. a known label)." };
+        var latent = new Option<int?>("--latent") { Description = "Latent dimensions (default: half the CSV columns, at most 20; 20 for images)." };
+        var epochs = new Option<int>("--epochs") { Description = "Passes over the data.", DefaultValueFactory = _ => 30 };
+        var likelihood = new Option<string>("--likelihood") { Description = "auto (Gaussian for CSV, Bernoulli for images), bernoulli or gaussian.", DefaultValueFactory = _ => "auto" };
+        var architecture = new Option<string>("--architecture") { Description = "mlp, or conv (images only).", DefaultValueFactory = _ => "mlp" };
+        var contamination = new Option<double>("--contamination") { Description = "Expected fraction of anomalies; sets the threshold.", DefaultValueFactory = _ => 0.1 };
+        var imageSize = new Option<int>("--image-size") { Description = "Images are resized to this many pixels square.", DefaultValueFactory = _ => 28 };
+        var grayscale = new Option<bool>("--grayscale") { Description = "Convert images to grey (one channel)." };
+        var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 1 };
+        var report = new Option<string?>("--report") { Description = "Also write the training report into this folder." };
+        var train = new Command("train", "Train a VAE on a CSV file or a folder of images and save the model.")
+        {
+            data, model, label, latent, epochs, likelihood, architecture, contamination, imageSize, grayscale, seed, report,
+        };
+        train.SetAction(r => Guard(error, () => commands.Train(new Commands.TrainSettings(r.GetValue(data)!, r.GetValue(model)!, r.GetValue(label),
+            r.GetValue(latent), r.GetValue(epochs), r.GetValue(likelihood)!, r.GetValue(architecture)!, r.GetValue(contamination),
+            r.GetValue(imageSize), r.GetValue(grayscale), r.GetValue(seed), r.GetValue(report)))));
+
+        var score = new Command("score", "Write each row's anomaly score and predicted label (score above the threshold) to a CSV file.") { model, data, output_ };
+        score.SetAction(r => Guard(error, () => commands.Score(r.GetValue(model)!, r.GetValue(data)!, r.GetValue(output_)!)));
+
+        var encode = new Command("encode", "Write each row's latent features (the encoder mean) to a CSV file.") { model, data, output_ };
+        encode.SetAction(r => Guard(error, () => commands.Encode(r.GetValue(model)!, r.GetValue(data)!, r.GetValue(output_)!)));
+
+        var count = new Option<int>("--count") { Description = "How many to generate.", DefaultValueFactory = _ => 16 };
+        var generate = new Command("generate", "Generate new rows (CSV) or images (a PNG grid) from the prior.") { model, count, seed, output_ };
+        generate.SetAction(r => Guard(error, () => commands.Generate(r.GetValue(model)!, r.GetValue(count), r.GetValue(seed), r.GetValue(output_)!)));
+
+        var reportCommand = new Command("report", "Write the training report (charts and index.html) for a model and some data.") { model, data, output_ };
+        reportCommand.SetAction(r => Guard(error, () => commands.Report(r.GetValue(model)!, r.GetValue(data)!, r.GetValue(output_)!)));
+
+        var root = new RootCommand("mlnet-vae: a variational autoencoder for CSV files and images (MLNet.Vae).")
+        {
+            train, score, encode, generate, reportCommand,
+        };
+        return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
+    }
+
+    private static int Guard(TextWriter error, Func<int> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (CliException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,191 @@
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MLNet.Vae.Cli;
+
+/// <summary>
+/// What each command does. A model file is an ML.NET model (mlContext.Model.Save): for a CSV, the VAE over a Features
+/// vector whose slot names are the CSV's columns; for images, the pixel pipeline followed by the VAE.
+/// </summary>
+internal sealed class Commands(TextWriter output, TextWriter error)
+{
+    private readonly MLContext _ml = new(seed: 1);
+
+    public sealed record TrainSettings(string Data, string Model, string? LabelColumn, int? Latent, int Epochs, string Likelihood,
+        string Architecture, double Contamination, int ImageSize, bool Grayscale, int Seed, string? Report);
+
+    public int Train(TrainSettings settings)
+    {
+        var input = InputData.Load(_ml, settings.Data, settings.LabelColumn);
+        int width = input.FeatureNames?.Length ?? 0;
+        var options = new VaeOptions
+        {
+            FeatureColumnName = input.IsImages ? InputData.Pixels : InputData.Features,
+            LatentDimension = settings.Latent ?? (input.IsImages ? 20 : Math.Max(2, Math.Min(20, width / 2))),
+            NumberOfEpochs = settings.Epochs,
+            Likelihood = settings.Likelihood switch
+            {
+                "auto" => input.IsImages ? VaeLikelihood.Bernoulli : VaeLikelihood.Gaussian,
+                "bernoulli" => VaeLikelihood.Bernoulli,
+                "gaussian" => VaeLikelihood.Gaussian,
+                _ => throw new CliException($"--likelihood must be auto, bernoulli or gaussian, got '{settings.Likelihood}'."),
+            },
+            Architecture = settings.Architecture switch
+            {
+                "mlp" => VaeArchitecture.Mlp,
+                "conv" when input.IsImages => VaeArchitecture.Convolutional,
+                "conv" => throw new CliException("--architecture conv needs a folder of images."),
+                _ => throw new CliException($"--architecture must be mlp or conv, got '{settings.Architecture}'."),
+            },
+            Contamination = settings.Contamination,
+            Seed = settings.Seed,
+            Progress = new ConsoleProgress(error, settings.Epochs),
+        };
+        IEstimator<ITransformer> pipeline = new VaeEstimator(_ml, Validated(options));
+        if (input.IsImages) pipeline = InputData.ImagePipeline(_ml, settings.ImageSize, settings.Grayscale).Append(pipeline);
+        var model = pipeline.Fit(input.Data);
+        var vae = FindVae(model);
+        _ml.Model.Save(model, input.Data.Schema, settings.Model);
+        output.WriteLine($"Trained on {input.RowNames.Count} {(input.IsImages ? "images" : "rows")}: final loss {vae.TrainingHistory[^1].Loss:G5}, threshold {vae.Threshold:G5}; model saved to {settings.Model}.");
+        foreach (var warning in vae.TrainingWarnings) error.WriteLine($"warning ({warning.Kind}): {warning.Message}");
+        if (settings.Report is not null)
+        {
+            var report = vae.WriteTrainingReport(settings.Report, model is VaeTransformer ? input.Data : Prefix(model).Transform(input.Data),
+                new Reporting.VaeReportOptions { Title = $"MLNet.Vae: {Path.GetFileName(settings.Data)}" });
+            output.WriteLine($"Report written to {report.HtmlPath}.");
+        }
+        Dispose(model);
+        return 0;
+    }
+
+    public int Score(string modelPath, string dataPath, string outPath) => Apply(modelPath, dataPath, outPath, (vae, scored, rowNames) =>
+    {
+        var scores = scored.GetColumn<float>(vae.Options.ScoreColumnName).ToArray();
+        var labels = scored.GetColumn<bool>(vae.Options.PredictedLabelColumnName).ToArray();
+        CsvTable.Write(outPath, ["row", "score", "predicted_label"],
+            rowNames.Select((name, i) => new[] { name, CsvTable.Number(scores[i]), labels[i] ? "1" : "0" }));
+        return $"Scored {scores.Length} rows ({labels.Count(l => l)} above the threshold {vae.Threshold:G5}) into {outPath}.";
+    });
+
+    public int Encode(string modelPath, string dataPath, string outPath) => Apply(modelPath, dataPath, outPath, (vae, scored, rowNames) =>
+    {
+        var latent = scored.GetColumn<float[]>(vae.Options.LatentColumnName).ToArray();
+        CsvTable.Write(outPath, new[] { "row" }.Concat(Enumerable.Range(0, vae.LatentDimension).Select(j => $"z{j}")),
+            rowNames.Select((name, i) => new[] { name }.Concat(latent[i].Select(CsvTable.Number))));
+        return $"Encoded {latent.Length} rows into {vae.LatentDimension} latent features in {outPath}.";
+    });
+
+    public int Generate(string modelPath, int count, int seed, string outPath)
+    {
+        if (count < 1) throw new CliException($"--count must be positive, got {count}.");
+        var (model, inputSchema) = Load(modelPath);
+        var vae = FindVae(model);
+        var rows = vae.Generate(count, seed);
+        if (vae.ImageShape is { } shape)
+        {
+            if (!outPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase)) throw new CliException("An image model generates a PNG grid: give --out a .png file.");
+            VaeImageWriter.WriteGrid(outPath, shape, rows.Chunk(8).Select(r => (IReadOnlyList<float[]>)r).ToList(), scale: Math.Max(1, 84 / shape.Height));
+        }
+        else
+        {
+            var names = InputData.FeatureNamesOf(inputSchema) ?? Enumerable.Range(0, vae.InputWidth).Select(i => $"f{i}").ToArray();
+            CsvTable.Write(outPath, names, rows.Select(r => r.Select(CsvTable.Number)));
+        }
+        output.WriteLine($"Generated {count} {(vae.ImageShape is null ? "rows" : "images")} from the prior into {outPath}.");
+        Dispose(model);
+        return 0;
+    }
+
+    public int Report(string modelPath, string dataPath, string outFolder)
+    {
+        var (model, inputSchema) = Load(modelPath);
+        var input = LoadMatching(inputSchema, dataPath);
+        var vae = FindVae(model);
+        var data = model is VaeTransformer ? input.Data : Prefix(model).Transform(input.Data);
+        var report = vae.WriteTrainingReport(outFolder, data, new Reporting.VaeReportOptions { Title = $"MLNet.Vae: {Path.GetFileName(modelPath)}" });
+        output.WriteLine($"Report written to {report.HtmlPath} ({report.Charts.Count} pictures).");
+        Dispose(model);
+        return 0;
+    }
+
+    private int Apply(string modelPath, string dataPath, string outPath, Func<VaeTransformer, IDataView, IReadOnlyList<string>, string> write)
+    {
+        var (model, inputSchema) = Load(modelPath);
+        var input = LoadMatching(inputSchema, dataPath);
+        output.WriteLine(write(FindVae(model), model.Transform(input.Data), input.RowNames));
+        Dispose(model);
+        return 0;
+    }
+
+    private (ITransformer Model, DataViewSchema InputSchema) Load(string path)
+    {
+        if (!File.Exists(path)) throw new CliException($"The model file '{path}' does not exist.");
+        try
+        {
+            var model = _ml.Model.Load(path, out var schema);
+            FindVae(model);
+            return (model, schema);
+        }
+        catch (Exception e) when (e is InvalidDataException or InvalidOperationException or FormatException or ArgumentException)
+        {
+            throw new CliException($"'{path}' is not an MLNet.Vae model: {e.Message}");
+        }
+    }
+
+    /// <summary>Reads data of the kind the model was trained on, with the same CSV columns in the same order.</summary>
+    private InputData LoadMatching(DataViewSchema inputSchema, string dataPath)
+    {
+        bool imageModel = inputSchema.GetColumnOrNull(InputData.ImagePath) is not null;
+        if (imageModel != Directory.Exists(dataPath))
+            throw new CliException(imageModel ? $"This model was trained on images: give --data a folder of images, not '{dataPath}'." : $"This model was trained on a CSV file: give --data a CSV file, not the folder '{dataPath}'.");
+        if (imageModel) return InputData.Load(_ml, dataPath, null);
+        var expected = InputData.FeatureNamesOf(inputSchema) ?? throw new CliException("The model does not record its CSV columns.");
+        var header = CsvTable.Read(dataPath).Header;
+        var missing = expected.Where(n => !header.Contains(n)).ToList();
+        if (missing.Count > 0) throw new CliException($"'{dataPath}' lacks the model's columns: {string.Join(", ", missing)}.");
+        var extra = header.Where(h => !expected.Contains(h)).ToList();
+        if (extra.Count > 1) throw new CliException($"'{dataPath}' has columns the model does not know: {string.Join(", ", extra)} (one label column may remain).");
+        var input = InputData.Load(_ml, dataPath, extra.SingleOrDefault());
+        if (!input.FeatureNames!.SequenceEqual(expected))
+            throw new CliException($"The columns of '{dataPath}' are in another order than the model's: {string.Join(", ", expected)}.");
+        return input;
+    }
+
+    private static VaeTransformer FindVae(ITransformer model) => model switch
+    {
+        VaeTransformer vae => vae,
+        IEnumerable<ITransformer> chain when chain.LastOrDefault() is VaeTransformer vae => vae,
+        _ => throw new CliException("The model holds no MLNet.Vae transformer."),
+    };
+
+    /// <summary>The transformers in front of the VAE (the image pipeline), to give the report the pixels.</summary>
+    private ITransformer Prefix(ITransformer model) =>
+        new TransformerChain<ITransformer>(((IEnumerable<ITransformer>)model).SkipLast(1).ToArray());
+
+    private static void Dispose(ITransformer model)
+    {
+        if (model is IDisposable disposable) disposable.Dispose();
+        if (model is IEnumerable<ITransformer> chain) foreach (var part in chain.OfType<IDisposable>()) part.Dispose();
+    }
+
+    private static VaeOptions Validated(VaeOptions options)
+    {
+        try
+        {
+            options.Validate();
+            return options;
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            throw new CliException(e.Message.Split(" (Parameter")[0]);
+        }
+    }
+
+    /// <summary>One line per epoch on standard error, so standard output stays the result.</summary>
+    private sealed class ConsoleProgress(TextWriter writer, int epochs) : IProgress<VaeEpochRecord>
+    {
+        public void Report(VaeEpochRecord e) => writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"epoch {e.Epoch}/{epochs}: loss {e.Loss:G5} (reconstruction {e.Reconstruction:G5}, KL {e.Kl:G4}), {e.ActiveUnits} active units, {e.Seconds:F1} s"));
+    }
+}

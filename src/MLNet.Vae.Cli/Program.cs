@@ -1,0 +1,1 @@
+return MLNet.Vae.Cli.Cli.Run(args, Console.Out, Console.Error);
