@@ -24,6 +24,8 @@ try
         case "elbo":
             QualityBenchmark.TestNegativeElbo(FashionMnist.Load(), int.Parse(Option("--epochs", "10")), Console.Out);
             return 0;
+        case "profile":
+            return StepProfile.Run(Console.Out);
         case "speed":
             return SpeedBenchmark.Run(args.Skip(1).ToArray(), Console.Out);
         default:
