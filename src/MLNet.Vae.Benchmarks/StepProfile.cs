@@ -39,15 +39,26 @@ public static class StepProfile
                 if (clip) nn.utils.clip_grad_norm_(parameters, double.PositiveInfinity);
                 if (adam) optimizer.step();
             }
-            double ms = clock.Elapsed.TotalMilliseconds / steps;
-            output.WriteLine($"{name,-48} {ms:F3} ms/step  ({128 / ms * 1000:F0} samples/s)");
-            return ms;
+            return clock.Elapsed.TotalMilliseconds / steps;
         }
-        Time("forward + backward", clip: false, adam: false, items: false);
-        Time("+ 3 item() reads", clip: false, adam: false, items: true);
-        Time("+ gradient norm (clip_grad_norm_)", clip: true, adam: false, items: true);
-        Time("+ Adam step (the whole training step)", clip: true, adam: true, items: true);
-        Time("whole step without the gradient norm", clip: false, adam: true, items: true);
+        var variants = new (string Name, bool Clip, bool Adam, bool Items)[]
+        {
+            ("forward + backward", false, false, false),
+            ("+ 3 item() reads", false, false, true),
+            ("+ gradient norm (clip_grad_norm_)", true, false, true),
+            ("+ Adam step (the whole training step)", true, true, true),
+            ("whole step without the gradient norm", false, true, true),
+        };
+        Time("warm-up", true, true, true, steps: 200);
+        var times = variants.Select(_ => new List<double>()).ToList();
+        for (int round = 0; round < 5; round++)
+            for (int v = 0; v < variants.Length; v++)
+                times[v].Add(Time(variants[v].Name, variants[v].Clip, variants[v].Adam, variants[v].Items));
+        for (int v = 0; v < variants.Length; v++)
+        {
+            double ms = times[v].OrderBy(t => t).ElementAt(times[v].Count / 2);
+            output.WriteLine($"{variants[v].Name,-48} {ms:F3} ms/step, median of 5 rounds of 300 steps ({128 / ms * 1000:F0} samples/s)");
+        }
         return 0;
     }
 }
