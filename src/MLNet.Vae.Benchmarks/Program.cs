@@ -4,7 +4,8 @@ using MLNet.Vae.Benchmarks;
 // Usage (after src/MLNet.Vae.Benchmarks/setup-debian.sh):
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- quality [--classes 0,1,...] [--arch Mlp,Convolutional] [--epochs 20]
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- elbo [--epochs 10]
-//   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- speed [...]   (see SpeedBenchmark)
+//   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- speed [--epochs 3] [--score-rows 1000000]   (runs pytorch_baseline.py)
+//   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- profile   (where a training step's time goes)
 string command = args.FirstOrDefault() ?? "";
 string Option(string name, string fallback)
 {
@@ -29,7 +30,7 @@ try
         case "speed":
             return SpeedBenchmark.Run(args.Skip(1).ToArray(), Console.Out);
         default:
-            Console.Error.WriteLine("usage: MLNet.Vae.Benchmarks quality|elbo|speed [options]  (see docs/benchmarks.md)");
+            Console.Error.WriteLine("usage: MLNet.Vae.Benchmarks quality|elbo|speed|profile [options]  (see docs/benchmarks.md)");
             return 2;
     }
 }
