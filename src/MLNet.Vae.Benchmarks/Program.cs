@@ -2,6 +2,7 @@ using MLNet.Vae;
 using MLNet.Vae.Benchmarks;
 
 // Usage (after src/MLNet.Vae.Benchmarks/setup-debian.sh):
+//   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- all      (quality, elbo and speed in turn: about 25 minutes)
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- quality [--classes 0,1,...] [--arch Mlp,Convolutional] [--epochs 20]
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- elbo [--epochs 10]
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- speed [--epochs 3] [--score-rows 1000000]   (runs pytorch_baseline.py)
@@ -25,12 +26,20 @@ try
         case "elbo":
             QualityBenchmark.TestNegativeElbo(FashionMnist.Load(), int.Parse(Option("--epochs", "10")), Console.Out);
             return 0;
+        case "all":
+            var fashion = FashionMnist.Load();
+            Console.WriteLine("## Quality: one-class ROC-AUC\n");
+            QualityBenchmark.OneClass(fashion, Enumerable.Range(0, 10).ToList(), [VaeArchitecture.Mlp, VaeArchitecture.Convolutional], 20, Console.Out);
+            Console.WriteLine("\n## Test negative ELBO\n");
+            QualityBenchmark.TestNegativeElbo(fashion, 10, Console.Out);
+            Console.WriteLine("\n## Speed against PyTorch\n");
+            return SpeedBenchmark.Run([], Console.Out);
         case "profile":
             return StepProfile.Run(Console.Out);
         case "speed":
             return SpeedBenchmark.Run(args.Skip(1).ToArray(), Console.Out);
         default:
-            Console.Error.WriteLine("usage: MLNet.Vae.Benchmarks quality|elbo|speed|profile [options]  (see docs/benchmarks.md)");
+            Console.Error.WriteLine("usage: MLNet.Vae.Benchmarks all|quality|elbo|speed|profile [options]  (see docs/benchmarks.md)");
             return 2;
     }
 }
