@@ -5,8 +5,9 @@ namespace MLNet.Vae.Data;
 
 /// <summary>
 /// A cursor over <see cref="VaeScoringView"/>. Pass-through columns come from one input cursor; the feature column is read
-/// ahead on a second cursor, <see cref="VaeScoringView.BatchRows"/> rows at a time, and scored in one forward pass. The two
-/// cursors' row ids are compared on every row, so an input that changes order between cursors is reported, never mis-scored.
+/// ahead on a second cursor, <see cref="VaeScoringView.BatchRows"/> rows at a time, and scored in one forward pass. Both are
+/// opened unshuffled, so a deterministic input gives them one order; their row ids are compared on every row as a guard
+/// (it cannot see a reordering in sources whose ids are only positions).
 /// </summary>
 internal sealed class VaeScoringCursor : DataViewRowCursor
 {
