@@ -103,7 +103,8 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
     private string DescribeEpoch(VaeEpochRecord e)
     {
         string validation = e.ValidationLoss is double v ? $", validation loss {v:G6}" : "";
-        return $"Epoch {e.Epoch}: loss {e.Loss:G6} = reconstruction {e.Reconstruction:G6} + {e.Beta:G3} x KL {e.Kl:G6}{validation}; " +
+        // Not "loss = reconstruction + beta x KL": with free bits or during KL warm-up the minimized loss differs from that sum.
+        return $"Epoch {e.Epoch}: loss {e.Loss:G6} (reconstruction {e.Reconstruction:G6}, KL {e.Kl:G6}, beta {e.Beta:G3}){validation}; " +
                $"{e.ActiveUnits}/{_options.LatentDimension} active units, gradient norm {e.GradientNorm:G4}, learning rate {e.LearningRate:G3} ({e.Seconds:F2} s)";
     }
 
