@@ -63,7 +63,7 @@ public static class QualityBenchmark
                 Add(seconds, architecture.ToString(), clock.Elapsed.TotalSeconds);
                 foreach (var kind in kinds)
                 {
-                    double auc = RocAuc.Compute(ScoreAll(model, kind, testRows, data.TestImages.Length), anomalous);
+                    double auc = RocAuc.Compute(model.Model.ScoreRows(testRows, data.TestImages.Length, kind).Scores, anomalous);
                     Add(results, $"{architecture} {kind}", auc);
                     row.Add($"{auc:F3}");
                 }
@@ -108,18 +108,6 @@ public static class QualityBenchmark
         output.WriteLine();
         output.WriteLine($"Test negative ELBO after {epochs} epochs: {elbo:F2} nats (single sample per image, seeded); Fit took {fitSeconds:F1} s including data conversion.");
         return elbo;
-    }
-
-    private static float[] ScoreAll(VaeTransformer model, VaeScoreKind kind, float[] rows, int count)
-    {
-        var scores = new float[count];
-        var latent = new float[1000 * model.LatentDimension];
-        for (int start = 0; start < count; start += 1000)
-        {
-            int n = Math.Min(1000, count - start);
-            model.Model.Score(kind, rows.AsSpan(start * FashionMnist.Pixels, n * FashionMnist.Pixels), n, latent, scores.AsSpan(start, n));
-        }
-        return scores;
     }
 
     private static float[] Flatten(float[][] images)

@@ -88,7 +88,7 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
             var trainedWarnings = TrainingDiagnostics.AfterTraining(_options, outcome.History, outcome.ReconstructionBaseline).ToList();
             foreach (var warning in trainedWarnings) channel.Warning(MessageSensitivity.None, warning.Message);
             warnings.AddRange(trainedWarnings);
-            float threshold = ScoreThreshold.FromContamination(ScoreTrainingRows(model, rows, rowCount), _options.Contamination);
+            float threshold = ScoreThreshold.FromContamination(model.ScoreRows(rows, rowCount).Scores, _options.Contamination);
             channel.Info(MessageSensitivity.None, $"Threshold {threshold:G6} ({_options.ScoreKind}, contamination {_options.Contamination:G3}).");
             var summary = new VaeTrainingSummary(outcome.History, warnings, outcome.BestEpoch, outcome.ReconstructionBaseline);
             return new VaeTransformer(_host, _options.Clone(), model, threshold, summary);
@@ -106,18 +106,6 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         // Not "loss = reconstruction + beta x KL": with free bits or during KL warm-up the minimized loss differs from that sum.
         return $"Epoch {e.Epoch}: loss {e.Loss:G6} (reconstruction {e.Reconstruction:G6}, KL {e.Kl:G6}, beta {e.Beta:G3}){validation}; " +
                $"{e.ActiveUnits}/{_options.LatentDimension} active units, gradient norm {e.GradientNorm:G4}, learning rate {e.LearningRate:G3} ({e.Seconds:F2} s)";
-    }
-
-    private static float[] ScoreTrainingRows(VaeModel model, float[] rows, int rowCount)
-    {
-        var scores = new float[rowCount];
-        var latent = new float[VaeScoringView.BatchRows * model.LatentDimension];
-        for (int start = 0; start < rowCount; start += VaeScoringView.BatchRows)
-        {
-            int count = Math.Min(VaeScoringView.BatchRows, rowCount - start);
-            model.Score(rows.AsSpan(start * model.InputWidth, count * model.InputWidth), count, latent, scores.AsSpan(start, count));
-        }
-        return scores;
     }
 
     private void RequireUnitInterval(float[] rows, int width)

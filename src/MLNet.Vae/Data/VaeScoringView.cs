@@ -9,8 +9,8 @@ namespace MLNet.Vae.Data;
 /// </summary>
 internal sealed class VaeScoringView : IDataView
 {
-    /// <summary>Rows per forward pass when scoring through a cursor: large enough to amortize the native call.</summary>
-    public const int BatchRows = 512;
+    /// <summary>Rows per forward pass when scoring through a cursor: large enough to amortize the native calls.</summary>
+    public const int BatchRows = VaeModel.ScoringBatchRows;
 
     private readonly IDataView _input;
     private readonly VaeOutputSchema _schema;

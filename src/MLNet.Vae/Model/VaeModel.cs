@@ -49,7 +49,27 @@ internal sealed class VaeModel : IDisposable
     public void Score(ReadOnlySpan<float> rows, int count, Span<float> latent, Span<float> scores) =>
         Score(ScoreKind, rows, count, latent, scores);
 
-    /// <summary>As <see cref="Score(ReadOnlySpan{float}, int, Span{float}, Span{float})"/> with another score kind (for benchmarks).</summary>
+    /// <summary>Rows scored by every batched caller: forward passes over 512 rows at a time.</summary>
+    public const int ScoringBatchRows = 512;
+
+    /// <summary>
+    /// Scores <paramref name="count"/> rows in batches of <see cref="ScoringBatchRows"/>: the latent means [count × L] and the
+    /// scores [count], with the model's score kind or <paramref name="kind"/>.
+    /// </summary>
+    public (float[] Latent, float[] Scores) ScoreRows(ReadOnlySpan<float> rows, int count, VaeScoreKind? kind = null)
+    {
+        var latent = new float[count * LatentDimension];
+        var scores = new float[count];
+        for (int start = 0; start < count; start += ScoringBatchRows)
+        {
+            int n = Math.Min(ScoringBatchRows, count - start);
+            Score(kind ?? ScoreKind, rows.Slice(start * InputWidth, n * InputWidth), n,
+                latent.AsSpan(start * LatentDimension, n * LatentDimension), scores.AsSpan(start, n));
+        }
+        return (latent, scores);
+    }
+
+    /// <summary>As <see cref="Score(ReadOnlySpan{float}, int, Span{float}, Span{float})"/> with another score kind.</summary>
     public void Score(VaeScoreKind kind, ReadOnlySpan<float> rows, int count, Span<float> latent, Span<float> scores)
     {
         using var scope = NewDisposeScope();

@@ -15,7 +15,6 @@ internal static class ReportWriter
 {
     private const int ChartWidth = 800;
     private const int ChartHeight = 450;
-    private const int ScoringBatchRows = 512;
 
     public static VaeTrainingReport Write(string folder, VaeTransformer transformer, VaeModel model, IDataView data, VaeReportOptions options)
     {
@@ -27,7 +26,7 @@ internal static class ReportWriter
         float[] rows = FeatureColumn.ReadAll(data, vaeOptions.FeatureColumnName, model.InputWidth, out int rowCount, options.MaximumRows);
         if (rowCount == 0) throw new ArgumentException("The data for the report has no rows.", nameof(data));
         var labels = options.LabelColumnName is null ? null : ReadLabels(data, options.LabelColumnName, rowCount);
-        var (latent, scores) = Score(model, rows, rowCount);
+        var (latent, scores) = model.ScoreRows(rows, rowCount);
 
         Directory.CreateDirectory(folder);
         var charts = new List<VaeReportChart>();
@@ -66,19 +65,6 @@ internal static class ReportWriter
         string html = Path.Combine(folder, "index.html");
         File.WriteAllText(html, Html(options.Title, transformer, model, rowCount, charts, folder));
         return new VaeTrainingReport(Path.GetFullPath(folder), Path.GetFullPath(html), charts);
-    }
-
-    private static (float[] Latent, float[] Scores) Score(VaeModel model, float[] rows, int rowCount)
-    {
-        var latent = new float[rowCount * model.LatentDimension];
-        var scores = new float[rowCount];
-        for (int start = 0; start < rowCount; start += ScoringBatchRows)
-        {
-            int count = Math.Min(ScoringBatchRows, rowCount - start);
-            model.Score(rows.AsSpan(start * model.InputWidth, count * model.InputWidth), count,
-                latent.AsSpan(start * model.LatentDimension, count * model.LatentDimension), scores.AsSpan(start, count));
-        }
-        return (latent, scores);
     }
 
     private static List<float[]> Split(float[] matrix, int width) =>
