@@ -46,8 +46,8 @@ public static class SpeedBenchmark
         double trainSamplesPerSecond = data.TrainImages.Length / Median(epochSeconds);
         double fitSamplesPerSecond = (double)epochs * data.TrainImages.Length / fitSeconds;
 
-        // .NET's tiered JIT needs a few passes to optimize the cursor's getters (measured: 27k, 47k, 65k rows/s on the first
-        // three passes), so the first five passes are warm-up and the median of the next five is reported.
+        // Single passes over 10 000 rows vary several-fold on this shared machine, and the first ones also run unoptimized JIT
+        // code: the first five passes are warm-up and the median of the next five is reported.
         var batched = new List<double>();
         for (int repeat = 0; repeat < 10; repeat++)
         {

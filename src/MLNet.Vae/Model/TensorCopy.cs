@@ -5,8 +5,8 @@ namespace MLNet.Vae.Model;
 
 /// <summary>
 /// Moves float32 data between managed memory and CPU tensors with one memory copy, through the tensor's own bytes.
-/// TorchSharp's element accessor (<c>data&lt;float&gt;().CopyFrom/CopyTo/ToArray</c>) is 50-160 times slower: measured on a
-/// 512×784 batch, 7.1 ms in and 2.2 ms out against 0.04 ms each way (docs/benchmarks.md).
+/// TorchSharp's element accessor (<c>data&lt;float&gt;().CopyFrom/CopyTo/ToArray</c>) is about 60 times slower: on a 512×784
+/// batch, 2.3 ms each way against 0.04 ms (<c>MLNet.Vae.Benchmarks profile</c>, docs/benchmarks.md).
 /// </summary>
 internal static class TensorCopy
 {
