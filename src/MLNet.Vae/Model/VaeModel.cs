@@ -1,5 +1,4 @@
 using MLNet.Vae.Network;
-using MLNet.Vae.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -39,8 +38,12 @@ internal sealed class VaeModel : IDisposable
     public Tensor ToModelSpace(Tensor x) => _mean is null ? x.alias() : (x - _mean) / _scale!;
 
     /// <summary>The decoder's output -> the reconstructed mean in the input's units.</summary>
-    public Tensor ToInputSpace(Tensor decoderOutput) =>
-        Likelihood == VaeLikelihood.Bernoulli ? decoderOutput.sigmoid() : decoderOutput * _scale! + _mean!;
+    public Tensor ToInputSpace(Tensor decoderOutput)
+    {
+        if (Likelihood == VaeLikelihood.Bernoulli) return decoderOutput.sigmoid();
+        using var scaled = decoderOutput.mul(_scale!);
+        return scaled.add(_mean!, Scalars.One);
+    }
 
     /// <summary>
     /// Encodes <paramref name="count"/> rows and scores them: writes μ(x) to <paramref name="latent"/> [count × L] and
@@ -96,8 +99,8 @@ internal sealed class VaeModel : IDisposable
         Network.eval();
         var x = ToModelSpace(FromRows(rows, count));
         var (mean, logVariance) = Network.Encode(x);
-        var z = mean + (logVariance * 0.5).exp() * randn(mean.shape, generator: generator);
-        var elbo = VaeObjective.Reconstruction(Likelihood, Network.Decode(z), x) + VaeObjective.KlDivergence(mean, logVariance);
+        var z = VaeObjective.Reparameterize(mean, logVariance, generator);
+        var elbo = VaeObjective.Reconstruction(Likelihood, Network.Decode(z), x).add(VaeObjective.KlDivergence(mean, logVariance), Scalars.One);
         return TensorCopy.ToArray(elbo);
     }
 
@@ -137,7 +140,9 @@ internal sealed class VaeModel : IDisposable
         to.CopyTo(ends.AsSpan(InputWidth));
         var (mean, _) = Network.Encode(ToModelSpace(FromRows(ends, 2)));
         var t = linspace(0, 1, steps).unsqueeze(1);
-        var z = mean[0].unsqueeze(0) * (1 - t) + mean[1].unsqueeze(0) * t;
+        var start = mean[0].unsqueeze(0);
+        // zₜ = μ(a) + t (μ(b) − μ(a)), the same line as (1 − t) μ(a) + t μ(b).
+        var z = start.add(t.mul(mean[1].unsqueeze(0) - start), Scalars.One);
         return TensorCopy.ToArray(ToInputSpace(Network.Decode(z)));
     }
 

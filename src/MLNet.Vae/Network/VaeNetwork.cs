@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MLNet.Vae.Network;
@@ -8,7 +9,16 @@ namespace MLNet.Vae.Network;
 /// </summary>
 internal abstract class VaeNetwork : nn.Module
 {
-    protected VaeNetwork(string name, VaeNetworkSpec spec) : base(name) => Spec = spec;
+    // Held for the network's lifetime: a temporary Scalar could be finalized during the native call (Model/Scalars.cs).
+    private readonly Scalar _logVarianceMinimum;
+    private readonly Scalar _logVarianceMaximum;
+
+    protected VaeNetwork(string name, VaeNetworkSpec spec) : base(name)
+    {
+        Spec = spec;
+        _logVarianceMinimum = (-spec.LogVarianceLimit).ToScalar();
+        _logVarianceMaximum = spec.LogVarianceLimit.ToScalar();
+    }
 
     /// <summary>What this network is; building it again gives the same shapes (weights aside).</summary>
     public VaeNetworkSpec Spec { get; }
@@ -22,5 +32,15 @@ internal abstract class VaeNetwork : nn.Module
     /// <summary>The decoder's raw output for codes z of shape [n, L], flat [n, d]: logits (Bernoulli) or standardized means (Gaussian).</summary>
     public abstract Tensor Decode(Tensor z);
 
-    protected Tensor ClampLogVariance(Tensor logVariance) => logVariance.clamp(-Spec.LogVarianceLimit, Spec.LogVarianceLimit);
+    protected Tensor ClampLogVariance(Tensor logVariance) => logVariance.clamp(_logVarianceMinimum, _logVarianceMaximum);
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _logVarianceMinimum.Dispose();
+            _logVarianceMaximum.Dispose();
+        }
+        base.Dispose(disposing);
+    }
 }

@@ -23,6 +23,10 @@ internal static class VaeTrainingLoop
 {
     /// <summary>A latent dimension is active when its encoder mean varies over the data more than this (Burda et al., 2016).</summary>
     public const double ActiveUnitVariance = 0.01;
+    private static readonly Scalar ActiveUnitVarianceScalar = ActiveUnitVariance.ToScalar();
+    // The mean-prediction baseline's probabilities stay inside (0, 1), so its BCE is finite.
+    private static readonly Scalar ProbabilityFloor = 1e-6.ToScalar();
+    private static readonly Scalar ProbabilityCeiling = (1 - 1e-6).ToScalar();
     private const int ActiveUnitSampleRows = 2048;
     private const int EvaluationBatchRows = 1024;
 
@@ -35,11 +39,12 @@ internal static class VaeTrainingLoop
         int trainCount = (int)train.shape[0];
         double baseline = ReconstructionBaseline(model, train);
         var parameters = model.Network.parameters().ToList();
-        using var optimizer = optim.Adam(parameters, lr: options.LearningRate, weight_decay: options.WeightDecay);
+        using var optimizer = new AdamOptimizer(parameters, options.LearningRate, options.WeightDecay);
         int batchSize = Math.Min(options.BatchSize, trainCount);
         long stepsPerEpoch = (trainCount + batchSize - 1) / batchSize;
         long warmupSteps = options.KlWarmupEpochs * stepsPerEpoch;
         double clip = options.GradientNormClip ?? double.PositiveInfinity;
+        using var freeBits = options.FreeBits.ToScalar();
 
         var history = new List<VaeEpochRecord>(options.NumberOfEpochs);
         using var best = options.EarlyStoppingPatience is null ? null : new WeightSnapshot(model.Network);
@@ -50,7 +55,7 @@ internal static class VaeTrainingLoop
         {
             var clock = Stopwatch.StartNew();
             double learningRate = LearningRateAt(options, epoch);
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = learningRate;
+            optimizer.LearningRate = learningRate;
             model.Network.train();
             double lossSum = 0, reconstructionSum = 0, klSum = 0, gradientNormSum = 0, beta = 0;
             using var klPerDimensionSum = zeros(model.LatentDimension);
@@ -62,33 +67,36 @@ internal static class VaeTrainingLoop
                 beta = warmupSteps == 0 ? options.Beta : options.Beta * Math.Min(1.0, (double)step / warmupSteps);
                 var x = train.index_select(0, order.narrow(0, start, count));
                 var (mean, logVariance) = model.Network.Encode(x);
-                var z = mean + (logVariance * 0.5).exp() * randn(mean.shape, generator: generator);
+                var z = VaeObjective.Reparameterize(mean, logVariance, generator);
                 var reconstruction = VaeObjective.Reconstruction(model.Likelihood, model.Network.Decode(z), x).sum();
                 // dim by name: a literal 0 would bind to sum(ScalarType) and sum as bytes.
                 var klPerDimension = VaeObjective.KlPerDimension(mean, logVariance).sum(dim: 0L);
                 var kl = klPerDimension.sum();
                 // Free bits: each dimension's batch-mean KL counts as at least λ nats.
-                var penalty = options.FreeBits > 0 ? (klPerDimension / count).clamp_min(options.FreeBits).sum() * count : kl;
-                var loss = (reconstruction + penalty * beta) / count;
+                using var batchRows = ((double)count).ToScalar();
+                using var betaScalar = beta.ToScalar();
+                var penalty = options.FreeBits > 0 ? klPerDimension.div(batchRows).clamp_min(freeBits).sum().mul(batchRows) : kl;
+                var loss = reconstruction.add(penalty, betaScalar).div(batchRows);
                 double batchReconstruction = reconstruction.item<float>(), batchKl = kl.item<float>(), batchLoss = loss.item<float>();
                 if (!double.IsFinite(batchLoss))
                     throw Diverged(epoch, batch, $"the loss is {batchLoss} (reconstruction {batchReconstruction / count:G6}, KL {batchKl / count:G6} per row)", history, options);
-                optimizer.zero_grad();
+                optimizer.ZeroGradients();
                 loss.backward();
                 double gradientNorm = nn.utils.clip_grad_norm_(parameters, clip);
                 if (!double.IsFinite(gradientNorm))
                     throw Diverged(epoch, batch, $"the gradient norm is {gradientNorm}", history, options);
-                optimizer.step();
+                optimizer.Step();
                 lossSum += batchLoss * count;
                 reconstructionSum += batchReconstruction;
                 klSum += batchKl;
                 gradientNormSum += gradientNorm;
-                klPerDimensionSum.add_(klPerDimension.detach());
+                klPerDimensionSum.add_(klPerDimension.detach(), Scalars.One);
             }
 
             int batches = (int)stepsPerEpoch;
             double[] klPerDimensionMean;
-            using (var perRow = klPerDimensionSum / trainCount)
+            using (var trainRowCount = ((double)trainCount).ToScalar())
+            using (var perRow = klPerDimensionSum.div(trainRowCount))
                 klPerDimensionMean = TensorCopy.ToArray(perRow).Select(v => (double)v).ToArray();
             var validationTerms = validation is null ? ((double, double, double)?)null : Evaluate(model, validation, options.Beta, seed);
             var record = new VaeEpochRecord(
@@ -160,8 +168,8 @@ internal static class VaeTrainingLoop
             using var batchScope = NewDisposeScope();
             var x = rows.narrow(0, start, Math.Min(EvaluationBatchRows, rows.shape[0] - start));
             sum += model.Likelihood == VaeLikelihood.Bernoulli
-                ? nn.functional.binary_cross_entropy(featureMean.clamp(1e-6, 1 - 1e-6).expand(x.shape), x, reduction: nn.Reduction.Sum).item<float>()
-                : (x - featureMean).square().sum().mul(0.5).item<float>();
+                ? nn.functional.binary_cross_entropy(featureMean.clamp(ProbabilityFloor, ProbabilityCeiling).expand(x.shape), x, reduction: nn.Reduction.Sum).item<float>()
+                : VaeObjective.Reconstruction(VaeLikelihood.Gaussian, featureMean.expand(x.shape), x).sum().item<float>();
         }
         return sum / rows.shape[0];
     }
@@ -179,7 +187,7 @@ internal static class VaeTrainingLoop
             using var batchScope = NewDisposeScope();
             var x = rows.narrow(0, start, Math.Min(EvaluationBatchRows, rows.shape[0] - start));
             var (mean, logVariance) = model.Network.Encode(x);
-            var z = mean + (logVariance * 0.5).exp() * randn(mean.shape, generator: generator);
+            var z = VaeObjective.Reparameterize(mean, logVariance, generator);
             reconstructionSum += VaeObjective.Reconstruction(model.Likelihood, model.Network.Decode(z), x).sum().item<float>();
             klSum += VaeObjective.KlDivergence(mean, logVariance).sum().item<float>();
         }
@@ -194,7 +202,7 @@ internal static class VaeTrainingLoop
         using var noGrad = no_grad();
         model.Network.eval();
         var (mean, _) = model.Network.Encode(rows.narrow(0, 0, Math.Min(ActiveUnitSampleRows, rows.shape[0])));
-        return (int)(mean.var(dim: 0L, unbiased: false) > ActiveUnitVariance).sum().item<long>();
+        return (int)mean.var(dim: 0L, unbiased: false).gt(ActiveUnitVarianceScalar).sum().item<long>();
     }
 
     private static InvalidOperationException Diverged(int epoch, int batch, string what, IReadOnlyList<VaeEpochRecord> history, VaeOptions options)

@@ -1,0 +1,95 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MLNet.Vae.Model;
+
+/// <summary>
+/// The loss and score formulas, per row (each returns a tensor of shape [n]). See <see cref="VaeLikelihood"/> and
+/// <see cref="VaeScoreKind"/> for the mathematics; these methods are its only implementation.
+/// </summary>
+internal static class VaeObjective
+{
+    private static readonly double HalfLogTwoPi = 0.5 * Math.Log(2 * Math.PI);
+
+    /// <summary>−log p(x | z) up to a constant: Σᵢ BCE(xᵢ, σ(lᵢ)) (Bernoulli) or ½ Σᵢ (x̃ᵢ − μ̃ᵢ)² (Gaussian).</summary>
+    public static Tensor Reconstruction(VaeLikelihood likelihood, Tensor decoderOutput, Tensor x) => likelihood switch
+    {
+        VaeLikelihood.Bernoulli => nn.functional.binary_cross_entropy_with_logits(decoderOutput, x, reduction: nn.Reduction.None).sum(1),
+        _ => SquaredDistance(decoderOutput, x).mul(Scalars.Half),
+    };
+
+    /// <summary>Σᵢ (aᵢ − bᵢ)² per row.</summary>
+    public static Tensor SquaredDistance(Tensor a, Tensor b)
+    {
+        using var difference = a - b;
+        return difference.mul(difference).sum(1);
+    }
+
+    /// <summary>The reparameterization z = μ + σ ⊙ ε, σ = exp(½ log σ²), ε ~ N(0, I) from <paramref name="generator"/>: differentiable in μ and log σ².</summary>
+    public static Tensor Reparameterize(Tensor mean, Tensor logVariance, Generator generator)
+    {
+        using var noise = randn(mean.shape, generator: generator);
+        using var halfLogVariance = logVariance.mul(Scalars.Half);
+        using var standardDeviation = halfLogVariance.exp();
+        using var scaledNoise = standardDeviation.mul(noise);
+        return mean.add(scaledNoise, Scalars.One);
+    }
+
+    /// <summary>KL(N(μ, σ²) ‖ N(0, I)) = −½ Σⱼ (1 + log σⱼ² − μⱼ² − σⱼ²).</summary>
+    public static Tensor KlDivergence(Tensor mean, Tensor logVariance) => KlPerDimension(mean, logVariance).sum(1);
+
+    /// <summary>The KL of each latent dimension, −½ (1 + log σⱼ² − μⱼ² − σⱼ²) = ½ (μⱼ² + σⱼ² − log σⱼ² − 1), shape [n, L].</summary>
+    public static Tensor KlPerDimension(Tensor mean, Tensor logVariance)
+    {
+        using var variance = logVariance.exp();
+        using var meanSquared = mean.mul(mean);
+        using var sum = meanSquared.add(variance, Scalars.One);
+        using var withoutLog = sum.sub(logVariance);
+        using var withoutOne = withoutLog.sub(Scalars.One);
+        return withoutOne.mul(Scalars.Half);
+    }
+
+    /// <summary>Binary entropy H(x) = −x log x − (1 − x) log(1 − x), summed over features, with 0 log 0 = 0.</summary>
+    public static Tensor BinaryEntropy(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var complement = x.neg().add_(Scalars.One, Scalars.One);
+        var positive = x.mul(x.clamp_min(Scalars.LogFloor).log_());
+        var negative = complement.mul(complement.clamp_min(Scalars.LogFloor).log_());
+        return positive.add_(negative, Scalars.One).sum(1).neg_().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The anomaly score of rows x, given the decoder output at z = μ(x) and the posterior parameters.
+    /// <paramref name="featureScale"/> is s of the Gaussian standardization (null for Bernoulli).
+    /// </summary>
+    public static Tensor Score(VaeScoreKind kind, VaeLikelihood likelihood, Tensor decoderOutput, Tensor x,
+        Tensor mean, Tensor logVariance, Tensor? featureScale)
+    {
+        switch (kind)
+        {
+            case VaeScoreKind.ReconstructionError:
+                return likelihood == VaeLikelihood.Bernoulli
+                    ? Reconstruction(likelihood, decoderOutput, x) - BinaryEntropy(x)
+                    : SquaredDistance(decoderOutput, x);
+            case VaeScoreKind.SquaredError:
+                if (likelihood == VaeLikelihood.Bernoulli)
+                    return SquaredDistance(decoderOutput.sigmoid(), x);
+                if (featureScale is null) return SquaredDistance(decoderOutput, x);
+                // In the input's units: (μ̃ − x̃) · s.
+                using (var error = decoderOutput - x)
+                using (var scaled = error.mul(featureScale))
+                    return scaled.mul(scaled).sum(1);
+            case VaeScoreKind.NegativeElbo:
+                var reconstruction = Reconstruction(likelihood, decoderOutput, x);
+                if (likelihood == VaeLikelihood.Gaussian)
+                {
+                    using var constant = (HalfLogTwoPi * x.shape[1]).ToScalar();
+                    reconstruction = reconstruction.add(constant, Scalars.One);
+                }
+                return reconstruction.add(KlDivergence(mean, logVariance), Scalars.One);
+            default:
+                throw new ArgumentOutOfRangeException(nameof(kind), $"Unknown score kind {kind}.");
+        }
+    }
+}
