@@ -6,6 +6,6 @@ namespace MLNet.Vae;
 /// </summary>
 public sealed record VaeImageShape(int Channels, int Height, int Width)
 {
-    /// <summary>Channels × Height × Width: the vector width of one image.</summary>
-    public int Size => Channels * Height * Width;
+    /// <summary>Channels × Height × Width: the vector width of one image (64-bit, so no shape overflows it).</summary>
+    public long Size => (long)Channels * Height * Width;
 }

@@ -153,6 +153,19 @@ public sealed class VaeOptions
     /// <summary>How the learning rate changes over the epochs.</summary>
     public VaeLearningRateSchedule LearningRateSchedule { get; set; } = VaeLearningRateSchedule.Constant;
 
+    /// <summary>
+    /// What scoring does with a row outside the model's domain (NaN or ±∞ anywhere, or a Bernoulli value outside [0, 1]):
+    /// score it +∞ and label it anomalous (the default), or throw. See <see cref="VaeOutOfDomainInput"/>.
+    /// </summary>
+    public VaeOutOfDomainInput OutOfDomainInput { get; set; } = VaeOutOfDomainInput.ScoreAsAnomaly;
+
+    /// <summary>
+    /// Stops <see cref="VaeEstimator.Fit"/> with an <see cref="OperationCanceledException"/> at the next mini-batch once
+    /// cancelled (as does <c>MLContext.CancelExecution</c>). Not saved with the model.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public CancellationToken CancellationToken { get; set; }
+
     /// <summary>Receives each epoch's record as soon as it ends (for a UI). Not saved with the model.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public IProgress<VaeEpochRecord>? Progress { get; set; }
@@ -211,6 +224,9 @@ public sealed class VaeOptions
         Require(EarlyStoppingPatience is null || ValidationFraction > 0, nameof(EarlyStoppingPatience),
             "EarlyStoppingPatience needs a validation split: set ValidationFraction > 0 (e.g. 0.1).");
         Require(double.IsFinite(WeightDecay) && WeightDecay >= 0, nameof(WeightDecay), $"WeightDecay must be a finite number >= 0, got {WeightDecay}.");
+        Require(Enum.IsDefined(OutOfDomainInput), nameof(OutOfDomainInput), $"OutOfDomainInput {(int)OutOfDomainInput} is not a VaeOutOfDomainInput value.");
+        Require(ImageShape is null || ImageShape.Size <= Array.MaxLength, nameof(ImageShape),
+            $"ImageShape {ImageShape} holds {ImageShape?.Size} values, more than one row can hold ({Array.MaxLength}).");
         Require(Enum.IsDefined(LearningRateSchedule), nameof(LearningRateSchedule), $"LearningRateSchedule {(int)LearningRateSchedule} is not a VaeLearningRateSchedule value.");
     }
 

@@ -15,7 +15,8 @@ namespace MLNet.Vae;
 /// <item><description><see cref="VaeOptions.ScoreColumnName"/>: the anomaly score (see <see cref="VaeScoreKind"/>), computed from μ(x), so it is deterministic;</description></item>
 /// <item><description><see cref="VaeOptions.PredictedLabelColumnName"/>: <c>Score &gt; Threshold</c>.</description></item>
 /// </list>
-/// A row with NaN features gets NaN in all three (and <c>false</c> as its label), as other ML.NET transforms propagate NaN.
+/// A row the model cannot judge (NaN or ±∞ in it, or for the Bernoulli likelihood a value outside [0, 1]) scores +∞ and is
+/// labelled anomalous, or makes scoring throw: see <see cref="VaeOptions.OutOfDomainInput"/>.
 /// The transformer owns native (libtorch) memory: dispose it when done.
 /// </summary>
 public sealed class VaeTransformer : ITransformer, IDisposable
@@ -99,15 +100,17 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     public IDataView Transform(IDataView input)
     {
         ThrowIfDisposed();
-        return new VaeScoringView(input, OutputSchemaFor(input.Schema), _model, Threshold);
+        return new VaeScoringView(input, OutputSchemaFor(input.Schema), _model, ScoringSettings);
     }
 
     /// <inheritdoc />
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
     {
         ThrowIfDisposed();
-        return new VaeRowMapper(OutputSchemaFor(inputSchema), _model, Threshold);
+        return new VaeRowMapper(OutputSchemaFor(inputSchema), _model, ScoringSettings);
     }
+
+    private ScoringSettings ScoringSettings => new(Threshold, _options.OutOfDomainInput, _options.FeatureColumnName);
 
     private VaeOutputSchema OutputSchemaFor(DataViewSchema inputSchema) =>
         new(inputSchema, _options, _model.InputWidth, _model.LatentDimension);

@@ -170,7 +170,7 @@ public sealed class ImagePipelineTests
     public void ConvolutionalNetwork_RestoresAnyImageSize_OddSidesIncluded(int channels, int height, int width, int[] convolutions)
     {
         var shape = new VaeImageShape(channels, height, width);
-        using var network = new VaeNetworkSpec(VaeArchitecture.Convolutional, shape.Size, 3, [], shape, convolutions, 20).Build();
+        using var network = new VaeNetworkSpec(VaeArchitecture.Convolutional, (int)shape.Size, 3, [], shape, convolutions, 20).Build();
         using var scope = NewDisposeScope();
 
         var (mean, logVariance) = network.Encode(rand(6, shape.Size));

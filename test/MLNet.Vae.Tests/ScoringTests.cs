@@ -80,7 +80,7 @@ public sealed class ScoringTests
     }
 
     [TestMethod]
-    public void Transform_RowWithNaN_GetsNaNScoreAndFalseLabel_OtherRowsUnaffected()
+    public void Transform_RowWithNaN_IsTheMostAnomalous_OtherRowsUnaffected()
     {
         var rows = TestData.Normal(5, seed: 16);
         var clean = TestData.Scores(_model.Transform(TestData.ToDataView(_ml, rows)));
@@ -90,8 +90,8 @@ public sealed class ScoringTests
         var scores = TestData.Scores(scored);
         var labels = scored.GetColumn<bool>("PredictedLabel").ToArray();
 
-        Assert.IsTrue(float.IsNaN(scores[2]));
-        Assert.IsFalse(labels[2]);
+        Assert.AreEqual(float.PositiveInfinity, scores[2]);
+        Assert.IsTrue(labels[2]);
         foreach (int r in new[] { 0, 1, 3, 4 }) Assert.AreEqual(clean[r], scores[r], 1e-5f);
     }
 

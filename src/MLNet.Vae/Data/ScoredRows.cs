@@ -4,6 +4,9 @@ using MLNet.Vae.Model;
 
 namespace MLNet.Vae.Data;
 
+/// <summary>How a transformer's rows are scored besides the model: its threshold and its out-of-domain policy.</summary>
+internal sealed record ScoringSettings(float Threshold, VaeOutOfDomainInput OutOfDomainInput, string FeatureColumnName);
+
 /// <summary>
 /// A reusable buffer of up to <see cref="Capacity"/> input rows and their forward-pass results, and the column getters
 /// that read one slot of it. The batched cursor fills many slots per forward pass; the single-row mapper uses one.
@@ -11,16 +14,16 @@ namespace MLNet.Vae.Data;
 internal sealed class ScoredRows
 {
     private readonly VaeModel _model;
-    private readonly float _threshold;
+    private readonly ScoringSettings _settings;
     private readonly float[] _features;
     private readonly float[] _latent;
     private readonly float[] _scores;
     private VBuffer<float> _inputValues;
 
-    public ScoredRows(VaeModel model, float threshold, int capacity)
+    public ScoredRows(VaeModel model, ScoringSettings settings, int capacity)
     {
         _model = model;
-        _threshold = threshold;
+        _settings = settings;
         Capacity = capacity;
         _features = new float[capacity * model.InputWidth];
         _latent = new float[capacity * model.LatentDimension];
@@ -38,7 +41,15 @@ internal sealed class ScoredRows
     public void Add(ValueGetter<VBuffer<float>> features)
     {
         features(ref _inputValues);
-        FeatureColumn.CopyDense(_inputValues, _features.AsSpan(Count * _model.InputWidth, _model.InputWidth));
+        var row = _features.AsSpan(Count * _model.InputWidth, _model.InputWidth);
+        FeatureColumn.CopyDense(_inputValues, row);
+        if (_settings.OutOfDomainInput == VaeOutOfDomainInput.Throw && _model.FirstOutOfDomain(row) is int bad and >= 0)
+        {
+            string domain = _model.Likelihood == VaeLikelihood.Bernoulli ? "in [0, 1], as the Bernoulli likelihood needs" : "finite";
+            throw new InvalidOperationException(
+                $"Input column '{_settings.FeatureColumnName}' has the value {row[bad].ToString(System.Globalization.CultureInfo.InvariantCulture)} " +
+                $"at feature {bad}, where the VAE can only score values {domain} (OutOfDomainInput = Throw; ScoreAsAnomaly scores such rows +Infinity).");
+        }
         Count++;
     }
 
@@ -82,7 +93,7 @@ internal sealed class ScoredRows
         return (ValueGetter<bool>)((ref bool value) =>
         {
             ensureScored();
-            value = _scores[slot()] > _threshold;
+            value = _scores[slot()] > _settings.Threshold;
         });
     }
 }

@@ -12,13 +12,13 @@ internal sealed class VaeRowMapper : IRowToRowMapper
 {
     private readonly VaeOutputSchema _schema;
     private readonly VaeModel _model;
-    private readonly float _threshold;
+    private readonly ScoringSettings _settings;
 
-    public VaeRowMapper(VaeOutputSchema schema, VaeModel model, float threshold)
+    public VaeRowMapper(VaeOutputSchema schema, VaeModel model, ScoringSettings settings)
     {
         _schema = schema;
         _model = model;
-        _threshold = threshold;
+        _settings = settings;
     }
 
     public DataViewSchema InputSchema => _schema.Input;
@@ -33,7 +33,7 @@ internal sealed class VaeRowMapper : IRowToRowMapper
     }
 
     public DataViewRow GetRow(DataViewRow input, IEnumerable<DataViewSchema.Column> activeColumns) =>
-        new MappedRow(_schema, input, new ScoredRows(_model, _threshold, capacity: 1), activeColumns.Select(c => c.Index).ToHashSet());
+        new MappedRow(_schema, input, new ScoredRows(_model, _settings, capacity: 1), activeColumns.Select(c => c.Index).ToHashSet());
 
     private sealed class MappedRow : DataViewRow
     {

@@ -9,25 +9,22 @@ namespace MLNet.Vae.Data;
 /// </summary>
 internal sealed class VaeScoringView : IDataView
 {
-    /// <summary>Rows per forward pass when scoring through a cursor: large enough to amortize the native calls.</summary>
-    public const int BatchRows = VaeModel.ScoringBatchRows;
-
     private readonly IDataView _input;
     private readonly VaeOutputSchema _schema;
     private readonly VaeModel _model;
-    private readonly float _threshold;
+    private readonly ScoringSettings _settings;
 
-    public VaeScoringView(IDataView input, VaeOutputSchema schema, VaeModel model, float threshold)
+    public VaeScoringView(IDataView input, VaeOutputSchema schema, VaeModel model, ScoringSettings settings)
     {
         _input = input;
         _schema = schema;
         _model = model;
-        _threshold = threshold;
+        _settings = settings;
     }
 
     public DataViewSchema Schema => _schema.Output;
 
-    /// <summary>Rows keep the input's order: the batched cursor reads ahead on a second cursor that must see the same order.</summary>
+    /// <summary>Rows keep the input's order (a shuffle belongs upstream, e.g. mlContext.Data.ShuffleRows).</summary>
     public bool CanShuffle => false;
 
     public long? GetRowCount() => _input.GetRowCount();
@@ -35,13 +32,12 @@ internal sealed class VaeScoringView : IDataView
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
     {
         var needed = columnsNeeded.Select(c => c.Index).ToHashSet();
-        var inputColumns = needed.Where(i => !_schema.IsOutputColumn(i)).Select(i => _input.Schema[i]).ToList();
+        var inputColumns = needed.Where(i => !_schema.IsOutputColumn(i)).ToHashSet();
         bool scoring = needed.Any(_schema.IsOutputColumn);
-        var rows = _input.GetRowCursor(inputColumns);
-        if (!scoring)
-            return new VaeScoringCursor(_schema, rows, lookahead: null, scored: null, needed);
-        var lookahead = _input.GetRowCursor([_input.Schema[_schema.FeatureColumnIndex]]);
-        return new VaeScoringCursor(_schema, rows, lookahead, new ScoredRows(_model, _threshold, BatchRows), needed);
+        if (scoring) inputColumns.Add(_schema.FeatureColumnIndex);
+        var input = _input.GetRowCursor(inputColumns.Select(i => _input.Schema[i]));
+        var scored = scoring ? new ScoredRows(_model, _settings, _model.ScoringBatchRows) : null;
+        return new VaeScoringCursor(_schema, input, scored, needed);
     }
 
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>

@@ -9,10 +9,21 @@ namespace MLNet.Vae.Model;
 /// kind. Works on row-major float arrays; every call runs in its own dispose scope under <c>no_grad</c>, so no tensor
 /// outlives it. Owns native memory: dispose it.
 /// </summary>
+/// <remarks>
+/// Every call holds a <see cref="Lease"/> on the native memory: <see cref="Dispose"/> frees it only after the last running
+/// call returns, and calls that start after <see cref="Dispose"/> throw <see cref="ObjectDisposedException"/>. A server
+/// that swaps models can therefore dispose the old one while requests are still scoring with it.
+/// </remarks>
 internal sealed class VaeModel : IDisposable
 {
+    /// <summary>Values per forward pass of the batched scoring loop: 512 rows of 784 features fit; wider rows get fewer.</summary>
+    private const int ScoringBatchValues = 1 << 22;
+
     private readonly Tensor? _mean;
     private readonly Tensor? _scale;
+    // 1 for the owner plus 1 per running call; the native memory is freed when it reaches 0.
+    private int _references = 1;
+    private int _disposed;
 
     public VaeModel(VaeNetwork network, VaeLikelihood likelihood, VaeScoreKind scoreKind, FeatureStandardization? standardization)
     {
@@ -52,8 +63,8 @@ internal sealed class VaeModel : IDisposable
     public void Score(ReadOnlySpan<float> rows, int count, Span<float> latent, Span<float> scores) =>
         Score(ScoreKind, rows, count, latent, scores);
 
-    /// <summary>Rows scored by every batched caller: forward passes over 512 rows at a time.</summary>
-    public const int ScoringBatchRows = 512;
+    /// <summary>Rows per forward pass for every batched caller: 512, fewer for rows wider than 8,192 values, at least 1.</summary>
+    public int ScoringBatchRows => Math.Clamp(ScoringBatchValues / InputWidth, 1, 512);
 
     /// <summary>
     /// Scores <paramref name="count"/> rows in batches of <see cref="ScoringBatchRows"/>: the latent means [count × L] and the
@@ -61,19 +72,53 @@ internal sealed class VaeModel : IDisposable
     /// </summary>
     public (float[] Latent, float[] Scores) ScoreRows(ReadOnlySpan<float> rows, int count, VaeScoreKind? kind = null)
     {
-        var latent = new float[count * LatentDimension];
+        var latent = new float[(long)count * LatentDimension];
         var scores = new float[count];
-        for (int start = 0; start < count; start += ScoringBatchRows)
+        int batchRows = ScoringBatchRows;
+        for (int start = 0; start < count; start += batchRows)
         {
-            int n = Math.Min(ScoringBatchRows, count - start);
-            Score(kind ?? ScoreKind, rows.Slice(start * InputWidth, n * InputWidth), n,
+            int n = Math.Min(batchRows, count - start);
+            Score(kind ?? ScoreKind, rows.Slice(checked(start * InputWidth), n * InputWidth), n,
                 latent.AsSpan(start * LatentDimension, n * LatentDimension), scores.AsSpan(start, n));
         }
         return (latent, scores);
     }
 
-    /// <summary>As <see cref="Score(ReadOnlySpan{float}, int, Span{float}, Span{float})"/> with another score kind.</summary>
+    /// <summary>
+    /// As <see cref="Score(ReadOnlySpan{float}, int, Span{float}, Span{float})"/> with another score kind. A row the model
+    /// cannot judge scores +∞, the most anomalous value: one with NaN or ±∞ in it, a Bernoulli row outside [0, 1], or one
+    /// whose score overflows to NaN.
+    /// </summary>
     public void Score(VaeScoreKind kind, ReadOnlySpan<float> rows, int count, Span<float> latent, Span<float> scores)
+    {
+        using (Lease())
+            ScoreInDomain(kind, rows, count, latent, scores);
+        for (int r = 0; r < count; r++)
+        {
+            if (float.IsNaN(scores[r]) || FirstOutOfDomain(rows.Slice(r * InputWidth, InputWidth)) >= 0)
+                scores[r] = float.PositiveInfinity;
+        }
+    }
+
+    /// <summary>
+    /// The index of the first value of <paramref name="row"/> outside the model's domain: NaN or ±∞, or for the Bernoulli
+    /// likelihood outside [0, 1]; −1 when every value is inside.
+    /// </summary>
+    public int FirstOutOfDomain(ReadOnlySpan<float> row)
+    {
+        if (Likelihood == VaeLikelihood.Bernoulli)
+        {
+            // The negated test is also true for NaN.
+            for (int i = 0; i < row.Length; i++)
+                if (!(row[i] >= 0f && row[i] <= 1f)) return i;
+            return -1;
+        }
+        for (int i = 0; i < row.Length; i++)
+            if (!float.IsFinite(row[i])) return i;
+        return -1;
+    }
+
+    private void ScoreInDomain(VaeScoreKind kind, ReadOnlySpan<float> rows, int count, Span<float> latent, Span<float> scores)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -94,6 +139,7 @@ internal sealed class VaeModel : IDisposable
     /// </summary>
     public float[] SampledNegativeElbo(ReadOnlySpan<float> rows, int count, Generator generator)
     {
+        using var lease = Lease();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         Network.eval();
@@ -107,6 +153,7 @@ internal sealed class VaeModel : IDisposable
     /// <summary>Decodes z = μ(x) for each row: the reconstruction's mean, in the input's units, [count × d].</summary>
     public float[] Reconstruct(ReadOnlySpan<float> rows, int count)
     {
+        using var lease = Lease();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         Network.eval();
@@ -118,6 +165,7 @@ internal sealed class VaeModel : IDisposable
     /// <summary>Decodes <paramref name="count"/> codes z ~ N(0, I) drawn with <paramref name="seed"/>: generated rows' means, [count × d].</summary>
     public float[] Generate(int count, long seed)
     {
+        using var lease = Lease();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         using var generator = new Generator((ulong)seed);
@@ -132,6 +180,7 @@ internal sealed class VaeModel : IDisposable
     /// </summary>
     public float[] Interpolate(ReadOnlySpan<float> from, ReadOnlySpan<float> to, int steps)
     {
+        using var lease = Lease();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         Network.eval();
@@ -149,6 +198,7 @@ internal sealed class VaeModel : IDisposable
     /// <summary>An independent copy with the same weights (for a transformer that must own its model).</summary>
     public VaeModel Clone()
     {
+        using var lease = Lease();
         var network = Network.Spec.Build();
         using (no_grad())
         {
@@ -159,10 +209,37 @@ internal sealed class VaeModel : IDisposable
         return new VaeModel(network, Likelihood, ScoreKind, Standardization);
     }
 
-    public void Dispose()
+    /// <summary>
+    /// Keeps the native memory alive until the returned lease is disposed.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The model was disposed.</exception>
+    public ModelLease Lease()
     {
+        while (true)
+        {
+            int references = Volatile.Read(ref _references);
+            if (references == 0 || Volatile.Read(ref _disposed) != 0) throw new ObjectDisposedException(nameof(VaeTransformer));
+            if (Interlocked.CompareExchange(ref _references, references + 1, references) == references) return new ModelLease(this);
+        }
+    }
+
+    private void Release()
+    {
+        if (Interlocked.Decrement(ref _references) != 0) return;
         Network.Dispose();
         _mean?.Dispose();
         _scale?.Dispose();
+    }
+
+    /// <summary>Gives up the owner's reference: the native memory is freed now, or when the last running call returns.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0) Release();
+    }
+
+    /// <summary>One running call's hold on the model's native memory.</summary>
+    internal readonly struct ModelLease(VaeModel model) : IDisposable
+    {
+        public void Dispose() => model.Release();
     }
 }
