@@ -15,7 +15,7 @@ namespace MLNet.Vae.Network;
 /// </summary>
 internal sealed class ConvVaeNetwork : VaeNetwork
 {
-    private const int Kernel = 4;
+    internal const int Kernel = 4;
     private const int Stride = 2;
     private const int Padding = 1;
 
@@ -31,15 +31,10 @@ internal sealed class ConvVaeNetwork : VaeNetwork
     public ConvVaeNetwork(VaeNetworkSpec spec) : base(nameof(ConvVaeNetwork), spec)
     {
         OneDnnSwitch.EnsureDisabled();
-        var shape = spec.ImageShape ?? throw new ArgumentException("The convolutional network needs an image shape.", nameof(spec));
+        var shape = spec.ImageShape!;
         var channels = spec.ConvolutionChannels;
-        int factor = channels.Length > 16 ? int.MaxValue : 1 << channels.Length;
-        if (channels.Length > 16 || shape.Height < factor / 2 || shape.Width < factor / 2)
-        {
-            throw new ArgumentOutOfRangeException(nameof(spec),
-                $"{channels.Length} stride-2 convolutions need image sides of at least {Math.Max(1, factor / 2)} pixels, or the {shape.Height}x{shape.Width} " +
-                "image would be mostly padding: use fewer ConvolutionChannels.");
-        }
+        long flat = FlatFeatureCount(spec);
+        int factor = 1 << channels.Length;
         _paddedHeight = (shape.Height + factor - 1) / factor * factor;
         _paddedWidth = (shape.Width + factor - 1) / factor * factor;
 
@@ -53,7 +48,6 @@ internal sealed class ConvVaeNetwork : VaeNetwork
         }
         _encoderConvolutions = nn.Sequential(encoder);
         _featureMap = [channels[^1], _paddedHeight / factor, _paddedWidth / factor];
-        int flat = channels[^1] * (_paddedHeight / factor) * (_paddedWidth / factor);
         _mean = nn.Linear(flat, spec.LatentDimension);
         _logVariance = nn.Linear(flat, spec.LatentDimension);
         _decoderInput = nn.Linear(spec.LatentDimension, flat);
@@ -68,6 +62,24 @@ internal sealed class ConvVaeNetwork : VaeNetwork
         _decoderConvolutions = nn.Sequential(decoder);
 
         RegisterComponents();
+    }
+
+    /// <summary>
+    /// The size of the last feature map, flattened: channels × ⌈H / 2ᵏ⌉ × ⌈W / 2ᵏ⌉ for k convolutions. Throws when the
+    /// image has no shape or its sides are too small for k halvings.
+    /// </summary>
+    public static long FlatFeatureCount(VaeNetworkSpec spec)
+    {
+        var shape = spec.ImageShape ?? throw new ArgumentException("The convolutional network needs an image shape.", nameof(spec));
+        var channels = spec.ConvolutionChannels;
+        int factor = channels.Length > 16 ? int.MaxValue : 1 << channels.Length;
+        if (channels.Length > 16 || shape.Height < factor / 2 || shape.Width < factor / 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(spec),
+                $"{channels.Length} stride-2 convolutions need image sides of at least {Math.Max(1, factor / 2)} pixels, or the {shape.Height}x{shape.Width} " +
+                "image would be mostly padding: use fewer ConvolutionChannels.");
+        }
+        return (long)channels[^1] * ((shape.Height + factor - 1) / factor) * ((shape.Width + factor - 1) / factor);
     }
 
     public override (Tensor Mean, Tensor LogVariance) Encode(Tensor x)

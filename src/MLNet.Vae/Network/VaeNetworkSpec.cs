@@ -22,8 +22,72 @@ internal sealed record VaeNetworkSpec(
     public VaeNetwork Build() => Architecture switch
     {
         VaeArchitecture.Convolutional => new ConvVaeNetwork(this),
-        _ => new MlpVaeNetwork(this),
+        VaeArchitecture.Mlp => new MlpVaeNetwork(this),
+        _ => throw new ArgumentOutOfRangeException(nameof(Architecture), $"Architecture {(int)Architecture} is not a VaeArchitecture value."),
     };
+
+    /// <summary>
+    /// The name and shape of every weight the built network holds, in its order, computed without building it: loading
+    /// checks a file against it and Fit checks the size against <see cref="MaximumParameters"/> before any native memory
+    /// is reserved. <c>NetworkSpecTests</c> holds it equal to the built networks' parameters.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A shape does not fit in 64 bits or the convolutions cannot take the image.</exception>
+    public IReadOnlyList<(string Name, long[] Shape)> ParameterShapes()
+    {
+        var shapes = new List<(string, long[])>();
+        void Linear(string name, long inputs, long outputs)
+        {
+            shapes.Add(($"{name}.weight", [outputs, inputs]));
+            shapes.Add(($"{name}.bias", [outputs]));
+        }
+        if (Architecture == VaeArchitecture.Convolutional)
+        {
+            var (channels, flat) = (ConvolutionChannels, ConvVaeNetwork.FlatFeatureCount(this));
+            long inChannels = ImageShape!.Channels;
+            for (int i = 0; i < channels.Length; i++)
+            {
+                shapes.Add(($"_encoderConvolutions.conv{i}.weight", [channels[i], inChannels, ConvVaeNetwork.Kernel, ConvVaeNetwork.Kernel]));
+                shapes.Add(($"_encoderConvolutions.conv{i}.bias", [channels[i]]));
+                inChannels = channels[i];
+            }
+            Linear("_mean", flat, LatentDimension);
+            Linear("_logVariance", flat, LatentDimension);
+            Linear("_decoderInput", LatentDimension, flat);
+            for (int i = channels.Length - 1, layer = 0; i >= 0; i--, layer++)
+            {
+                long outChannels = i == 0 ? ImageShape.Channels : channels[i - 1];
+                shapes.Add(($"_decoderConvolutions.deconv{layer}.weight", [channels[i], outChannels, ConvVaeNetwork.Kernel, ConvVaeNetwork.Kernel]));
+                shapes.Add(($"_decoderConvolutions.deconv{layer}.bias", [outChannels]));
+            }
+            return shapes;
+        }
+        long width = InputWidth;
+        for (int i = 0; i < HiddenSizes.Length; i++)
+        {
+            shapes.Add(($"_encoderBody.linear{i}.weight", [HiddenSizes[i], width]));
+            shapes.Add(($"_encoderBody.linear{i}.bias", [HiddenSizes[i]]));
+            width = HiddenSizes[i];
+        }
+        Linear("_mean", width, LatentDimension);
+        Linear("_logVariance", width, LatentDimension);
+        width = LatentDimension;
+        for (int i = HiddenSizes.Length - 1, layer = 0; i >= 0; i--, layer++)
+        {
+            Linear($"_decoder.linear{layer}", width, HiddenSizes[i]);
+            width = HiddenSizes[i];
+        }
+        Linear("_decoder.output", width, InputWidth);
+        return shapes;
+    }
+
+    /// <summary>The number of weights, Σ over <see cref="ParameterShapes"/> of the product of each shape (checked).</summary>
+    public long ParameterCount() => ParameterShapes().Sum(p => p.Shape.Aggregate(1L, (product, d) => checked(product * d)));
+
+    /// <summary>
+    /// The largest network the library builds: 2²⁸ weights (1 GiB of float32; training holds four times that with the
+    /// gradients and Adam's two moments). Wider data should use the convolutional network or smaller hidden layers.
+    /// </summary>
+    public const long MaximumParameters = 1L << 28;
 
     /// <summary>"784-400-20" or "conv 1x28x28-32-64-20": the shape, for logs and reports.</summary>
     public string Describe() => Architecture == VaeArchitecture.Convolutional

@@ -48,8 +48,10 @@ internal sealed record VaeModelMetadata(
 ///               product(dims) × float32 values
 ///   32 bytes  SHA-256 of every byte before it
 /// </code>
-/// The checksum is verified before anything is parsed, so a truncated or damaged file is refused as a whole; nothing in
-/// the file is ever executed. A file of a newer format version is refused with the version numbers.
+/// A model file is data, never code: nothing in it is executed or names a type to create. Reading checks the header first,
+/// bounds every length by the network the metadata describes, verifies the checksum before parsing any weight and refuses
+/// anything malformed with an <see cref="InvalidDataException"/> naming the field. The checksum detects damage, not
+/// tampering: it is not keyed, so a model's authenticity is the caller's to establish (docs/persistence.md).
 /// </summary>
 internal static class VaeModelFile
 {
@@ -91,64 +93,155 @@ internal static class VaeModelFile
         destination.Write(SHA256.HashData(body));
     }
 
+    /// <summary>The longest metadata a model may carry: far above any real one (a few KB plus the history).</summary>
+    private const int MaximumMetadataBytes = 64 << 20;
+    /// <summary>Bytes a weight may take besides its values: its name, rank and dimensions.</summary>
+    private const int MaximumTensorHeaderBytes = 1024;
+
+    /// <summary>
+    /// Reads a model written by <see cref="Write"/>, safely for untrusted bytes: the header is checked before anything
+    /// else is read, every length is checked before it is used, at most the bytes of the network the metadata describes
+    /// are read (so a stream that never ends or a zip bomb is refused early), the checksum is verified before any weight
+    /// is parsed, and names and shapes are compared with the network before any native memory is reserved.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Anything malformed; the message names the field.</exception>
     public static (VaeModelMetadata Metadata, VaeModel Model) Read(Stream source)
     {
-        byte[] bytes = ReadToEnd(source);
-        if (bytes.Length < Magic.Length || !bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        byte[] header = ReadUpTo(source, Magic.Length + 8, hash);
+        if (header.Length < Magic.Length || !header.AsSpan(0, Magic.Length).SequenceEqual(Magic))
             throw Invalid("it is not an MLNet.Vae model (the 'MLNETVAE' header is missing)");
-        if (bytes.Length < Magic.Length + 8 + HashLength)
+        if (header.Length < Magic.Length + 8)
             throw Invalid("it ends right after its header (the file is truncated or damaged)");
-        int version = BitConverter.ToInt32(bytes, Magic.Length);
+        int version = BitConverter.ToInt32(header, Magic.Length);
         if (version > CurrentVersion)
-            throw Invalid($"it was written in format version {version}, and this version of MLNet.Vae reads versions up to {CurrentVersion}; upgrade MLNet.Vae to load it");
+            throw Invalid($"it declares format version {version}, and this version of MLNet.Vae reads versions 1 to {CurrentVersion}: " +
+                          "it was written by a newer MLNet.Vae (upgrade MLNet.Vae to load it), or the file is damaged");
         if (version < 1)
-            throw Invalid($"its format version {version} is not valid");
-        var body = bytes.AsSpan(0, bytes.Length - HashLength);
-        if (!SHA256.HashData(body).AsSpan().SequenceEqual(bytes.AsSpan(bytes.Length - HashLength)))
+            throw Invalid($"its format version {version} is not valid (the file is damaged)");
+        int metadataLength = BitConverter.ToInt32(header, Magic.Length + 4);
+        if (metadataLength < 2 || metadataLength > MaximumMetadataBytes)
+            throw Invalid($"its metadata length {metadataLength} is outside 2 to {MaximumMetadataBytes} bytes (the file is damaged)");
+        byte[] json = ReadUpTo(source, metadataLength, hash);
+        if (json.Length < metadataLength) throw Invalid("its metadata ends early (the file is truncated or damaged)");
+
+        var metadata = ParseMetadata(json);
+        var spec = metadata.ToNetworkSpec();
+        var expected = spec.ParameterShapes();
+        long weightBytes = checked(spec.ParameterCount() * sizeof(float));
+        // The rest: the tensor count, each tensor's header and values, the checksum; one byte more shows trailing garbage.
+        long restLimit = 4 + expected.Count * (long)MaximumTensorHeaderBytes + weightBytes + HashLength + 1;
+        byte[] rest = ReadUpTo(source, restLimit, hash: null);
+        if (rest.Length == restLimit)
+            throw Invalid($"it holds more bytes than the network its metadata describes ({spec.Describe()}, {spec.ParameterCount()} weights)");
+        if (rest.Length < 4 + HashLength)
+            throw Invalid("its weights end early (the file is truncated or damaged)");
+        hash.AppendData(rest, 0, rest.Length - HashLength);
+        if (!hash.GetHashAndReset().AsSpan().SequenceEqual(rest.AsSpan(rest.Length - HashLength)))
             throw Invalid("its checksum does not match its content (the file is truncated or damaged)");
 
-        using var reader = new BinaryReader(new MemoryStream(bytes, 0, body.Length, writable: false), Encoding.UTF8);
-        reader.ReadBytes(Magic.Length + 4);
-        VaeModelMetadata metadata;
+        var tensors = ReadTensors(rest.AsSpan(0, rest.Length - HashLength), expected);
+        return (metadata, Restore(metadata, spec, tensors));
+    }
+
+    /// <summary>Reads up to <paramref name="count"/> bytes (fewer only at the end of the stream), adding them to <paramref name="hash"/>.</summary>
+    private static byte[] ReadUpTo(Stream source, long count, IncrementalHash? hash)
+    {
+        const int Chunk = 1 << 20;
+        using var buffer = new MemoryStream();
+        var chunk = new byte[(int)Math.Min(Chunk, Math.Max(count, 1))];
+        while (buffer.Length < count)
+        {
+            int read = source.Read(chunk, 0, (int)Math.Min(chunk.Length, count - buffer.Length));
+            if (read == 0) break;
+            buffer.Write(chunk, 0, read);
+        }
+        byte[] bytes = buffer.ToArray();
+        hash?.AppendData(bytes);
+        return bytes;
+    }
+
+    private static VaeModelMetadata ParseMetadata(byte[] json)
+    {
+        VaeModelMetadata? metadata;
         try
         {
-            metadata = JsonSerializer.Deserialize<VaeModelMetadata>(reader.ReadBytes(reader.ReadInt32()), Json)
-                ?? throw Invalid("its metadata is empty");
-            metadata.Options.Validate();
+            metadata = JsonSerializer.Deserialize<VaeModelMetadata>(json, Json);
         }
-        catch (Exception e) when (e is JsonException or ArgumentOutOfRangeException or NotSupportedException)
+        catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException or FormatException or InvalidOperationException)
         {
             throw Invalid($"its metadata cannot be read ({e.Message})");
         }
-        var tensors = ReadTensors(reader);
-        return (metadata, Restore(metadata, tensors));
+        if (metadata is null) throw Invalid("its metadata is empty");
+        Require(metadata.Options is not null, "Options", "is missing");
+        try
+        {
+            metadata.Options!.Validate();
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            throw Invalid($"its metadata field Options.{e.ParamName} is not valid ({e.Message})");
+        }
+        Require(metadata.InputWidth >= 1, "InputWidth", $"is {metadata.InputWidth}");
+        Require(metadata.HiddenSizes is not null, "HiddenSizes", "is missing");
+        Require(metadata.HiddenSizes!.All(h => h >= 1), "HiddenSizes", "holds a width below 1");
+        bool convolutional = metadata.Options!.Architecture == VaeArchitecture.Convolutional;
+        Require(convolutional || metadata.HiddenSizes!.Length >= 1, "HiddenSizes", "is empty for an MLP");
+        Require(!convolutional || metadata.ImageShape is not null, "ImageShape", "is missing for a convolutional network");
+        if (metadata.ImageShape is { } shape)
+        {
+            Require(shape.Channels >= 1 && shape.Height >= 1 && shape.Width >= 1, "ImageShape", $"is {shape}");
+            Require(shape.Size == metadata.InputWidth, "ImageShape", $"holds {shape.Size} values where InputWidth is {metadata.InputWidth}");
+        }
+        Require(float.IsFinite(metadata.Threshold), "Threshold", $"is {metadata.Threshold}, not a finite number");
+        Require(metadata.TrainingHistory is not null && metadata.TrainingHistory.All(r => r is not null), "TrainingHistory", "is missing");
+        Require(metadata.TrainingWarnings is null || metadata.TrainingWarnings.All(w => w is not null), "TrainingWarnings", "holds an empty entry");
+        if (metadata.Options.Likelihood == VaeLikelihood.Gaussian)
+        {
+            Require(metadata.FeatureMean?.Length == metadata.InputWidth, "FeatureMean", "does not match the input width");
+            Require(metadata.FeatureScale?.Length == metadata.InputWidth, "FeatureScale", "does not match the input width");
+            Require(metadata.FeatureMean!.All(float.IsFinite), "FeatureMean", "holds a value that is not finite");
+            Require(metadata.FeatureScale!.All(s => float.IsFinite(s) && s > 0), "FeatureScale", "holds a value that is not positive and finite");
+        }
+        try
+        {
+            var spec = metadata.ToNetworkSpec();
+            Require(spec.ParameterCount() <= VaeNetworkSpec.MaximumParameters, "HiddenSizes",
+                $"describes a network of {spec.ParameterCount()} weights, more than the {VaeNetworkSpec.MaximumParameters} the library builds");
+        }
+        catch (Exception e) when (e is ArgumentException or OverflowException)
+        {
+            throw Invalid($"its metadata describes an impossible network ({e.Message})");
+        }
+        return metadata;
     }
 
-    private static Dictionary<string, (long[] Shape, float[] Values)> ReadTensors(BinaryReader reader)
+    /// <summary>Parses the tensors, checking each name, shape and value against the network before any is kept.</summary>
+    private static Dictionary<string, float[]> ReadTensors(ReadOnlySpan<byte> section, IReadOnlyList<(string Name, long[] Shape)> expected)
     {
+        using var reader = new BinaryReader(new MemoryStream(section.ToArray(), writable: false), Encoding.UTF8);
         try
         {
             int count = reader.ReadInt32();
-            if (count < 0 || count > 10_000) throw Invalid($"it declares {count} weight tensors");
-            var tensors = new Dictionary<string, (long[], float[])>(StringComparer.Ordinal);
+            if (count != expected.Count)
+                throw Invalid($"it holds {count} weight tensors where its metadata describes a network of {expected.Count}");
+            var byName = expected.ToDictionary(p => p.Name, p => p.Shape, StringComparer.Ordinal);
+            var tensors = new Dictionary<string, float[]>(StringComparer.Ordinal);
             for (int t = 0; t < count; t++)
             {
                 string name = reader.ReadString();
+                if (!byName.TryGetValue(name, out var shape) || tensors.ContainsKey(name))
+                    throw Invalid($"weight '{Printable(name)}' is not one of the network its metadata describes, or appears twice");
                 int rank = reader.ReadInt32();
                 if (rank < 1 || rank > 8) throw Invalid($"weight '{name}' has rank {rank}");
-                var shape = new long[rank];
-                long elements = 1;
-                for (int i = 0; i < rank; i++)
-                {
-                    shape[i] = reader.ReadInt64();
-                    if (shape[i] < 1 || shape[i] > int.MaxValue) throw Invalid($"weight '{name}' has dimension {shape[i]}");
-                    elements *= shape[i];
-                }
-                long remaining = reader.BaseStream.Length - reader.BaseStream.Position;
-                if (elements * sizeof(float) > remaining) throw Invalid($"weight '{name}' is larger than the rest of the file");
-                var values = new float[elements];
+                var stored = new long[rank];
+                for (int i = 0; i < rank; i++) stored[i] = reader.ReadInt64();
+                if (!stored.SequenceEqual(shape))
+                    throw Invalid($"weight '{name}' has shape [{string.Join(", ", stored)}] where its metadata implies [{string.Join(", ", shape)}]");
+                var values = new float[shape.Aggregate(1L, (product, d) => product * d)];
                 reader.BaseStream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
-                tensors[name] = (shape, values);
+                if (!values.All(float.IsFinite)) throw Invalid($"weight '{name}' holds a value that is not finite");
+                tensors[name] = values;
             }
             if (reader.BaseStream.Position != reader.BaseStream.Length) throw Invalid("it has bytes after its last weight");
             return tensors;
@@ -159,39 +252,17 @@ internal static class VaeModelFile
         }
     }
 
-    private static VaeModel Restore(VaeModelMetadata metadata, Dictionary<string, (long[] Shape, float[] Values)> tensors)
+    private static VaeModel Restore(VaeModelMetadata metadata, VaeNetworkSpec spec, Dictionary<string, float[]> tensors)
     {
-        bool convolutional = metadata.Options.Architecture == VaeArchitecture.Convolutional;
-        if (metadata.InputWidth < 1 || metadata.HiddenSizes.Any(h => h < 1) || (!convolutional && metadata.HiddenSizes.Length == 0)
-            || (metadata.ImageShape is { } shape && shape.Size != metadata.InputWidth) || (convolutional && metadata.ImageShape is null))
-            throw Invalid("its metadata describes an impossible network");
-        bool gaussian = metadata.Options.Likelihood == VaeLikelihood.Gaussian;
-        if (gaussian && (metadata.FeatureMean?.Length != metadata.InputWidth || metadata.FeatureScale?.Length != metadata.InputWidth))
-            throw Invalid("its standardization does not match its input width");
-        VaeNetwork network;
+        var network = spec.Build();
         try
         {
-            network = metadata.ToNetworkSpec().Build();
-        }
-        catch (ArgumentException e)
-        {
-            throw Invalid($"its metadata describes an impossible network ({e.Message})");
-        }
-        try
-        {
-            var parameters = network.named_parameters().ToList();
-            if (parameters.Count != tensors.Count)
-                throw Invalid($"it holds {tensors.Count} weight tensors where its metadata describes a network of {parameters.Count}");
             using (no_grad())
             {
-                foreach (var (name, parameter) in parameters)
+                foreach (var (name, parameter) in network.named_parameters())
                 {
-                    if (!tensors.TryGetValue(name, out var stored))
-                        throw Invalid($"weight '{name}' of the network its metadata describes is missing");
-                    if (!stored.Shape.SequenceEqual(parameter.shape))
-                        throw Invalid($"weight '{name}' has shape [{string.Join(", ", stored.Shape)}] where its metadata implies [{string.Join(", ", parameter.shape)}]");
-                    using var values = TensorCopy.FromRows(stored.Values, 1, stored.Values.Length);
-                    using var shaped = values.view(stored.Shape);
+                    using var values = TensorCopy.FromRows(tensors[name], 1, tensors[name].Length);
+                    using var shaped = values.view(parameter.shape);
                     parameter.copy_(shaped);
                 }
             }
@@ -201,16 +272,19 @@ internal static class VaeModelFile
             network.Dispose();
             throw;
         }
+        bool gaussian = metadata.Options.Likelihood == VaeLikelihood.Gaussian;
         var standardization = gaussian ? new FeatureStandardization(metadata.FeatureMean!, metadata.FeatureScale!) : null;
         return new VaeModel(network, metadata.Options.Likelihood, metadata.Options.ScoreKind, standardization);
     }
 
-    private static byte[] ReadToEnd(Stream source)
+    private static void Require(bool condition, string field, string problem)
     {
-        using var copy = new MemoryStream();
-        source.CopyTo(copy);
-        return copy.ToArray();
+        if (!condition) throw Invalid($"its metadata field {field} {problem}");
     }
+
+    /// <summary>A name from the file as it can be shown in a message: at most 64 printable characters.</summary>
+    private static string Printable(string text) =>
+        new(text.Take(64).Select(c => char.IsControl(c) ? '?' : c).ToArray());
 
     private static InvalidDataException Invalid(string why) => new($"Cannot load the VAE model: {why}.");
 }
