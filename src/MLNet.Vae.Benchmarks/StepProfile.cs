@@ -1,3 +1,4 @@
+using MLNet.Vae.Tensors;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Microsoft.ML;

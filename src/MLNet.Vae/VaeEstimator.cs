@@ -17,9 +17,6 @@ namespace MLNet.Vae;
 /// </summary>
 public sealed class VaeEstimator : IEstimator<VaeTransformer>
 {
-    // libtorch's weight initialization draws from its process-wide generator: seeding and building a network must not interleave.
-    private static readonly object TorchGlobalRandom = new();
-
     private readonly IHost _host;
     private readonly VaeOptions _options;
 
@@ -52,39 +49,53 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         ArgumentNullException.ThrowIfNull(input);
         var (columnIndex, width) = FeatureColumn.Check(input.Schema, _options.FeatureColumnName);
         var imageShape = ImageShapes.Resolve(_options, input.Schema[columnIndex], width);
-        float[] rows = FeatureColumn.ReadAll(input, _options.FeatureColumnName, width, out int rowCount);
-        if (rowCount == 0)
-            throw new InvalidOperationException("Training set has 0 instances, aborting training.");
-        if (_options.Likelihood == VaeLikelihood.Bernoulli)
-            RequireUnitInterval(rows, width);
-
-        using var channel = _host.Start("Training");
         bool convolutional = _options.Architecture == VaeArchitecture.Convolutional;
         int[] hiddenSizes = convolutional ? [] : _options.ResolveHiddenLayerSizes(width);
         var spec = new VaeNetworkSpec(_options.Architecture, width, _options.LatentDimension, hiddenSizes, imageShape,
             convolutional ? _options.ConvolutionChannels : [], _options.LogVarianceLimit);
+        RequireBuildable(spec);
+        Action checkCancelled = () =>
+        {
+            _host.CheckAlive();
+            _options.CancellationToken.ThrowIfCancellationRequested();
+        };
+
+        float[] rows = FeatureColumn.ReadAll(input, _options.FeatureColumnName, width, out int rowCount, checkCancelled);
+        if (rowCount == 0)
+            throw new InvalidOperationException("Training set has 0 instances, aborting training.");
+        if (_options.Likelihood == VaeLikelihood.Bernoulli)
+            RequireUnitInterval(rows, width);
+        if (_options.EarlyStoppingPatience is not null && VaeTrainingLoop.ValidationRowCount(rowCount, _options.ValidationFraction) == 0)
+        {
+            throw new InvalidOperationException(
+                $"ValidationFraction {_options.ValidationFraction:G3} of {rowCount} rows holds out no row, so early stopping would have no validation " +
+                "loss to watch: raise ValidationFraction, train on more rows, or unset EarlyStoppingPatience.");
+        }
+
+        using var channel = _host.Start("Training");
         long seed = _options.Seed ?? _host.Rand.Next();
-        if (_options.NumberOfThreads is int threads) torch.set_num_threads(threads);
         channel.Info(MessageSensitivity.None, $"Training a VAE {spec.Describe()} ({_options.Likelihood}) on {rowCount} rows for {_options.NumberOfEpochs} epochs, seed {seed}.");
         var warnings = TrainingDiagnostics.BeforeTraining(_options, width, hiddenSizes).ToList();
         foreach (var warning in warnings) channel.Warning(MessageSensitivity.None, warning.Message);
 
         var standardization = _options.Likelihood == VaeLikelihood.Gaussian ? FeatureStandardization.Fit(rows, rowCount, width) : null;
-        VaeModel model;
-        lock (TorchGlobalRandom)
-        {
-            torch.random.manual_seed(seed);
-            model = new VaeModel(spec.Build(), _options.Likelihood, _options.ScoreKind, standardization);
-        }
+        // libtorch's thread count is process-wide: set it for this Fit only, and give the host its own back.
+        int hostThreads = torch.get_num_threads();
+        if (_options.NumberOfThreads is int threads) torch.set_num_threads(threads);
+        var model = new VaeModel(spec.Build(), _options.Likelihood, _options.ScoreKind, standardization);
         try
         {
+            using (var initialization = new torch.Generator((ulong)seed))
+                model.Network.Initialize(initialization);
             var outcome = VaeTrainingLoop.Train(model, rows, rowCount, _options, seed, record =>
             {
                 channel.Info(MessageSensitivity.None, DescribeEpoch(record));
                 _options.Progress?.Report(record);
-            });
-            if (outcome.BestEpoch < outcome.History.Count || outcome.History.Count < _options.NumberOfEpochs)
+            }, checkCancelled);
+            if (outcome.History.Count < _options.NumberOfEpochs)
                 channel.Info(MessageSensitivity.None, $"Early stopping after epoch {outcome.History.Count}: kept the weights of epoch {outcome.BestEpoch}.");
+            else if (outcome.BestEpoch < outcome.History.Count)
+                channel.Info(MessageSensitivity.None, $"Every epoch ran; kept the weights of epoch {outcome.BestEpoch}, the best on validation.");
             var trainedWarnings = TrainingDiagnostics.AfterTraining(_options, outcome.History, outcome.ReconstructionBaseline).ToList();
             foreach (var warning in trainedWarnings) channel.Warning(MessageSensitivity.None, warning.Message);
             warnings.AddRange(trainedWarnings);
@@ -98,6 +109,31 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
             model.Dispose();
             throw;
         }
+        finally
+        {
+            torch.set_num_threads(hostThreads);
+        }
+    }
+
+    /// <summary>Refuses, before any memory is reserved, a network larger than <see cref="VaeNetworkSpec.MaximumParameters"/>.</summary>
+    private static void RequireBuildable(VaeNetworkSpec spec)
+    {
+        long parameters;
+        try
+        {
+            parameters = spec.ParameterCount();
+        }
+        catch (OverflowException)
+        {
+            parameters = long.MaxValue;
+        }
+        if (parameters > VaeNetworkSpec.MaximumParameters)
+        {
+            throw new InvalidOperationException(
+                $"A VAE {spec.Describe()} would hold {parameters:N0} weights, more than the {VaeNetworkSpec.MaximumParameters:N0} the library builds " +
+                "(training needs four float32 copies of them). For rows this wide use smaller HiddenLayerSizes, or for images " +
+                "the convolutional architecture (VaeArchitecture.Convolutional), or reduce the input first (e.g. mlContext.Transforms.ProjectToPrincipalComponents).");
+        }
     }
 
     private string DescribeEpoch(VaeEpochRecord e)
@@ -110,7 +146,7 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
 
     private void RequireUnitInterval(float[] rows, int width)
     {
-        for (int i = 0; i < rows.Length; i++)
+        for (long i = 0; i < rows.LongLength; i++)
         {
             if (rows[i] is < 0f or > 1f)
             {

@@ -53,12 +53,14 @@ internal static class FeatureColumn
     /// Reads every row of the column (or the first <paramref name="maximumRows"/>) into one row-major array [rows × width]. A NaN or infinite value stops the read
     /// with the row and feature index, since no loss can be trained on it.
     /// </summary>
-    public static float[] ReadAll(IDataView data, string name, int width, out int rows, int maximumRows = int.MaxValue)
+    /// <exception cref="InvalidOperationException">The rows hold more values than one array can (<see cref="Array.MaxLength"/>).</exception>
+    public static float[] ReadAll(IDataView data, string name, int width, out int rows, Action? checkCancelled = null, int maximumRows = int.MaxValue)
     {
         var (index, _) = Check(data.Schema, name, width);
         var buffer = new List<float[]>();
-        const int ChunkRows = 4096;
-        var chunk = new float[ChunkRows * width];
+        // About 4 MB per chunk whatever the width, at least one row.
+        int chunkRows = Math.Max(1, (1 << 20) / width);
+        var chunk = new float[(long)chunkRows * width];
         int inChunk = 0;
         rows = 0;
         var values = default(VBuffer<float>);
@@ -79,22 +81,29 @@ internal static class FeatureColumn
                         "(e.g. mlContext.Transforms.ReplaceMissingValues or mlContext.Data.FilterRowsByMissingValues).");
                 }
                 rows++;
-                if (++inChunk == ChunkRows)
+                if ((long)rows * width > Array.MaxLength)
                 {
+                    throw new InvalidOperationException(
+                        $"Input column '{name}' holds more than {Array.MaxLength:N0} values in {rows:N0} rows of {width:N0}: more than the VAE holds in memory. " +
+                        "Train on a sample (e.g. mlContext.Data.TakeRows or BootstrapSample) or reduce the width first.");
+                }
+                if (++inChunk == chunkRows)
+                {
+                    checkCancelled?.Invoke();
                     buffer.Add(chunk);
-                    chunk = new float[ChunkRows * width];
+                    chunk = new float[(long)chunkRows * width];
                     inChunk = 0;
                 }
             }
         }
         var all = new float[(long)rows * width];
-        int offset = 0;
+        long offset = 0;
         foreach (var full in buffer)
         {
             full.CopyTo(all, offset);
             offset += full.Length;
         }
-        Array.Copy(chunk, 0, all, offset, inChunk * width);
+        Array.Copy(chunk, 0, all, offset, (long)inChunk * width);
         return all;
     }
 

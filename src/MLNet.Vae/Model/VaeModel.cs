@@ -1,3 +1,4 @@
+using MLNet.Vae.Tensors;
 using MLNet.Vae.Network;
 using TorchSharp;
 using static TorchSharp.torch;

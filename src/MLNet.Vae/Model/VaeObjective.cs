@@ -1,3 +1,4 @@
+using MLNet.Vae.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 

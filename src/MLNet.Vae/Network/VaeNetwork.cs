@@ -1,3 +1,4 @@
+using MLNet.Vae.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -9,7 +10,7 @@ namespace MLNet.Vae.Network;
 /// </summary>
 internal abstract class VaeNetwork : nn.Module
 {
-    // Held for the network's lifetime: a temporary Scalar could be finalized during the native call (Model/Scalars.cs).
+    // Held for the network's lifetime: a temporary Scalar could be finalized during the native call (Tensors/Scalars.cs).
     private readonly Scalar _logVarianceMinimum;
     private readonly Scalar _logVarianceMaximum;
 
@@ -31,6 +32,29 @@ internal abstract class VaeNetwork : nn.Module
 
     /// <summary>The decoder's raw output for codes z of shape [n, L], flat [n, d]: logits (Bernoulli) or standardized means (Gaussian).</summary>
     public abstract Tensor Decode(Tensor z);
+
+    /// <summary>
+    /// Draws every weight and bias from U(−1/√fan_in, 1/√fan_in) with <paramref name="generator"/>, where fan_in is the
+    /// number of inputs of each output unit of the layer: PyTorch's default initialization of Linear, Conv2d and
+    /// ConvTranspose2d, but from a generator of the caller's instead of libtorch's process-wide one, so that a seeded Fit
+    /// neither depends on nor changes what other threads draw.
+    /// </summary>
+    public void Initialize(Generator generator)
+    {
+        using var noGrad = no_grad();
+        var parameters = named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, parameter) in parameters)
+        {
+            var weight = name.EndsWith(".bias", StringComparison.Ordinal) ? parameters[name[..^".bias".Length] + ".weight"] : parameter;
+            long fanIn = weight.shape.Skip(1).Aggregate(1L, (product, d) => product * d);
+            double bound = 1 / Math.Sqrt(fanIn);
+            using var low = (-bound).ToScalar();
+            using var width = (2 * bound).ToScalar();
+            using var uniform = rand(parameter.shape, generator: generator);
+            using var scaled = uniform.mul_(width).add_(low, Scalars.One);
+            parameter.copy_(scaled);
+        }
+    }
 
     protected Tensor ClampLogVariance(Tensor logVariance) => logVariance.clamp(_logVarianceMinimum, _logVarianceMaximum);
 

@@ -1,3 +1,4 @@
+using MLNet.Vae.Tensors;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;

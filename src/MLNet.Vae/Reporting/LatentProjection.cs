@@ -1,3 +1,4 @@
+using MLNet.Vae.Tensors;
 using static TorchSharp.torch;
 
 namespace MLNet.Vae.Reporting;
@@ -11,7 +12,7 @@ internal static class LatentProjection
         var projected = new float[rows, 2];
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var means = MLNet.Vae.Model.TensorCopy.FromRows(latent, rows, latentDimension);
+        var means = MLNet.Vae.Tensors.TensorCopy.FromRows(latent, rows, latentDimension);
         var centred = means - means.mean([0L], keepdim: true);
         Tensor coordinates;
         if (latentDimension == 1 || rows < 2)
@@ -23,7 +24,7 @@ internal static class LatentProjection
             var (_, _, vh) = linalg.svd(centred, fullMatrices: false);
             coordinates = centred.mm(vh.narrow(0, 0, 2).t());
         }
-        var values = MLNet.Vae.Model.TensorCopy.ToArray(coordinates);
+        var values = MLNet.Vae.Tensors.TensorCopy.ToArray(coordinates);
         for (int r = 0; r < rows; r++)
         {
             projected[r, 0] = values[2 * r];

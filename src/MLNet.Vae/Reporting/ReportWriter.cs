@@ -23,7 +23,7 @@ internal static class ReportWriter
             ?? ImageShapes.FromColumn(data.Schema[FeatureColumn.Check(data.Schema, vaeOptions.FeatureColumnName, model.InputWidth).Index]);
         if (imageShape is not null && imageShape.Size != model.InputWidth)
             throw new ArgumentOutOfRangeException(nameof(options), $"ImageShape {imageShape.Channels}x{imageShape.Height}x{imageShape.Width} holds {imageShape.Size} values, but the model's input width is {model.InputWidth}.");
-        float[] rows = FeatureColumn.ReadAll(data, vaeOptions.FeatureColumnName, model.InputWidth, out int rowCount, options.MaximumRows);
+        float[] rows = FeatureColumn.ReadAll(data, vaeOptions.FeatureColumnName, model.InputWidth, out int rowCount, maximumRows: options.MaximumRows);
         if (rowCount == 0) throw new ArgumentException("The data for the report has no rows.", nameof(data));
         var labels = options.LabelColumnName is null ? null : ReadLabels(data, options.LabelColumnName, rowCount);
         var (latent, scores) = model.ScoreRows(rows, rowCount);

@@ -1,3 +1,4 @@
+using MLNet.Vae.Tensors;
 using MLNet.Vae.Model;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -10,7 +11,7 @@ namespace MLNet.Vae.Training;
 /// </summary>
 /// <remarks>
 /// TorchSharp's own Adam makes eight temporary Scalars per parameter and step, which the finalizer can free while libtorch
-/// reads them (Model/Scalars.cs); this one holds every Scalar for the length of its native calls. Owns its moment tensors.
+/// reads them (Tensors/Scalars.cs); this one holds every Scalar for the length of its native calls. Owns its moment tensors.
 /// </remarks>
 internal sealed class AdamOptimizer : IDisposable
 {

@@ -1,3 +1,4 @@
+using MLNet.Vae.Tensors;
 using System.Diagnostics;
 using MLNet.Vae.Model;
 using TorchSharp;
@@ -30,13 +31,17 @@ internal static class VaeTrainingLoop
     private const int ActiveUnitSampleRows = 2048;
     private const int EvaluationBatchRows = 1024;
 
-    public static TrainingOutcome Train(VaeModel model, float[] rows, int rowCount, VaeOptions options, long seed, Action<VaeEpochRecord>? onEpoch)
+    /// <summary>Trains <paramref name="model"/>'s network in place; <paramref name="checkCancelled"/> runs before every mini-batch and may throw <see cref="OperationCanceledException"/>.</summary>
+    public static TrainingOutcome Train(VaeModel model, float[] rows, int rowCount, VaeOptions options, long seed,
+        Action<VaeEpochRecord>? onEpoch, Action? checkCancelled = null)
     {
         using var generator = new Generator((ulong)seed);
         var (train, validation) = LoadAndSplit(model, rows, rowCount, options.ValidationFraction, generator);
         using var trainRows = train;
         using var validationRows = validation;
         int trainCount = (int)train.shape[0];
+        // Active units are counted on a fixed random sample: the first rows of sorted data would bias the count.
+        using var activeUnitSample = ActiveUnitSample(train, generator);
         double baseline = ReconstructionBaseline(model, train);
         var parameters = model.Network.parameters().ToList();
         using var optimizer = new AdamOptimizer(parameters, options.LearningRate, options.WeightDecay);
@@ -62,6 +67,7 @@ internal static class VaeTrainingLoop
             using var order = randperm(trainCount, generator: generator);
             for (int start = 0, batch = 1; start < trainCount; start += batchSize, batch++, step++)
             {
+                checkCancelled?.Invoke();
                 using var scope = NewDisposeScope();
                 int count = Math.Min(batchSize, trainCount - start);
                 beta = warmupSteps == 0 ? options.Beta : options.Beta * Math.Min(1.0, (double)step / warmupSteps);
@@ -105,7 +111,7 @@ internal static class VaeTrainingLoop
                 Reconstruction: reconstructionSum / trainCount,
                 Kl: klSum / trainCount,
                 KlPerDimension: klPerDimensionMean,
-                ActiveUnits: CountActiveUnits(model, train),
+                ActiveUnits: CountActiveUnits(model, activeUnitSample),
                 GradientNorm: gradientNormSum / batches,
                 ValidationLoss: validationTerms?.Item1,
                 ValidationReconstruction: validationTerms?.Item2,
@@ -142,13 +148,29 @@ internal static class VaeTrainingLoop
         return floor + (options.LearningRate - floor) * (1 + Math.Cos(Math.PI * (epoch - 1) / options.NumberOfEpochs)) / 2;
     }
 
+    /// <summary>Rows held out for validation: round(rows × fraction), none when that leaves no training row.</summary>
+    public static int ValidationRowCount(int rowCount, double validationFraction)
+    {
+        int count = (int)Math.Round(rowCount * validationFraction);
+        return count >= rowCount ? 0 : count;
+    }
+
+    /// <summary>Up to <see cref="ActiveUnitSampleRows"/> training rows drawn without replacement (all of them when fewer).</summary>
+    private static Tensor ActiveUnitSample(Tensor rows, Generator generator)
+    {
+        if (rows.shape[0] <= ActiveUnitSampleRows) return rows.alias();
+        using var order = randperm(rows.shape[0], generator: generator);
+        using var chosen = order.narrow(0, 0, ActiveUnitSampleRows);
+        return rows.index_select(0, chosen);
+    }
+
     /// <summary>The rows in model space, split after a seeded shuffle into training rows and (optionally) validation rows.</summary>
     private static (Tensor Train, Tensor? Validation) LoadAndSplit(VaeModel model, float[] rows, int rowCount, double validationFraction, Generator generator)
     {
         using var scope = NewDisposeScope();
         var all = model.ToModelSpace(TensorCopy.FromRows(rows, rowCount, model.InputWidth));
-        int validationCount = (int)Math.Round(rowCount * validationFraction);
-        if (validationCount == 0 || validationCount >= rowCount)
+        int validationCount = ValidationRowCount(rowCount, validationFraction);
+        if (validationCount == 0)
             return (all.MoveToOuterDisposeScope(), null);
         var order = randperm(rowCount, generator: generator);
         var train = all.index_select(0, order.narrow(0, 0, rowCount - validationCount)).MoveToOuterDisposeScope();
@@ -195,13 +217,13 @@ internal static class VaeTrainingLoop
         return (reconstructionSum / n + beta * klSum / n, reconstructionSum / n, klSum / n);
     }
 
-    /// <summary>Dimensions j with Var_x(μⱼ(x)) &gt; <see cref="ActiveUnitVariance"/>, over up to 2048 training rows.</summary>
-    private static int CountActiveUnits(VaeModel model, Tensor rows)
+    /// <summary>Dimensions j with Var_x(μⱼ(x)) &gt; <see cref="ActiveUnitVariance"/>, over a sample of the training rows.</summary>
+    private static int CountActiveUnits(VaeModel model, Tensor sample)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         model.Network.eval();
-        var (mean, _) = model.Network.Encode(rows.narrow(0, 0, Math.Min(ActiveUnitSampleRows, rows.shape[0])));
+        var (mean, _) = model.Network.Encode(sample);
         return (int)mean.var(dim: 0L, unbiased: false).gt(ActiveUnitVarianceScalar).sum().item<long>();
     }
 

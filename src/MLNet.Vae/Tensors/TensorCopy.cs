@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
-namespace MLNet.Vae.Model;
+namespace MLNet.Vae.Tensors;
 
 /// <summary>
 /// Moves float32 data between managed memory and CPU tensors with one memory copy, through the tensor's own bytes.

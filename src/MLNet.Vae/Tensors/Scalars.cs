@@ -1,6 +1,6 @@
 using TorchSharp;
 
-namespace MLNet.Vae.Model;
+namespace MLNet.Vae.Tensors;
 
 /// <summary>
 /// The constant scalars of the library's tensor expressions, alive for the whole process.
