@@ -7,6 +7,7 @@ using MLNet.Vae.Benchmarks;
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- elbo [--epochs 10]
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- speed [--epochs 3] [--score-rows 1000000]   (runs pytorch_baseline.py)
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- profile   (where a training step's time goes)
+//   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- fuzz [--cases 10000]   (damaged and crafted model files, docs/reliability.md)
 string command = args.FirstOrDefault() ?? "";
 string Option(string name, string fallback)
 {
@@ -36,10 +37,12 @@ try
             return SpeedBenchmark.Run([], Console.Out);
         case "profile":
             return StepProfile.Run(Console.Out);
+        case "fuzz":
+            return FuzzBenchmark.Run(int.Parse(Option("--cases", "10000")), Console.Out);
         case "speed":
             return SpeedBenchmark.Run(args.Skip(1).ToArray(), Console.Out);
         default:
-            Console.Error.WriteLine("usage: MLNet.Vae.Benchmarks all|quality|elbo|speed|profile [options]  (see docs/benchmarks.md)");
+            Console.Error.WriteLine("usage: MLNet.Vae.Benchmarks all|quality|elbo|speed|profile|fuzz [options]  (see docs/benchmarks.md)");
             return 2;
     }
 }

@@ -25,6 +25,9 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     private readonly VaeOptions _options;
     private readonly VaeModel _model;
     private bool _disposed;
+    // The model file, kept when the transformer is disposed: ML.NET's Model.Save truncates its target before it asks the
+    // transformer to save, so refusing then would destroy the user's existing file.
+    private byte[]? _savedAtDispose;
 
     internal VaeTransformer(IHostEnvironment env, VaeOptions options, VaeModel model, float threshold, VaeTrainingSummary training)
     {
@@ -187,15 +190,25 @@ public sealed class VaeTransformer : ITransformer, IDisposable
 
     /// <summary>
     /// Writes the model (weights, options, standardization, threshold, history) to <paramref name="path"/>. The file is
-    /// written next to the target and moved over it only when complete, so a failure never corrupts an existing file.
+    /// written under a temporary name of this call's own in the same folder and moved over the target only when complete:
+    /// a failed save leaves the existing file as it was and no stray file, and concurrent saves to one path each write a
+    /// whole file (the last move wins).
     /// </summary>
     public void Save(string path)
     {
         ThrowIfDisposed();
         string full = Path.GetFullPath(path);
-        string temporary = full + ".saving";
-        using (var stream = File.Create(temporary)) Save(stream);
-        File.Move(temporary, full, overwrite: true);
+        string temporary = $"{full}.{Guid.NewGuid():N}.saving";
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+                Save(stream);
+            File.Move(temporary, full, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
     }
 
     /// <summary>Writes the model to <paramref name="stream"/> in the format described in docs/persistence.md.</summary>
@@ -203,6 +216,12 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     {
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(stream);
+        stream.Write(Serialize());
+    }
+
+    private byte[] Serialize()
+    {
+        using var lease = _model.Lease();
         var metadata = new VaeModelMetadata(
             LibraryVersion: typeof(VaeTransformer).Assembly.GetName().Version?.ToString() ?? "0",
             Options: _options,
@@ -216,13 +235,18 @@ public sealed class VaeTransformer : ITransformer, IDisposable
             BestEpoch: Training.BestEpoch,
             ReconstructionBaseline: Training.ReconstructionBaseline,
             ImageShape: _model.Network.Spec.ImageShape);
-        VaeModelFile.Write(stream, metadata, _model);
+        using var buffer = new MemoryStream();
+        VaeModelFile.Write(buffer, metadata, _model);
+        return buffer.ToArray();
     }
 
     /// <summary>Loads a model saved with <see cref="Save(string)"/>; it scores exactly as the saved one did.</summary>
     /// <exception cref="InvalidDataException">The file is not a model, is damaged, or comes from a newer format.</exception>
     public static VaeTransformer Load(MLContext mlContext, string path)
     {
+        ArgumentNullException.ThrowIfNull(path);
+        if (Directory.Exists(path))
+            throw new ArgumentException($"'{path}' is a directory, not a model file.", nameof(path));
         using var stream = File.OpenRead(path);
         return Load(mlContext, stream);
     }
@@ -247,15 +271,30 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     /// </summary>
     void ICanSaveModel.Save(ModelSaveContext ctx)
     {
-        ThrowIfDisposed();
-        MLNetModelEntry.Save(ctx, Save);
+        byte[] model = Volatile.Read(ref _savedAtDispose) ?? Serialize();
+        MLNetModelEntry.Save(ctx, stream => stream.Write(model));
     }
 
-    /// <summary>Frees the network's native memory. The transformer cannot be used afterwards.</summary>
+    /// <summary>
+    /// Frees the network's native memory once the calls already running return; later calls throw
+    /// <see cref="ObjectDisposedException"/>. A pipeline holding the transformer can still be saved with
+    /// <c>mlContext.Model.Save</c>: the model file's bytes (the size of the weights) are kept for it.
+    /// </summary>
     public void Dispose()
     {
-        if (_disposed) return;
-        _disposed = true;
+        lock (_model)
+        {
+            if (_disposed) return;
+            try
+            {
+                _savedAtDispose = Serialize();
+            }
+            catch (Exception e) when (e is OutOfMemoryException or IOException)
+            {
+                // Dispose must free memory whatever happens; only a later mlContext.Model.Save of this transformer then fails.
+            }
+            _disposed = true;
+        }
         _model.Dispose();
     }
 

@@ -206,6 +206,8 @@ internal sealed class VaeModel : IDisposable
             var source = Network.state_dict();
             foreach (var (name, parameter) in network.named_parameters())
                 parameter.copy_(source[name]);
+            foreach (var (name, buffer) in network.named_buffers())
+                buffer.copy_(source[name]);
         }
         return new VaeModel(network, Likelihood, ScoreKind, Standardization);
     }

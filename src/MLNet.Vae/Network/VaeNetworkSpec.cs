@@ -1,3 +1,5 @@
+using TorchSharp;
+
 namespace MLNet.Vae.Network;
 
 /// <summary>
@@ -19,12 +21,33 @@ internal sealed record VaeNetworkSpec(
     int[] ConvolutionChannels,
     double LogVarianceLimit)
 {
-    public VaeNetwork Build() => Architecture switch
+    private static readonly object GlobalGeneratorLock = new();
+
+    /// <summary>
+    /// Builds the network. TorchSharp's layers draw their default initial weights from libtorch's process-wide generator;
+    /// its state is restored afterwards, so building (in Fit, Load or WithThreshold) never changes what the host draws.
+    /// Fit then draws the weights it trains from its own generator (<see cref="VaeNetwork.Initialize"/>).
+    /// </summary>
+    public VaeNetwork Build()
     {
-        VaeArchitecture.Convolutional => new ConvVaeNetwork(this),
-        VaeArchitecture.Mlp => new MlpVaeNetwork(this),
-        _ => throw new ArgumentOutOfRangeException(nameof(Architecture), $"Architecture {(int)Architecture} is not a VaeArchitecture value."),
-    };
+        lock (GlobalGeneratorLock)
+        {
+            using var hostState = torch.random.get_rng_state();
+            try
+            {
+                return Architecture switch
+                {
+                    VaeArchitecture.Convolutional => new ConvVaeNetwork(this),
+                    VaeArchitecture.Mlp => new MlpVaeNetwork(this),
+                    _ => throw new ArgumentOutOfRangeException(nameof(Architecture), $"Architecture {(int)Architecture} is not a VaeArchitecture value."),
+                };
+            }
+            finally
+            {
+                torch.random.set_rng_state(hostState);
+            }
+        }
+    }
 
     /// <summary>
     /// The name and shape of every weight the built network holds, in its order, computed without building it: loading

@@ -78,6 +78,9 @@ internal static class VaeModelFile
             byte[] json = JsonSerializer.SerializeToUtf8Bytes(metadata, Json);
             writer.Write(json.Length);
             writer.Write(json);
+            // Format 1 holds parameters only: a network with buffers (batch norm statistics) would load without them.
+            if (model.Network.named_buffers().Any())
+                throw new NotSupportedException("This network has buffers, which model format 1 cannot hold.");
             var parameters = model.Network.named_parameters().ToList();
             writer.Write(parameters.Count);
             foreach (var (name, parameter) in parameters)

@@ -1,0 +1,61 @@
+using System.Diagnostics;
+
+namespace MLNet.Vae.Tests.Reliability;
+
+/// <summary>
+/// Runs each reliability probe (test/MLNet.Vae.ReliabilityProbe) in a process of its own, so that a native crash, a hang
+/// or an out-of-memory kill fails that test and not the whole run. docs/reliability.md states what each one guarantees.
+/// </summary>
+[TestClass]
+public sealed class ReliabilityTests
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromMinutes(3);
+
+    [TestMethod]
+    public void FitAndScore_UnderForcedGarbageCollections_GiveTheSameNumbersAndNoError() => AssertHolds("gc-stress", "15");
+
+    [TestMethod]
+    public void Dispose_WhileFourThreadsScore_CompletesOrRefusesEveryCall() => AssertHolds("dispose-under-load", "10");
+
+    [TestMethod]
+    public void OutOfDomainRows_AreNeverNormal() => AssertHolds("out-of-domain");
+
+    [TestMethod]
+    public void ReadOnceAndChangingSources_KeepEachScoreWithItsRow() => AssertHolds("read-once");
+
+    [TestMethod]
+    public void DamagedAndCraftedModelFiles_LoadSoundlyOrThrowInvalidData() => AssertHolds("model-files", "400", "1");
+
+    [TestMethod]
+    public void HostileStreams_AreRefusedInBoundedMemory() => AssertHolds("untrusted-streams");
+
+    [TestMethod]
+    public void Fit_StopsOnCancellation() => AssertHolds("cancellation");
+
+    [TestMethod]
+    public void Limits_AreCheckedAtTheDoor() => AssertHolds("limits");
+
+    [TestMethod]
+    public void FitAndSave_LeaveNoGlobalSideEffectsAndNoDamagedFile() => AssertHolds("side-effects");
+
+    [TestMethod]
+    public void SeededFit_IsDeterministicBesideConcurrentLoadsClonesAndSaves() => AssertHolds("concurrency");
+
+    private static void AssertHolds(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "MLNet.Vae.ReliabilityProbe.dll"));
+        foreach (string argument in arguments) start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEndAsync();
+        if (!process.WaitForExit(Limit))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"probe '{arguments[0]}' did not finish within {Limit.TotalMinutes} minutes: a hang");
+        }
+        string text = output.Result + error.Result;
+        Console.WriteLine(text);
+        Assert.AreEqual(0, process.ExitCode, $"probe '{arguments[0]}' exited with {process.ExitCode} (1: a failure it found; other: the process died):\n{text}");
+    }
+}
