@@ -4,7 +4,6 @@ using Microsoft.ML.Runtime;
 using MLNet.Vae.Data;
 using MLNet.Vae.Model;
 using MLNet.Vae.Persistence;
-using MLNet.Vae.Reporting;
 
 namespace MLNet.Vae;
 
@@ -53,6 +52,9 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     /// <summary>The image shape the model was fitted with (from the options or the column), or null for plain vectors.</summary>
     public VaeImageShape? ImageShape => _model.Network.Spec.ImageShape;
 
+    /// <summary>The network's shape for logs and reports: "784-400-20" (MLP) or "conv 1x28x28-32-64-20".</summary>
+    public string NetworkDescription => _model.Network.Spec.Describe();
+
     /// <summary>
     /// Rows whose score exceeds this are labelled anomalous. Learned as the (1 − <see cref="VaeOptions.Contamination"/>)
     /// quantile of the training rows' scores.
@@ -68,7 +70,7 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     /// <summary>The failure modes training detected, each with what to change (empty when none).</summary>
     public IReadOnlyList<VaeTrainingWarning> TrainingWarnings => Training.Warnings;
 
-    /// <summary>The fitted model, for the library's own report and tests.</summary>
+    /// <summary>The fitted model, for the library's tests and benchmarks.</summary>
     internal VaeModel Model
     {
         get
@@ -168,24 +170,6 @@ public sealed class VaeTransformer : ITransformer, IDisposable
         var result = new float[rows][];
         for (int r = 0; r < rows; r++) result[r] = matrix.AsSpan(r * InputWidth, InputWidth).ToArray();
         return result;
-    }
-
-    /// <summary>
-    /// Writes a training report into <paramref name="folder"/>: PNG charts of the reconstruction and KL curves (train and
-    /// validation), the KL per latent dimension, a histogram of <paramref name="data"/>'s scores with the threshold, a 2-D map
-    /// of their latent means, and for image data grids of inputs beside their reconstructions and of samples from the prior;
-    /// plus <c>index.html</c>, a page that embeds them with the warnings and the history table.
-    /// </summary>
-    /// <param name="folder">Created if needed; files of the same names are replaced.</param>
-    /// <param name="data">Rows to score and map, usually the training data (the first <see cref="VaeReportOptions.MaximumRows"/>).</param>
-    /// <param name="options">Label column for colours, image shape, counts; null for the defaults.</param>
-    /// <returns>The files written and what each chart holds.</returns>
-    public VaeTrainingReport WriteTrainingReport(string folder, IDataView data, VaeReportOptions? options = null)
-    {
-        ThrowIfDisposed();
-        ArgumentException.ThrowIfNullOrWhiteSpace(folder);
-        ArgumentNullException.ThrowIfNull(data);
-        return ReportWriter.Write(folder, this, _model, data, options ?? new VaeReportOptions());
     }
 
     /// <summary>

@@ -181,7 +181,10 @@ internal static class ModelFileProbe
     {
         bool unit = model.Options.Likelihood == VaeLikelihood.Bernoulli;
         var rows = ProbeData.Rows(16, seed: 8, unitInterval: unit);
-        if (model.InputWidth != ProbeData.Width) return;
+        var options = model.Options;
+        // Damage under a recomputed checksum can rename a column or change the width: a valid model of other data.
+        if (model.InputWidth != ProbeData.Width || options.FeatureColumnName != "Features" || options.ScoreColumnName != "Score"
+            || options.PredictedLabelColumnName != "PredictedLabel") return;
         var scored = ProbeData.Score(ml, model, rows);
         ProbeFailure.Unless(scored.All(r => !float.IsNaN(r.Score) && r.PredictedLabel == r.Score > model.Threshold),
             $"a loaded file ({mutation}) scores NaN or labels against its threshold");

@@ -7,11 +7,7 @@ namespace MLNet.Vae.Data;
 internal static class ImageShapes
 {
     /// <summary>(C, H, W) from a vector column's dimensions, as ImageAnalytics' ExtractPixels declares them; (1, H, W) for two.</summary>
-    public static VaeImageShape? FromColumn(DataViewSchema.Column column) =>
-        column.Type is VectorDataViewType { Dimensions.Length: var rank } vector && rank is 2 or 3
-            ? rank == 3 ? new VaeImageShape(vector.Dimensions[0], vector.Dimensions[1], vector.Dimensions[2])
-                        : new VaeImageShape(1, vector.Dimensions[0], vector.Dimensions[1])
-            : null;
+    public static VaeImageShape? FromColumn(DataViewSchema.Column column) => VaeImageShape.FromColumnType(column.Type);
 
     /// <summary>
     /// The image shape to fit with: <see cref="VaeOptions.ImageShape"/>, else the column's. Throws when they disagree with

@@ -3,8 +3,6 @@ using System.Net;
 using System.Text;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNet.Vae.Data;
-using MLNet.Vae.Model;
 using OxyPlot;
 using OxyPlot.SkiaSharp;
 
@@ -16,17 +14,16 @@ internal static class ReportWriter
     private const int ChartWidth = 800;
     private const int ChartHeight = 450;
 
-    public static VaeTrainingReport Write(string folder, VaeTransformer transformer, VaeModel model, IDataView data, VaeReportOptions options)
+    public static VaeTrainingReport Write(string folder, VaeTransformer transformer, IDataView data, VaeReportOptions options)
     {
         var vaeOptions = transformer.Options;
-        var imageShape = options.ImageShape ?? model.Network.Spec.ImageShape
-            ?? ImageShapes.FromColumn(data.Schema[FeatureColumn.Check(data.Schema, vaeOptions.FeatureColumnName, model.InputWidth).Index]);
-        if (imageShape is not null && imageShape.Size != model.InputWidth)
-            throw new ArgumentOutOfRangeException(nameof(options), $"ImageShape {imageShape.Channels}x{imageShape.Height}x{imageShape.Width} holds {imageShape.Size} values, but the model's input width is {model.InputWidth}.");
-        float[] rows = FeatureColumn.ReadAll(data, vaeOptions.FeatureColumnName, model.InputWidth, out int rowCount, maximumRows: options.MaximumRows);
-        if (rowCount == 0) throw new ArgumentException("The data for the report has no rows.", nameof(data));
-        var labels = options.LabelColumnName is null ? null : ReadLabels(data, options.LabelColumnName, rowCount);
-        var (latent, scores) = model.ScoreRows(rows, rowCount);
+        var featureColumn = data.Schema.GetColumnOrNull(vaeOptions.FeatureColumnName)
+            ?? throw new ArgumentOutOfRangeException(nameof(data), $"Could not find input column '{vaeOptions.FeatureColumnName}'");
+        var imageShape = options.ImageShape ?? transformer.ImageShape ?? VaeImageShape.FromColumnType(featureColumn.Type);
+        if (imageShape is not null && imageShape.Size != transformer.InputWidth)
+            throw new ArgumentOutOfRangeException(nameof(options), $"ImageShape {imageShape.Channels}x{imageShape.Height}x{imageShape.Width} holds {imageShape.Size} values, but the model's input width is {transformer.InputWidth}.");
+        var scored = ScoredData.Read(transformer, data, options.LabelColumnName, options.MaximumRows, options.ReconstructionCount);
+        if (scored.Scores.Count == 0) throw new ArgumentException("The data for the report has no rows.", nameof(data));
 
         Directory.CreateDirectory(folder);
         var charts = new List<VaeReportChart>();
@@ -41,65 +38,32 @@ internal static class ReportWriter
         Chart("kl.png", TrainingCharts.Kl(training));
         if (training.History[^1].KlPerDimension.Count > 0)
             Chart("kl-per-dimension.png", TrainingCharts.KlPerDimension(training.History[^1]));
-        Chart("scores.png", TrainingCharts.ScoreHistogram(scores, transformer.Threshold, vaeOptions.ScoreKind));
-        Chart("latent-map.png", TrainingCharts.LatentMap(LatentProjection.FirstTwoComponents(latent, rowCount, model.LatentDimension), labels, options.LabelColumnName));
+        Chart("scores.png", TrainingCharts.ScoreHistogram(scored.Scores, transformer.Threshold, vaeOptions.ScoreKind));
+        Chart("latent-map.png", TrainingCharts.LatentMap(LatentProjection.FirstTwoComponents(scored.Latent), scored.Labels, options.LabelColumnName));
 
         if (imageShape is not null)
         {
             int scale = Math.Max(1, 84 / Math.Max(imageShape.Height, imageShape.Width));
-            int shown = Math.Min(options.ReconstructionCount, rowCount);
-            var inputs = Enumerable.Range(0, shown).Select(r => rows.AsSpan(r * model.InputWidth, model.InputWidth).ToArray()).ToList();
-            var reconstructed = Split(model.Reconstruct(rows.AsSpan(0, shown * model.InputWidth), shown), model.InputWidth);
+            var inputs = scored.FirstRows;
+            var reconstructed = transformer.Reconstruct(inputs);
             var (w, h) = ImageGrid.Write(Path.Combine(folder, "reconstructions.png"), imageShape, [inputs, reconstructed], scale);
             charts.Add(new VaeReportChart("reconstructions.png", "Inputs (top) and their reconstructions (bottom)", w, h,
-                new Dictionary<string, int> { ["inputs"] = shown, ["reconstructions"] = shown }));
+                new Dictionary<string, int> { ["inputs"] = inputs.Count, ["reconstructions"] = inputs.Count }));
 
-            var samples = Split(model.Generate(options.SampleCount, options.Seed), model.InputWidth);
-            int perRow = Math.Min(8, samples.Count);
+            var samples = transformer.Generate(options.SampleCount, options.Seed);
+            int perRow = Math.Min(8, samples.Length);
             var grid = samples.Chunk(perRow).Select(c => (IReadOnlyList<float[]>)c).ToList();
             (w, h) = ImageGrid.Write(Path.Combine(folder, "samples.png"), imageShape, grid, scale);
-            charts.Add(new VaeReportChart("samples.png", $"{samples.Count} samples from the prior (decoded z ~ N(0, I))", w, h,
-                new Dictionary<string, int> { ["samples"] = samples.Count }));
+            charts.Add(new VaeReportChart("samples.png", $"{samples.Length} samples from the prior (decoded z ~ N(0, I))", w, h,
+                new Dictionary<string, int> { ["samples"] = samples.Length }));
         }
 
         string html = Path.Combine(folder, "index.html");
-        File.WriteAllText(html, Html(options.Title, transformer, model, rowCount, charts, folder));
+        File.WriteAllText(html, Html(options.Title, transformer, scored.Scores.Count, charts, folder));
         return new VaeTrainingReport(Path.GetFullPath(folder), Path.GetFullPath(html), charts);
     }
 
-    private static List<float[]> Split(float[] matrix, int width) =>
-        Enumerable.Range(0, matrix.Length / width).Select(r => matrix.AsSpan(r * width, width).ToArray()).ToList();
-
-    /// <summary>The first <paramref name="count"/> values of a label column, as text.</summary>
-    private static List<string> ReadLabels(IDataView data, string name, int count)
-    {
-        var column = data.Schema.GetColumnOrNull(name)
-            ?? throw new ArgumentOutOfRangeException(nameof(name), $"Could not find input column '{name}'");
-        var labels = new List<string>(count);
-        using var cursor = data.GetRowCursor([column]);
-        Func<string> read = column.Type switch
-        {
-            NumberDataViewType t when t == NumberDataViewType.Single => Reader<float>(cursor, column, v => v.ToString(CultureInfo.InvariantCulture)),
-            NumberDataViewType t when t == NumberDataViewType.Double => Reader<double>(cursor, column, v => v.ToString(CultureInfo.InvariantCulture)),
-            NumberDataViewType t when t == NumberDataViewType.Int32 => Reader<int>(cursor, column, v => v.ToString(CultureInfo.InvariantCulture)),
-            BooleanDataViewType => Reader<bool>(cursor, column, v => v ? "true" : "false"),
-            KeyDataViewType => Reader<uint>(cursor, column, v => v.ToString(CultureInfo.InvariantCulture)),
-            TextDataViewType => Reader<ReadOnlyMemory<char>>(cursor, column, v => v.ToString()),
-            _ => throw new ArgumentOutOfRangeException(nameof(name),
-                $"Schema mismatch for label column '{name}': expected Single, Double, Int32, Boolean, key or text, got {column.Type}"),
-        };
-        while (labels.Count < count && cursor.MoveNext()) labels.Add(read());
-        return labels;
-    }
-
-    private static Func<string> Reader<T>(DataViewRowCursor cursor, DataViewSchema.Column column, Func<T, string> format)
-    {
-        var getter = cursor.GetGetter<T>(column);
-        T value = default!;
-        return () => { getter(ref value); return format(value); };
-    }
-
-    private static string Html(string title, VaeTransformer transformer, VaeModel model, int rowCount, List<VaeReportChart> charts, string folder)
+    private static string Html(string title, VaeTransformer transformer, int rowCount, List<VaeReportChart> charts, string folder)
     {
         static string E(object? value) => WebUtility.HtmlEncode(Convert.ToString(value, CultureInfo.InvariantCulture) ?? "");
         static string N(double? value) => value is double v ? v.ToString("G5", CultureInfo.InvariantCulture) : "";
@@ -115,7 +79,7 @@ internal static class ReportWriter
             </head><body>
             <h1>{{E(title)}}</h1>
             <table>
-            <tr><th>network</th><td class="l">{{E(model.Network.Spec.Describe())}}, {{E(options.Likelihood)}} likelihood</td></tr>
+            <tr><th>network</th><td class="l">{{E(transformer.NetworkDescription)}}, {{E(options.Likelihood)}} likelihood</td></tr>
             <tr><th>score</th><td class="l">{{E(options.ScoreKind)}}, threshold {{N(transformer.Threshold)}} (contamination {{N(options.Contamination)}})</td></tr>
             <tr><th>training</th><td class="l">{{training.History.Count}} epochs, weights of epoch {{training.BestEpoch}}, β {{N(options.Beta)}}, learning rate {{N(options.LearningRate)}}, batch {{options.BatchSize}}</td></tr>
             <tr><th>mean-prediction baseline</th><td class="l">{{N(training.ReconstructionBaseline)}} nats per row</td></tr>
