@@ -63,7 +63,7 @@ public static class QualityBenchmark
                 Add(seconds, architecture.ToString(), clock.Elapsed.TotalSeconds);
                 foreach (var kind in kinds)
                 {
-                    double auc = RocAuc.Compute(model.Model.ScoreRows(testRows, data.TestImages.Length, kind).Scores, anomalous);
+                    double auc = RocAuc.Compute(BenchmarkScores.Score(model.Model, kind, testRows, data.TestImages.Length), anomalous);
                     Add(results, $"{architecture} {kind}", auc);
                     row.Add($"{auc:F3}");
                 }
@@ -99,12 +99,12 @@ public static class QualityBenchmark
         for (int start = 0; start < data.TestImages.Length; start += Batch)
         {
             int count = Math.Min(Batch, data.TestImages.Length - start);
-            sum += model.Model.SampledNegativeElbo(rows.AsSpan(start * FashionMnist.Pixels, count * FashionMnist.Pixels), count, generator).Sum(v => (double)v);
+            sum += BenchmarkScores.SampledNegativeElbo(model.Model, rows.AsSpan(start * FashionMnist.Pixels, count * FashionMnist.Pixels), count, generator).Sum(v => (double)v);
         }
         double elbo = sum / data.TestImages.Length;
         output.WriteLine("| epoch | train loss (nats) | seconds |");
         output.WriteLine("|---|---|---|");
-        foreach (var e in model.TrainingHistory) output.WriteLine($"| {e.Epoch} | {e.Loss:F2} | {e.Seconds:F2} |");
+        foreach (var e in model.Training.History) output.WriteLine($"| {e.Epoch} | {e.Loss:F2} | {e.Seconds:F2} |");
         output.WriteLine();
         output.WriteLine($"Test negative ELBO after {epochs} epochs: {elbo:F2} nats (single sample per image, seeded); Fit took {fitSeconds:F1} s including data conversion.");
         return elbo;

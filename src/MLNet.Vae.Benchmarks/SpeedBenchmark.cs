@@ -42,7 +42,7 @@ public static class SpeedBenchmark
         using var model = new VaeEstimator(ml, options).Fit(train);
         double fitSeconds = clock.Elapsed.TotalSeconds;
         long peakTrainingBytes = ProcessMemory("VmHWM");
-        var epochSeconds = model.TrainingHistory.Select(e => e.Seconds).ToList();
+        var epochSeconds = model.Training.History.Select(e => e.Seconds).ToList();
         double trainSamplesPerSecond = data.TrainImages.Length / Median(epochSeconds);
         double fitSamplesPerSecond = (double)epochs * data.TrainImages.Length / fitSeconds;
 
@@ -89,7 +89,7 @@ public static class SpeedBenchmark
         output.WriteLine($"MLNet.Vae epoch seconds: {string.Join(", ", epochSeconds.Select(s => s.ToString("F2", CultureInfo.InvariantCulture)))}; " +
                          $"PyTorch epoch seconds: {(baseline is null ? "not run" : string.Join(", ", baseline.EpochSeconds.Select(s => s.ToString("F2", CultureInfo.InvariantCulture))))}" +
                          (baseline is null ? "" : $" (torch {baseline.TorchVersion}, {baseline.Threads} threads)"));
-        output.WriteLine($"Final training loss {model.TrainingHistory[^1].Loss:F2} nats per image.");
+        output.WriteLine($"Final training loss {model.Training.History[^1].Loss:F2} nats per image.");
         return 0;
     }
 

@@ -47,8 +47,8 @@ internal sealed class Commands(TextWriter output, TextWriter error)
         var model = pipeline.Fit(input.Data);
         var vae = FindVae(model);
         _ml.Model.Save(model, input.Data.Schema, settings.Model);
-        output.WriteLine($"Trained on {input.RowNames.Count} {(input.IsImages ? "images" : "rows")}: final loss {vae.TrainingHistory[^1].Loss:G5}, threshold {vae.Threshold:G5}; model saved to {settings.Model}.");
-        foreach (var warning in vae.TrainingWarnings) error.WriteLine($"warning ({warning.Kind}): {warning.Message}");
+        output.WriteLine($"Trained on {input.RowNames.Count} {(input.IsImages ? "images" : "rows")}: final loss {vae.Training.History[^1].Loss:G5}, threshold {vae.Threshold:G5}; model saved to {settings.Model}.");
+        foreach (var warning in vae.Training.Warnings) error.WriteLine($"warning ({warning.Kind}): {warning.Message}");
         if (settings.Report is not null)
         {
             var report = vae.WriteTrainingReport(settings.Report, model is VaeTransformer ? input.Data : Prefix(model).Transform(input.Data),

@@ -55,7 +55,7 @@ using var model = ml.AnomalyDetection.Trainers.VariationalAutoencoder(Options(Va
 Console.WriteLine();
 Console.WriteLine($"VAE {pixels}-{string.Join("-", model.HiddenLayerSizes)}-{model.LatentDimension}, Bernoulli likelihood, training history (per image, in nats):");
 Console.WriteLine("  epoch        loss  reconstruction        KL   seconds");
-foreach (var e in model.TrainingHistory.Where(e => e.Epoch == 1 || e.Epoch % 5 == 0 || e.Epoch == epochs))
+foreach (var e in model.Training.History.Where(e => e.Epoch == 1 || e.Epoch % 5 == 0 || e.Epoch == epochs))
     Console.WriteLine($"  {e.Epoch,5} {e.Loss,11:F2} {e.Reconstruction,15:F2} {e.Kl,9:F2} {e.Seconds,9:F3}");
 
 var scored = model.Transform(testData);
@@ -84,7 +84,7 @@ var report = model.WriteTrainingReport(reportFolder, testData, new MLNet.Vae.Rep
 });
 Console.WriteLine();
 Console.WriteLine($"Training report: {report.HtmlPath} ({report.Charts.Count} pictures: {string.Join(", ", report.Charts.Select(c => c.FileName))}).");
-foreach (var warning in model.TrainingWarnings) Console.WriteLine($"Warning ({warning.Kind}): {warning.Message}");
+foreach (var warning in model.Training.Warnings) Console.WriteLine($"Warning ({warning.Kind}): {warning.Message}");
 
 string modelPath = Path.Combine(Path.GetTempPath(), $"mlnet-vae-demo-{Environment.ProcessId}.vae");
 model.Save(modelPath);

@@ -19,12 +19,9 @@ public static class VaeCatalog
     /// <param name="contamination">Expected fraction of anomalies in the training data; sets the threshold.</param>
     /// <param name="seed">Seed of training; null takes one from the MLContext.</param>
     public static VaeEstimator VariationalAutoencoder(this TransformsCatalog catalog,
-        string featureColumnName = VaeOptions.Defaults.FeatureColumnName,
-        int latentDimension = VaeOptions.Defaults.LatentDimension,
-        VaeLikelihood likelihood = VaeOptions.Defaults.Likelihood,
-        int numberOfEpochs = VaeOptions.Defaults.NumberOfEpochs,
-        double contamination = VaeOptions.Defaults.Contamination,
-        int? seed = null) =>
+        string featureColumnName = VaeOptions.Defaults.FeatureColumnName, int latentDimension = VaeOptions.Defaults.LatentDimension,
+        VaeLikelihood likelihood = VaeOptions.Defaults.Likelihood, int numberOfEpochs = VaeOptions.Defaults.NumberOfEpochs,
+        double contamination = VaeOptions.Defaults.Contamination, int? seed = null) =>
         catalog.VariationalAutoencoder(FromArguments(featureColumnName, latentDimension, likelihood, numberOfEpochs, contamination, seed));
 
     /// <summary>A variational autoencoder configured by <paramref name="options"/>.</summary>
@@ -40,12 +37,9 @@ public static class VaeCatalog
     /// <param name="contamination">Expected fraction of anomalies in the training data; sets the threshold.</param>
     /// <param name="seed">Seed of training; null takes one from the MLContext.</param>
     public static VaeEstimator VariationalAutoencoder(this AnomalyDetectionCatalog.AnomalyDetectionTrainers catalog,
-        string featureColumnName = VaeOptions.Defaults.FeatureColumnName,
-        int latentDimension = VaeOptions.Defaults.LatentDimension,
-        VaeLikelihood likelihood = VaeOptions.Defaults.Likelihood,
-        int numberOfEpochs = VaeOptions.Defaults.NumberOfEpochs,
-        double contamination = VaeOptions.Defaults.Contamination,
-        int? seed = null) =>
+        string featureColumnName = VaeOptions.Defaults.FeatureColumnName, int latentDimension = VaeOptions.Defaults.LatentDimension,
+        VaeLikelihood likelihood = VaeOptions.Defaults.Likelihood, int numberOfEpochs = VaeOptions.Defaults.NumberOfEpochs,
+        double contamination = VaeOptions.Defaults.Contamination, int? seed = null) =>
         catalog.VariationalAutoencoder(FromArguments(featureColumnName, latentDimension, likelihood, numberOfEpochs, contamination, seed));
 
     /// <summary>A variational autoencoder anomaly detector configured by <paramref name="options"/>.</summary>

@@ -49,10 +49,7 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         ArgumentNullException.ThrowIfNull(input);
         var (columnIndex, width) = FeatureColumn.Check(input.Schema, _options.FeatureColumnName);
         var imageShape = ImageShapes.Resolve(_options, input.Schema[columnIndex], width);
-        bool convolutional = _options.Architecture == VaeArchitecture.Convolutional;
-        int[] hiddenSizes = convolutional ? [] : _options.ResolveHiddenLayerSizes(width);
-        var spec = new VaeNetworkSpec(_options.Architecture, width, _options.LatentDimension, hiddenSizes, imageShape,
-            convolutional ? _options.ConvolutionChannels : [], _options.LogVarianceLimit);
+        var spec = _options.ToNetworkSpec(width, imageShape);
         RequireBuildable(spec);
         Action checkCancelled = () =>
         {
@@ -75,7 +72,7 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         using var channel = _host.Start("Training");
         long seed = _options.Seed ?? _host.Rand.Next();
         channel.Info(MessageSensitivity.None, $"Training a VAE {spec.Describe()} ({_options.Likelihood}) on {rowCount} rows for {_options.NumberOfEpochs} epochs, seed {seed}.");
-        var warnings = TrainingDiagnostics.BeforeTraining(_options, width, hiddenSizes).ToList();
+        var warnings = TrainingDiagnostics.BeforeTraining(_options, width, spec.HiddenSizes).ToList();
         foreach (var warning in warnings) channel.Warning(MessageSensitivity.None, warning.Message);
 
         var standardization = _options.Likelihood == VaeLikelihood.Gaussian ? FeatureStandardization.Fit(rows, rowCount, width) : null;
@@ -158,14 +155,10 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         }
     }
 
-    /// <summary>The input schema plus the latent vector, score and predicted label columns.</summary>
+    /// <summary>The input schema plus the latent vector, score and predicted label columns, with ML.NET's score annotations.</summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         FeatureColumn.Check(inputSchema, _options.FeatureColumnName);
-        var columns = inputSchema.ToDictionary(c => c.Name);
-        columns[_options.LatentColumnName] = MLNetInternals.NewColumn(_options.LatentColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single);
-        columns[_options.ScoreColumnName] = MLNetInternals.NewColumn(_options.ScoreColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single);
-        columns[_options.PredictedLabelColumnName] = MLNetInternals.NewColumn(_options.PredictedLabelColumnName, SchemaShape.Column.VectorKind.Scalar, BooleanDataViewType.Instance);
-        return new SchemaShape(columns.Values);
+        return VaeOutputSchema.Shape(inputSchema, _options);
     }
 }

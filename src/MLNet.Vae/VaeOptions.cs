@@ -180,8 +180,20 @@ public sealed class VaeOptions
     }
 
     /// <summary>The hidden layer widths for an input of <paramref name="inputWidth"/> features.</summary>
-    public int[] ResolveHiddenLayerSizes(int inputWidth) => HiddenLayerSizes?.ToArray()
+    internal int[] ResolveHiddenLayerSizes(int inputWidth) => HiddenLayerSizes?.ToArray()
         ?? [Math.Min(Defaults.MaximumAutomaticHiddenSize, Math.Max(2 * LatentDimension, inputWidth / 2))];
+
+    /// <summary>
+    /// The network these options describe for rows of <paramref name="inputWidth"/> values: the one place options become
+    /// a network (Fit, and loading a version-1 file, which stored options). <paramref name="hiddenSizes"/> overrides the
+    /// automatic widths (a version-1 file recorded the ones it used).
+    /// </summary>
+    internal Network.VaeNetworkSpec ToNetworkSpec(int inputWidth, VaeImageShape? imageShape, int[]? hiddenSizes = null)
+    {
+        bool convolutional = Architecture == VaeArchitecture.Convolutional;
+        return new(Architecture, inputWidth, LatentDimension, convolutional ? [] : hiddenSizes ?? ResolveHiddenLayerSizes(inputWidth),
+            imageShape, convolutional ? ConvolutionChannels.ToArray() : [], LogVarianceLimit);
+    }
 
     /// <summary>Checks every option; throws <see cref="ArgumentOutOfRangeException"/> naming the first bad one.</summary>
     public void Validate()

@@ -5,6 +5,11 @@ using MLNet.Vae.Data;
 using MLNet.Vae.Model;
 using MLNet.Vae.Persistence;
 
+// Registers the loader with ML.NET's component catalog: mlContext.Model.Load finds it by its signature and loads this
+// assembly by the name recorded in the model (VersionInfo.LoaderAssemblyName), so no registration call is needed.
+[assembly: LoadableClass(typeof(MLNet.Vae.VaeTransformer), typeof(MLNet.Vae.VaeTransformer), null, typeof(SignatureLoadModel),
+    "Variational autoencoder", MLNet.Vae.Persistence.MLNetModelEntry.LoaderSignature)]
+
 namespace MLNet.Vae;
 
 /// <summary>
@@ -61,14 +66,12 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     /// </summary>
     public float Threshold { get; }
 
-    /// <summary>What training reported: history, warnings, the epoch whose weights are kept, the mean-prediction baseline.</summary>
+    /// <summary>
+    /// What training reported: the per-epoch history (loss terms, KL per dimension, active units, gradient norm, validation
+    /// loss, learning rate, β, time), the failure modes detected with what to change, the epoch whose weights are kept and
+    /// the mean-prediction baseline.
+    /// </summary>
     public VaeTrainingSummary Training { get; }
-
-    /// <summary>Per-epoch loss terms, KL per dimension, active units, gradient norm, validation loss, learning rate, β, time.</summary>
-    public IReadOnlyList<VaeEpochRecord> TrainingHistory => Training.History;
-
-    /// <summary>The failure modes training detected, each with what to change (empty when none).</summary>
-    public IReadOnlyList<VaeTrainingWarning> TrainingWarnings => Training.Warnings;
 
     /// <summary>The fitted model, for the library's tests and benchmarks.</summary>
     internal VaeModel Model
@@ -206,21 +209,8 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     private byte[] Serialize()
     {
         using var lease = _model.Lease();
-        var metadata = new VaeModelMetadata(
-            LibraryVersion: typeof(VaeTransformer).Assembly.GetName().Version?.ToString() ?? "0",
-            Options: _options,
-            InputWidth: InputWidth,
-            HiddenSizes: _model.Network.Spec.HiddenSizes,
-            Threshold: Threshold,
-            FeatureMean: _model.Standardization?.Mean,
-            FeatureScale: _model.Standardization?.Scale,
-            TrainingHistory: Training.History,
-            TrainingWarnings: Training.Warnings,
-            BestEpoch: Training.BestEpoch,
-            ReconstructionBaseline: Training.ReconstructionBaseline,
-            ImageShape: _model.Network.Spec.ImageShape);
         using var buffer = new MemoryStream();
-        VaeModelFile.Write(buffer, metadata, _model);
+        VaeModelFile.Write(buffer, _options, _model, Threshold, Training);
         return buffer.ToArray();
     }
 
@@ -245,8 +235,18 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     internal static VaeTransformer Load(IHostEnvironment env, Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        var (metadata, model) = VaeModelFile.Read(stream);
-        return new VaeTransformer(env, metadata.Options, model, metadata.Threshold, metadata.ToTrainingSummary());
+        var saved = VaeModelFile.Read(stream);
+        return new VaeTransformer(env, saved.Options, saved.Model, saved.Threshold, saved.Training);
+    }
+
+    /// <summary>
+    /// ML.NET's loader (found through the <see cref="LoadableClassAttribute"/> on this assembly, by
+    /// <see cref="MLNetModelEntry.LoaderSignature"/>): reads the entry <see cref="Save(Stream)"/> wrote.
+    /// </summary>
+    private static VaeTransformer Create(IHostEnvironment env, ModelLoadContext context)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        return MLNetModelEntry.Read(context, stream => Load(env, stream));
     }
 
     /// <summary>
@@ -255,8 +255,7 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     /// </summary>
     void ICanSaveModel.Save(ModelSaveContext ctx)
     {
-        byte[] model = Volatile.Read(ref _savedAtDispose) ?? Serialize();
-        MLNetModelEntry.Save(ctx, stream => stream.Write(model));
+        MLNetModelEntry.Save(ctx, Volatile.Read(ref _savedAtDispose) ?? Serialize());
     }
 
     /// <summary>

@@ -14,7 +14,7 @@ internal static class ConcurrencyProbe
         var ml = new MLContext(seed: 1);
         var test = ProbeData.Rows(100, seed: 2);
         using var reference = ProbeData.Fit(ml);
-        var losses = reference.TrainingHistory.Select(r => r.Loss).ToArray();
+        var losses = reference.Training.History.Select(r => r.Loss).ToArray();
         var scores = ProbeData.Score(ml, reference, test).Select(r => r.Score).ToArray();
         using var saved = new MemoryStream();
         reference.Save(saved);
@@ -48,7 +48,7 @@ internal static class ConcurrencyProbe
                 for (int i = 0; i < 5; i++)
                 {
                     using var model = ProbeData.Fit(ml);
-                    results.Add((model.TrainingHistory.Select(r => r.Loss).ToArray(), ProbeData.Score(ml, model, test).Select(r => r.Score).ToArray()));
+                    results.Add((model.Training.History.Select(r => r.Loss).ToArray(), ProbeData.Score(ml, model, test).Select(r => r.Score).ToArray()));
                 }
                 return results;
             })).ToArray();

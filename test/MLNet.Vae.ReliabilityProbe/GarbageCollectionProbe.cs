@@ -15,7 +15,7 @@ internal static class GarbageCollectionProbe
         var ml = new MLContext(seed: 1);
         var test = ProbeData.Rows(300, seed: 2);
         using var reference = ProbeData.Fit(ml);
-        var referenceLosses = reference.TrainingHistory.Select(r => r.Loss).ToArray();
+        var referenceLosses = reference.Training.History.Select(r => r.Loss).ToArray();
         var referenceScores = ProbeData.Score(ml, reference, test).Select(r => r.Score).ToArray();
 
         using var stop = new CancellationTokenSource();
@@ -38,7 +38,7 @@ internal static class GarbageCollectionProbe
             {
                 using var model = ProbeData.Fit(ml);
                 fits++;
-                if (!model.TrainingHistory.Select(r => r.Loss).SequenceEqual(referenceLosses))
+                if (!model.Training.History.Select(r => r.Loss).SequenceEqual(referenceLosses))
                     failures.Add($"fit {fits}: the training losses differ from the same seeded fit without collections");
                 for (int pass = 0; pass < 5; pass++, scorings++)
                 {

@@ -123,11 +123,13 @@ internal static class ModelFileProbe
         yield return Json("hidden layer of 100,000,000", "\"HiddenSizes\":\\[[0-9,]*\\]", "\"HiddenSizes\":[100000000]", "HiddenSizes");
         yield return Json("hidden layer of 0", "\"HiddenSizes\":\\[[0-9,]*\\]", "\"HiddenSizes\":[0]", "HiddenSizes");
         yield return Json("no hidden sizes", "\"HiddenSizes\":\\[[0-9,]*\\]", "\"HiddenSizes\":null", "HiddenSizes");
-        yield return Json("no options", "\"Options\":\\{[^}]*\\}", "\"Options\":null", "Options");
+        yield return Json("no network", "\"Network\":\\{[^}]*\\}", "\"Network\":null", "Network");
+        yield return Json("no columns", "\"Columns\":\\{[^}]*\\}", "\"Columns\":null", "Columns");
         yield return Json("negative width", "\"InputWidth\":[0-9]+", "\"InputWidth\":-3", "InputWidth");
         yield return Json("latent of 0", "\"LatentDimension\":[0-9]+", "\"LatentDimension\":0", "LatentDimension");
         yield return Json("unknown likelihood", "\"Likelihood\":\"[A-Za-z]+\"", "\"Likelihood\":\"Poisson\"", "metadata");
-        yield return Json("no history", "\"TrainingHistory\":\\[", "\"TrainingHistory\":null,\"x\":[", "TrainingHistory");
+        yield return Json("empty score column", "\"Score\":\"Score\"", "\"Score\":\"\"", "Columns");
+        yield return Json("no history", "\"History\":\\[", "\"History\":null,\"x\":[", "TrainingHistory");
         yield return ("NaN weight", Build(json, WithFloat(tensors, float.NaN)), "not finite");
         yield return ("infinite weight", Build(json, WithFloat(tensors, float.PositiveInfinity)), "not finite");
         yield return ("one tensor fewer", Build(json, WithInt(tensors, 0, BitConverter.ToInt32(tensors) - 1)), "weight tensors");
@@ -135,7 +137,7 @@ internal static class ModelFileProbe
         yield return ("metadata length -1", WithInt(gaussian, 12, -1), "metadata length");
         yield return ("metadata length 2^31-1", WithInt(gaussian, 12, int.MaxValue), "metadata length");
         yield return ("format version 0", WithInt(gaussian, 8, 0), "not valid");
-        yield return ("format version 2", WithInt(gaussian, 8, 2), "or the file is damaged");
+        yield return ("format version 3", WithInt(gaussian, 8, 3), "or the file is damaged");
         yield return ("trailing bytes", Build(json, [.. tensors, 1, 2, 3, 4]), "bytes after its last weight");
     }
 
@@ -230,7 +232,7 @@ internal static class ModelFileProbe
     private static byte[] Build(string json, byte[] tensors)
     {
         byte[] metadata = Encoding.UTF8.GetBytes(json);
-        return Rehash([.. "MLNETVAE"u8.ToArray(), .. BitConverter.GetBytes(1), .. BitConverter.GetBytes(metadata.Length), .. metadata, .. tensors]);
+        return Rehash([.. "MLNETVAE"u8.ToArray(), .. BitConverter.GetBytes(2), .. BitConverter.GetBytes(metadata.Length), .. metadata, .. tensors]);
     }
 
     private static byte[] Rehash(byte[] body) => [.. body, .. SHA256.HashData(body)];

@@ -159,7 +159,7 @@ public sealed class ImagePipelineTests
         options.NumberOfEpochs = 5;
         using var model = new VaeEstimator(ml, options).Fit(TestData.ToDataView(ml, TestData.Normal(100, seed: 2, unitInterval: true)));
 
-        Assert.IsLessThan(model.TrainingHistory[0].Loss, model.TrainingHistory[^1].Loss);
+        Assert.IsLessThan(model.Training.History[0].Loss, model.Training.History[^1].Loss);
         Assert.IsEmpty(model.HiddenLayerSizes);
     }
 

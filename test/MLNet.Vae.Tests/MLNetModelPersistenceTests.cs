@@ -20,7 +20,7 @@ public sealed class MLNetModelPersistenceTests
     [TestCleanup]
     public void RemoveFolder() => Directory.Delete(_folder, recursive: true);
 
-    private static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "v1", name);
+    private static string Fixture(string name, string version = "v1") => Path.Combine(AppContext.BaseDirectory, "Fixtures", version, name);
 
     /// <summary>NormalizeMinMax -> VAE -> Concatenate -> KMeans fitted on the fixture's data, saved with Model.Save.</summary>
     private (MLContext Ml, ITransformer Model, IDataView Data, string ModelPath) SavePipeline()
@@ -92,20 +92,23 @@ public sealed class MLNetModelPersistenceTests
     }
 
     [TestMethod]
-    public void Fixture_WrittenByFormatVersion1_StillLoadsAndScoresTheSame()
+    [DataRow("v1")]
+    [DataRow("v2")]
+    public void Fixture_WrittenByEachFormatVersion_StillLoadsAndScoresTheSame(string version)
     {
         var ml = new MLContext(seed: 1);
         var data = ProbeData.Load(ml, Fixture("data.csv"));
 
-        var pipeline = ml.Model.Load(Fixture("pipeline.zip"), out _);
+        var pipeline = ml.Model.Load(Fixture("pipeline.zip", version), out _);
         string pipelineScores = Path.Combine(_folder, "pipeline.csv");
         ProbeData.WriteColumns(pipeline.Transform(data), pipelineScores, ProbeData.OutputColumns);
-        using var vae = VaeTransformer.Load(ml, Fixture("vae.model"));
+        using var vae = VaeTransformer.Load(ml, Fixture("vae.model", version));
         string vaeScores = Path.Combine(_folder, "vae.csv");
         ProbeData.WriteColumns(vae.Transform(data), vaeScores, "LatentFeatures", "PredictedLabel", "Score");
 
-        AssertCloseCsv(Fixture("expected-pipeline.csv"), pipelineScores);
-        AssertCloseCsv(Fixture("expected-vae.csv"), vaeScores);
+        AssertCloseCsv(Fixture("expected-pipeline.csv", version), pipelineScores);
+        AssertCloseCsv(Fixture("expected-vae.csv", version), vaeScores);
+        Assert.AreEqual(version == "v1" ? 1 : 2, BitConverter.ToInt32(File.ReadAllBytes(Fixture("vae.model", version)), 8), "the fixture's format version");
         foreach (var disposable in ((IEnumerable<ITransformer>)pipeline).OfType<IDisposable>()) disposable.Dispose();
     }
 
@@ -167,12 +170,12 @@ public sealed class MLNetModelPersistenceTests
         var (ml, _, _, path) = SavePipeline();
         RewriteVaeEntry(path, bytes =>
         {
-            BitConverter.GetBytes(2).CopyTo(bytes, 8);
+            BitConverter.GetBytes(3).CopyTo(bytes, 8);
             SHA256.HashData(bytes.AsSpan(0, bytes.Length - 32)).CopyTo(bytes, bytes.Length - 32);
         });
 
         var error = Assert.Throws<Exception>(() => ml.Model.Load(path, out _));
-        StringAssert.Contains(Messages(error), "format version 2");
+        StringAssert.Contains(Messages(error), "format version 3");
         StringAssert.Contains(Messages(error), "upgrade MLNet.Vae");
     }
 

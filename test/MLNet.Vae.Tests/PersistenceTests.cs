@@ -53,7 +53,7 @@ public sealed class PersistenceTests
             var latentBefore = before.GetColumn<float[]>("LatentFeatures").SelectMany(v => v).ToArray();
             CollectionAssert.AreEqual(latentBefore, after.GetColumn<float[]>("LatentFeatures").SelectMany(v => v).ToArray());
             Assert.AreEqual(model.Threshold, loaded.Threshold);
-            AssertSameHistory(model.TrainingHistory, loaded.TrainingHistory);
+            AssertSameHistory(model.Training.History, loaded.Training.History);
             Assert.AreEqual(model.Training.BestEpoch, loaded.Training.BestEpoch);
             Assert.AreEqual(model.Training.ReconstructionBaseline, loaded.Training.ReconstructionBaseline);
             Assert.AreEqual(model.Options.Likelihood, loaded.Options.Likelihood);

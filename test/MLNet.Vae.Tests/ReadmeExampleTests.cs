@@ -48,7 +48,7 @@ public sealed class ReadmeExampleTests
 
             Assert.IsGreaterThan(0.9, metrics.AreaUnderRocCurve);
             Assert.AreEqual(vae.Threshold, loaded.Threshold);
-            Assert.HasCount(50, vae.TrainingHistory);
+            Assert.HasCount(50, vae.Training.History);
             Assert.HasCount(5, generated);
             Assert.HasCount(3, reconstructed);
             var flat = ml.Transforms.VariationalAutoencoder("Features", latentDimension: 8);

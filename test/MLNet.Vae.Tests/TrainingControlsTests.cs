@@ -29,7 +29,7 @@ public sealed class TrainingControlsTests
     public void History_HasConsistentFields()
     {
         using var model = Fit(_ => { });
-        foreach (var e in model.TrainingHistory)
+        foreach (var e in model.Training.History)
         {
             Assert.HasCount(3, e.KlPerDimension);
             Assert.AreEqual(e.Kl, e.KlPerDimension.Sum(), 1e-4 * Math.Max(1, e.Kl), $"epoch {e.Epoch}: the KL is the sum over dimensions");
@@ -50,14 +50,14 @@ public sealed class TrainingControlsTests
         using var model = Fit(o => o.Progress = recorder, epochs: 4);
 
         CollectionAssert.AreEqual(new[] { 1, 2, 3, 4 }, recorder.Reports.Select(r => r.Epoch).ToArray());
-        Assert.AreSame(model.TrainingHistory[3], recorder.Reports[3]);
+        Assert.AreSame(model.Training.History[3], recorder.Reports[3]);
     }
 
     [TestMethod]
     public void KlWarmup_RaisesBetaFromZeroToItsTargetOverTheWarmupEpochs()
     {
         using var model = Fit(o => { o.KlWarmupEpochs = 5; o.Beta = 2; }, epochs: 8);
-        var betas = model.TrainingHistory.Select(e => e.Beta).ToArray();
+        var betas = model.Training.History.Select(e => e.Beta).ToArray();
 
         Assert.IsLessThan(2.0 / 5 + 1e-9, betas[0], "after the first epoch β is at most a fifth of its target");
         for (int i = 1; i < 5; i++) Assert.IsGreaterThan(betas[i - 1], betas[i], $"β rises in epoch {i + 1}");
@@ -70,15 +70,15 @@ public sealed class TrainingControlsTests
         using var collapsed = Fit(o => o.Beta = 50);
         using var freeBits = Fit(o => { o.Beta = 50; o.FreeBits = 0.5; });
 
-        Assert.AreEqual(0, collapsed.TrainingHistory[^1].ActiveUnits);
-        Assert.AreEqual(3, freeBits.TrainingHistory[^1].ActiveUnits);
-        Assert.IsGreaterThan(10 * collapsed.TrainingHistory[^1].Kl, freeBits.TrainingHistory[^1].Kl);
+        Assert.AreEqual(0, collapsed.Training.History[^1].ActiveUnits);
+        Assert.AreEqual(3, freeBits.Training.History[^1].ActiveUnits);
+        Assert.IsGreaterThan(10 * collapsed.Training.History[^1].Kl, freeBits.Training.History[^1].Kl);
     }
 
     [TestMethod]
     public void LogVarianceLimit_ClampsTheEncoderOutput()
     {
-        using var network = new MlpVaeNetwork(4, [8], 2, logVarianceLimit: 0.5);
+        using var network = new VaeNetworkSpec(VaeArchitecture.Mlp, 4, 2, [8], null, [], LogVarianceLimit: 0.5).Build();
         using var scope = NewDisposeScope();
         var (_, logVariance) = network.Encode(full(5, 4, 1e6f));
 
@@ -93,22 +93,22 @@ public sealed class TrainingControlsTests
         using var free = Fit(_ => { }, epochs: 3);
         using var clipped = Fit(o => o.GradientNormClip = 1e-10, epochs: 3);
 
-        double freeDrop = free.TrainingHistory[0].Loss - free.TrainingHistory[^1].Loss;
-        double clippedDrop = clipped.TrainingHistory[0].Loss - clipped.TrainingHistory[^1].Loss;
+        double freeDrop = free.Training.History[0].Loss - free.Training.History[^1].Loss;
+        double clippedDrop = clipped.Training.History[0].Loss - clipped.Training.History[^1].Loss;
         Assert.IsLessThan(0.1 * freeDrop, Math.Abs(clippedDrop), $"clipped loss fell by {clippedDrop:G3}, unclipped by {freeDrop:G3}");
-        Assert.IsGreaterThan(1e-4, clipped.TrainingHistory[^1].GradientNorm, "the recorded norm is measured before clipping");
+        Assert.IsGreaterThan(1e-4, clipped.Training.History[^1].GradientNorm, "the recorded norm is measured before clipping");
     }
 
     [TestMethod]
     public void ValidationSplit_AddsValidationLossTermsToEveryEpoch()
     {
         using var model = Fit(o => o.ValidationFraction = 0.2, epochs: 5);
-        foreach (var e in model.TrainingHistory)
+        foreach (var e in model.Training.History)
         {
             Assert.IsNotNull(e.ValidationLoss);
             Assert.AreEqual(e.ValidationReconstruction!.Value + 1.0 * e.ValidationKl!.Value, e.ValidationLoss.Value, 1e-9);
         }
-        Assert.IsLessThan(model.TrainingHistory[0].ValidationLoss!.Value, model.TrainingHistory[^1].ValidationLoss!.Value);
+        Assert.IsLessThan(model.Training.History[0].ValidationLoss!.Value, model.Training.History[^1].ValidationLoss!.Value);
     }
 
     [TestMethod]
@@ -127,7 +127,7 @@ public sealed class TrainingControlsTests
             return o;
         }
         using var stopped = new VaeEstimator(Ml, Options(300, patience: 5)).Fit(small);
-        var history = stopped.TrainingHistory;
+        var history = stopped.Training.History;
         int best = stopped.Training.BestEpoch;
 
         Assert.IsLessThan(300, history.Count, "training stopped early");
@@ -156,7 +156,7 @@ public sealed class TrainingControlsTests
     public void CosineSchedule_AnnealsTheLearningRateToAHundredth()
     {
         using var model = Fit(o => o.LearningRateSchedule = VaeLearningRateSchedule.Cosine, epochs: 10);
-        var rates = model.TrainingHistory.Select(e => e.LearningRate).ToArray();
+        var rates = model.Training.History.Select(e => e.LearningRate).ToArray();
 
         Assert.AreEqual(3e-3, rates[0], 1e-12);
         for (int i = 1; i < rates.Length; i++) Assert.IsLessThan(rates[i - 1], rates[i]);

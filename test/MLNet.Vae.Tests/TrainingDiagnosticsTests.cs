@@ -20,8 +20,8 @@ public sealed class TrainingDiagnosticsTests
     public void HealthyTraining_RaisesNoWarning()
     {
         using var model = Fit(Manifold, _ => { });
-        Assert.IsEmpty(model.TrainingWarnings, string.Join("\n", model.TrainingWarnings));
-        Assert.AreEqual(3, model.TrainingHistory[^1].ActiveUnits);
+        Assert.IsEmpty(model.Training.Warnings, string.Join("\n", model.Training.Warnings));
+        Assert.AreEqual(3, model.Training.History[^1].ActiveUnits);
     }
 
     [TestMethod]
@@ -29,12 +29,12 @@ public sealed class TrainingDiagnosticsTests
     {
         using var model = Fit(Manifold, o => o.Beta = 50);
 
-        var warning = model.TrainingWarnings.Single(w => w.Kind == VaeWarningKind.PosteriorCollapse);
+        var warning = model.Training.Warnings.Single(w => w.Kind == VaeWarningKind.PosteriorCollapse);
         StringAssert.Contains(warning.Message, "Posterior collapse: 0 of 3 latent dimensions are active after epoch 20");
         StringAssert.Contains(warning.Message, "KlWarmupEpochs");
         StringAssert.Contains(warning.Message, "FreeBits");
         StringAssert.Contains(warning.Message, "smaller Beta (now 50)");
-        Assert.AreEqual(0, model.TrainingHistory[^1].ActiveUnits);
+        Assert.AreEqual(0, model.Training.History[^1].ActiveUnits);
     }
 
     [TestMethod]
@@ -42,10 +42,10 @@ public sealed class TrainingDiagnosticsTests
     {
         using var model = Fit(Manifold, o => { o.Beta = 200; o.FreeBits = 0.5; });
 
-        var warning = model.TrainingWarnings.Single(w => w.Kind == VaeWarningKind.KlDominates);
+        var warning = model.Training.Warnings.Single(w => w.Kind == VaeWarningKind.KlDominates);
         StringAssert.Contains(warning.Message, "The KL term dominates");
         StringAssert.Contains(warning.Message, "Lower Beta (now 200)");
-        Assert.IsFalse(model.TrainingWarnings.Any(w => w.Kind == VaeWarningKind.PosteriorCollapse), "free bits kept the latent dimensions in use");
+        Assert.IsFalse(model.Training.Warnings.Any(w => w.Kind == VaeWarningKind.PosteriorCollapse), "free bits kept the latent dimensions in use");
     }
 
     [TestMethod]
@@ -53,7 +53,7 @@ public sealed class TrainingDiagnosticsTests
     {
         using var model = Fit(TestData.ToDataView(Ml, TestData.Outliers(400, seed: 2)), _ => { });
 
-        var warning = model.TrainingWarnings.Single(w => w.Kind == VaeWarningKind.ReconstructionNotImproving);
+        var warning = model.Training.Warnings.Single(w => w.Kind == VaeWarningKind.ReconstructionNotImproving);
         StringAssert.Contains(warning.Message, "barely better than predicting each feature's mean");
         StringAssert.Contains(warning.Message, $"of the baseline {model.Training.ReconstructionBaseline:G4}");
         // Standardized Gaussian data: predicting the mean costs ½ per feature.
@@ -65,7 +65,7 @@ public sealed class TrainingDiagnosticsTests
     {
         using var model = Fit(Manifold, o => o.LatentDimension = TestData.Width);
 
-        var warning = model.TrainingWarnings.Single(w => w.Kind == VaeWarningKind.LatentNotSmallerThanInput);
+        var warning = model.Training.Warnings.Single(w => w.Kind == VaeWarningKind.LatentNotSmallerThanInput);
         StringAssert.Contains(warning.Message, "LatentDimension (16) is not smaller than the input width (16)");
     }
 
@@ -74,7 +74,7 @@ public sealed class TrainingDiagnosticsTests
     {
         using var model = Fit(Manifold, o => { o.HiddenLayerSizes = [64]; o.NumberOfEpochs = 1; });
 
-        var warning = model.TrainingWarnings.Single(w => w.Kind == VaeWarningKind.HiddenLayerWiderThanInput);
+        var warning = model.Training.Warnings.Single(w => w.Kind == VaeWarningKind.HiddenLayerWiderThanInput);
         StringAssert.Contains(warning.Message, "A hidden layer (64 units) is wider than the input (16 features)");
     }
 
@@ -92,7 +92,7 @@ public sealed class TrainingDiagnosticsTests
         using var loaded = VaeTransformer.Load(ml, stream);
 
         Assert.IsTrue(logged.Any(l => l.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning && l.Message.Contains("Posterior collapse")));
-        CollectionAssert.AreEqual(model.TrainingWarnings.ToArray(), loaded.TrainingWarnings.ToArray());
+        CollectionAssert.AreEqual(model.Training.Warnings.ToArray(), loaded.Training.Warnings.ToArray());
     }
 
     [TestMethod]

@@ -120,6 +120,6 @@ public sealed class TrainingReportTests
         string html = File.ReadAllText(report.HtmlPath);
         StringAssert.Contains(html, "<b>PosteriorCollapse</b>");
         StringAssert.Contains(html, $"weights of epoch {model.Training.BestEpoch}");
-        Assert.IsLessThan(200, model.TrainingHistory.Count);
+        Assert.IsLessThan(200, model.Training.History.Count);
     }
 }

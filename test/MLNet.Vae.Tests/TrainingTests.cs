@@ -13,7 +13,7 @@ public sealed class TrainingTests
         var options = TestData.FastOptions(epochs: 25);
         using var model = new VaeEstimator(ml, options).Fit(TestData.ToDataView(ml, TestData.Normal(600, seed: 1)));
 
-        var history = model.TrainingHistory;
+        var history = model.Training.History;
         Assert.HasCount(25, history);
         CollectionAssert.AreEqual(Enumerable.Range(1, 25).ToArray(), history.Select(h => h.Epoch).ToArray());
         Assert.IsLessThan(history[0].Loss * 0.6, history[^1].Loss, "the loss should fall by at least 40% over training");
@@ -54,7 +54,7 @@ public sealed class TrainingTests
         using var second = new VaeEstimator(ml, TestData.FastOptions(epochs: 5)).Fit(data);
 
         CollectionAssert.AreEqual(TestData.Scores(first.Transform(data)), TestData.Scores(second.Transform(data)));
-        CollectionAssert.AreEqual(first.TrainingHistory.Select(h => h.Loss).ToArray(), second.TrainingHistory.Select(h => h.Loss).ToArray());
+        CollectionAssert.AreEqual(first.Training.History.Select(h => h.Loss).ToArray(), second.Training.History.Select(h => h.Loss).ToArray());
         Assert.AreEqual(first.Threshold, second.Threshold);
     }
 
@@ -109,7 +109,7 @@ public sealed class TrainingTests
         var data = TestData.ToDataView(ml, TestData.Normal(400, seed: 7, unitInterval: true));
         using var model = new VaeEstimator(ml, TestData.FastOptions(VaeLikelihood.Bernoulli, epochs: 20)).Fit(data);
 
-        Assert.IsLessThan(model.TrainingHistory[0].Loss, model.TrainingHistory[^1].Loss);
+        Assert.IsLessThan(model.Training.History[0].Loss, model.Training.History[^1].Loss);
         var scores = TestData.Scores(model.Transform(data));
         Assert.IsTrue(scores.All(float.IsFinite));
         // KL(Bern(x) || Bern(p)) >= 0: the default Bernoulli score is the entropy-corrected BCE.

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNet.Vae.Internal;
 
 namespace MLNet.Vae.Data;
 
@@ -31,12 +32,31 @@ internal sealed class VaeOutputSchema
     /// <summary>True for the columns this transformer adds (as opposed to the input columns it passes through).</summary>
     public bool IsOutputColumn(int index) => index >= Input.Count;
 
+    /// <summary>
+    /// The same columns as an estimator declares them before any data is seen (<see cref="VaeEstimator.GetOutputSchema"/>),
+    /// with the same annotations: one description of the output, two forms.
+    /// </summary>
+    public static SchemaShape Shape(SchemaShape input, VaeOptions options)
+    {
+        var annotations = new SchemaShape(AnnotationKinds.Select(kind =>
+            MLNetInternals.NewColumn(kind, SchemaShape.Column.VectorKind.Scalar, TextDataViewType.Instance)));
+        var columns = input.ToDictionary(c => c.Name);
+        columns[options.LatentColumnName] = MLNetInternals.NewColumn(options.LatentColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single);
+        columns[options.ScoreColumnName] = MLNetInternals.NewColumn(options.ScoreColumnName, SchemaShape.Column.VectorKind.Scalar,
+            NumberDataViewType.Single, annotations: annotations);
+        columns[options.PredictedLabelColumnName] = MLNetInternals.NewColumn(options.PredictedLabelColumnName, SchemaShape.Column.VectorKind.Scalar,
+            BooleanDataViewType.Instance, annotations: annotations);
+        return new SchemaShape(columns.Values);
+    }
+
+    private static readonly string[] AnnotationKinds = ["ScoreColumnKind", "ScoreValueKind"];
+
     /// <summary>ML.NET's score annotations, so its evaluators recognise the columns as an anomaly detector's.</summary>
     private static DataViewSchema.Annotations ScoreAnnotations(string valueKind)
     {
         var builder = new DataViewSchema.Annotations.Builder();
-        AddText(builder, "ScoreColumnKind", "AnomalyDetection");
-        AddText(builder, "ScoreValueKind", valueKind);
+        AddText(builder, AnnotationKinds[0], "AnomalyDetection");
+        AddText(builder, AnnotationKinds[1], valueKind);
         return builder.ToAnnotations();
     }
 

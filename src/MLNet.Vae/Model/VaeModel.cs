@@ -69,9 +69,9 @@ internal sealed class VaeModel : IDisposable
 
     /// <summary>
     /// Scores <paramref name="count"/> rows in batches of <see cref="ScoringBatchRows"/>: the latent means [count × L] and the
-    /// scores [count], with the model's score kind or <paramref name="kind"/>.
+    /// scores [count].
     /// </summary>
-    public (float[] Latent, float[] Scores) ScoreRows(ReadOnlySpan<float> rows, int count, VaeScoreKind? kind = null)
+    public (float[] Latent, float[] Scores) ScoreRows(ReadOnlySpan<float> rows, int count)
     {
         var latent = new float[(long)count * LatentDimension];
         var scores = new float[count];
@@ -79,7 +79,7 @@ internal sealed class VaeModel : IDisposable
         for (int start = 0; start < count; start += batchRows)
         {
             int n = Math.Min(batchRows, count - start);
-            Score(kind ?? ScoreKind, rows.Slice(checked(start * InputWidth), n * InputWidth), n,
+            Score(ScoreKind, rows.Slice(checked(start * InputWidth), n * InputWidth), n,
                 latent.AsSpan(start * LatentDimension, n * LatentDimension), scores.AsSpan(start, n));
         }
         return (latent, scores);
@@ -92,8 +92,7 @@ internal sealed class VaeModel : IDisposable
     /// </summary>
     public void Score(VaeScoreKind kind, ReadOnlySpan<float> rows, int count, Span<float> latent, Span<float> scores)
     {
-        using (Lease())
-            ScoreInDomain(kind, rows, count, latent, scores);
+        ScoreInDomain(kind, rows, count, latent, scores);
         for (int r = 0; r < count; r++)
         {
             if (float.IsNaN(scores[r]) || FirstOutOfDomain(rows.Slice(r * InputWidth, InputWidth)) >= 0)
@@ -121,9 +120,7 @@ internal sealed class VaeModel : IDisposable
 
     private void ScoreInDomain(VaeScoreKind kind, ReadOnlySpan<float> rows, int count, Span<float> latent, Span<float> scores)
     {
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        Network.eval();
+        using var inference = new Inference(this);
         var x = ToModelSpace(FromRows(rows, count));
         var (mean, logVariance) = Network.Encode(x);
         var score = VaeObjective.Score(kind, Likelihood, Network.Decode(mean), x, mean, logVariance, _scale);
@@ -134,30 +131,10 @@ internal sealed class VaeModel : IDisposable
     /// <summary>A [count × d] tensor holding a copy of the first count rows of a row-major buffer.</summary>
     private Tensor FromRows(ReadOnlySpan<float> rows, int count) => TensorCopy.FromRows(rows, count, InputWidth);
 
-    /// <summary>
-    /// The single-sample negative ELBO per row, reconstruction(x, decoder(z)) + KL with z = μ + σ ⊙ ε, ε drawn from
-    /// <paramref name="generator"/>: the estimate pytorch/examples reports as its test loss.
-    /// </summary>
-    public float[] SampledNegativeElbo(ReadOnlySpan<float> rows, int count, Generator generator)
-    {
-        using var lease = Lease();
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        Network.eval();
-        var x = ToModelSpace(FromRows(rows, count));
-        var (mean, logVariance) = Network.Encode(x);
-        var z = VaeObjective.Reparameterize(mean, logVariance, generator);
-        var elbo = VaeObjective.Reconstruction(Likelihood, Network.Decode(z), x).add(VaeObjective.KlDivergence(mean, logVariance), Scalars.One);
-        return TensorCopy.ToArray(elbo);
-    }
-
     /// <summary>Decodes z = μ(x) for each row: the reconstruction's mean, in the input's units, [count × d].</summary>
     public float[] Reconstruct(ReadOnlySpan<float> rows, int count)
     {
-        using var lease = Lease();
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        Network.eval();
+        using var inference = new Inference(this);
         var x = ToModelSpace(FromRows(rows, count));
         var (mean, _) = Network.Encode(x);
         return TensorCopy.ToArray(ToInputSpace(Network.Decode(mean)));
@@ -166,11 +143,8 @@ internal sealed class VaeModel : IDisposable
     /// <summary>Decodes <paramref name="count"/> codes z ~ N(0, I) drawn with <paramref name="seed"/>: generated rows' means, [count × d].</summary>
     public float[] Generate(int count, long seed)
     {
-        using var lease = Lease();
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
+        using var inference = new Inference(this);
         using var generator = new Generator((ulong)seed);
-        Network.eval();
         var z = randn([count, LatentDimension], generator: generator);
         return TensorCopy.ToArray(ToInputSpace(Network.Decode(z)));
     }
@@ -181,10 +155,7 @@ internal sealed class VaeModel : IDisposable
     /// </summary>
     public float[] Interpolate(ReadOnlySpan<float> from, ReadOnlySpan<float> to, int steps)
     {
-        using var lease = Lease();
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        Network.eval();
+        using var inference = new Inference(this);
         var ends = new float[2 * InputWidth];
         from.CopyTo(ends);
         to.CopyTo(ends.AsSpan(InputWidth));
@@ -238,6 +209,32 @@ internal sealed class VaeModel : IDisposable
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0) Release();
+    }
+
+    /// <summary>
+    /// How every inference call runs: holding a lease on the model, inside a dispose scope (no tensor outlives the call),
+    /// without autograd, with the network in evaluation mode.
+    /// </summary>
+    private sealed class Inference : IDisposable
+    {
+        private readonly ModelLease _lease;
+        private readonly DisposeScope _scope;
+        private readonly IDisposable _noGrad;
+
+        public Inference(VaeModel model)
+        {
+            _lease = model.Lease();
+            _scope = NewDisposeScope();
+            _noGrad = no_grad();
+            model.Network.eval();
+        }
+
+        public void Dispose()
+        {
+            _noGrad.Dispose();
+            _scope.Dispose();
+            _lease.Dispose();
+        }
     }
 
     /// <summary>One running call's hold on the model's native memory.</summary>

@@ -103,17 +103,4 @@ internal sealed class ConvVaeNetwork : VaeNetwork
         using var cropped = images.narrow(2, 0, shape.Height).narrow(3, 0, shape.Width);
         return cropped.flatten(1);
     }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            _encoderConvolutions.Dispose();
-            _mean.Dispose();
-            _logVariance.Dispose();
-            _decoderInput.Dispose();
-            _decoderConvolutions.Dispose();
-        }
-        base.Dispose(disposing);
-    }
 }

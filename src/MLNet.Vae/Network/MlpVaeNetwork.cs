@@ -44,14 +44,6 @@ internal sealed class MlpVaeNetwork : VaeNetwork
         RegisterComponents();
     }
 
-    /// <summary>Convenience for tests: an MLP of the given shape.</summary>
-    public MlpVaeNetwork(int inputWidth, IReadOnlyList<int> hiddenSizes, int latentDimension, double logVarianceLimit)
-        : this(new VaeNetworkSpec(VaeArchitecture.Mlp, inputWidth, latentDimension, hiddenSizes.ToArray(), null, [], logVarianceLimit))
-    {
-    }
-
-    public IReadOnlyList<int> HiddenSizes => Spec.HiddenSizes;
-
     public override (Tensor Mean, Tensor LogVariance) Encode(Tensor x)
     {
         using var hidden = _encoderBody.forward(x);
@@ -60,16 +52,4 @@ internal sealed class MlpVaeNetwork : VaeNetwork
     }
 
     public override Tensor Decode(Tensor z) => _decoder.forward(z);
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            _encoderBody.Dispose();
-            _mean.Dispose();
-            _logVariance.Dispose();
-            _decoder.Dispose();
-        }
-        base.Dispose(disposing);
-    }
 }

@@ -58,10 +58,12 @@ internal abstract class VaeNetwork : nn.Module
 
     protected Tensor ClampLogVariance(Tensor logVariance) => logVariance.clamp(_logVarianceMinimum, _logVarianceMaximum);
 
+    /// <summary>Frees the layers registered by the subclass (its fields), then the network itself.</summary>
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
+            foreach (var layer in children()) layer.Dispose();
             _logVarianceMinimum.Dispose();
             _logVarianceMaximum.Dispose();
         }

@@ -1,18 +1,13 @@
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
-using MLNet.Vae.Persistence;
-
-// Registers the loader with ML.NET's component catalog: mlContext.Model.Load finds it by LoaderSignature, and loads this
-// assembly by the name recorded in the model (VersionInfo.LoaderAssemblyName), so no registration call is needed.
-[assembly: LoadableClass(typeof(MLNet.Vae.VaeTransformer), typeof(MLNetModelEntry), null, typeof(SignatureLoadModel),
-    "Variational autoencoder", MLNetModelEntry.LoaderSignature)]
 
 namespace MLNet.Vae.Persistence;
 
 /// <summary>
 /// The VAE's entry in an ML.NET model file (the zip written by <c>mlContext.Model.Save</c>). The entry holds ML.NET's
 /// version header and one binary stream, <see cref="StreamName"/>, containing the library's own model format
-/// (<see cref="VaeModelFile"/>): one format whichever way a model is saved.
+/// (<see cref="VaeModelFile"/>): one format whichever way a model is saved. The loader itself is
+/// <c>VaeTransformer.Create</c>, registered on the assembly: this class knows bytes, never the transformer.
 /// </summary>
 internal static class MLNetModelEntry
 {
@@ -28,8 +23,8 @@ internal static class MLNetModelEntry
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(MLNetModelEntry).Assembly.FullName);
 
-    /// <summary>Writes the entry: the header, then <paramref name="write"/>'s bytes as <see cref="StreamName"/>.</summary>
-    public static void Save(ModelSaveContext context, Action<Stream> write)
+    /// <summary>Writes the entry: the header, then <paramref name="model"/> (a <see cref="VaeModelFile"/>) as <see cref="StreamName"/>.</summary>
+    public static void Save(ModelSaveContext context, byte[] model)
     {
         ArgumentNullException.ThrowIfNull(context);
         context.CheckAtModel();
@@ -37,19 +32,22 @@ internal static class MLNetModelEntry
         context.SaveBinaryStream(StreamName, writer =>
         {
             writer.Flush();
-            write(writer.BaseStream);
+            writer.BaseStream.Write(model);
         });
     }
 
-    /// <summary>Called by ML.NET's component catalog (through the <see cref="LoadableClassAttribute"/> above) to load the entry.</summary>
-    private static VaeTransformer Create(IHostEnvironment env, ModelLoadContext context)
+    /// <summary>
+    /// Checks ML.NET's header and hands the entry's <see cref="VaeModelFile"/> stream to <paramref name="read"/>, which reads
+    /// it in place (bounded by the model it describes, so a zip bomb is refused without being inflated).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The entry has no VAE stream.</exception>
+    public static T Read<T>(ModelLoadContext context, Func<Stream, T> read) where T : class
     {
-        ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(context);
         context.CheckAtModel(GetVersionInfo());
-        VaeTransformer? transformer = null;
-        if (!context.TryLoadBinaryStream(StreamName, reader => transformer = VaeTransformer.Load(env, reader.BaseStream)))
+        T? result = null;
+        if (!context.TryLoadBinaryStream(StreamName, reader => result = read(reader.BaseStream)))
             throw new InvalidDataException($"Cannot load the VAE model: the ML.NET model has no '{StreamName}' stream for it.");
-        return transformer!;
+        return result!;
     }
 }

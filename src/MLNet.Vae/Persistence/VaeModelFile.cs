@@ -10,10 +10,10 @@ using static TorchSharp.torch;
 namespace MLNet.Vae.Persistence;
 
 /// <summary>
-/// Everything a fitted transformer holds besides the weights. Fields added after the first release are nullable, so
-/// files written before them (test/MLNet.Vae.Tests/Fixtures/v1) still read.
+/// The metadata of format version 1: the public options as they were, plus the fitted state. Read only, so that files of
+/// the first release (test/MLNet.Vae.Tests/Fixtures/v1) keep loading; fields added during version 1 are nullable.
 /// </summary>
-internal sealed record VaeModelMetadata(
+internal sealed record VaeModelMetadataV1(
     string LibraryVersion,
     VaeOptions Options,
     int InputWidth,
@@ -25,25 +25,42 @@ internal sealed record VaeModelMetadata(
     IReadOnlyList<VaeTrainingWarning>? TrainingWarnings = null,
     int? BestEpoch = null,
     double? ReconstructionBaseline = null,
-    VaeImageShape? ImageShape = null)
-{
-    /// <summary>The network this metadata describes (the convolutional channels come from the options).</summary>
-    public VaeNetworkSpec ToNetworkSpec() => new(Options.Architecture, InputWidth, Options.LatentDimension, HiddenSizes, ImageShape,
-        Options.Architecture == VaeArchitecture.Convolutional ? Options.ConvolutionChannels : [], Options.LogVarianceLimit);
+    VaeImageShape? ImageShape = null);
 
-    public VaeTrainingSummary ToTrainingSummary() => new(
-        TrainingHistory.Select(r => r.KlPerDimension is null ? r with { KlPerDimension = [] } : r).ToList(),
-        TrainingWarnings ?? [],
-        BestEpoch ?? TrainingHistory.Count,
-        ReconstructionBaseline ?? double.NaN);
-}
+/// <summary>
+/// The metadata of format version 2: the network spec itself and the fitted state, in records of this file's own, so
+/// renaming a public option cannot break a saved model. <see cref="TrainingOptions"/> is the options object as written,
+/// read back leniently for <see cref="VaeTransformer.Options"/>; nothing that scores depends on it.
+/// </summary>
+internal sealed record VaeModelMetadataV2(
+    string LibraryVersion,
+    VaeNetworkSpec Network,
+    VaeLikelihood Likelihood,
+    VaeScoreKind ScoreKind,
+    VaeOutOfDomainInput OutOfDomainInput,
+    SavedColumns Columns,
+    float Threshold,
+    float[]? FeatureMean,
+    float[]? FeatureScale,
+    VaeTrainingSummary Training,
+    JsonElement? TrainingOptions);
+
+/// <summary>The input and output column names a saved model scores with.</summary>
+internal sealed record SavedColumns(string Feature, string Latent, string Score, string PredictedLabel);
+
+/// <summary>What a model file holds: everything a transformer is made of.</summary>
+internal sealed record SavedModel(VaeOptions Options, VaeModel Model, float Threshold, VaeTrainingSummary Training);
+
+/// <summary>A file's metadata in one form whatever its version, before the weights are read.</summary>
+internal sealed record SavedState(VaeOptions Options, VaeNetworkSpec Network, float Threshold, float[]? FeatureMean, float[]? FeatureScale,
+    VaeTrainingSummary Training);
 
 /// <summary>
 /// The one model format of the library. Layout (little-endian):
 /// <code>
 ///   8 bytes   magic "MLNETVAE"
 ///   int32     format version (<see cref="CurrentVersion"/>)
-///   int32     metadata length m, then m bytes of UTF-8 JSON (<see cref="VaeModelMetadata"/>)
+///   int32     metadata length m, then m bytes of UTF-8 JSON (<see cref="VaeModelMetadataV2"/>; version 1: <see cref="VaeModelMetadataV1"/>)
 ///   int32     tensor count t, then t times:
 ///               string name (BinaryWriter's 7-bit length prefix + UTF-8), int32 rank r, r × int64 dims,
 ///               product(dims) × float32 values
@@ -56,7 +73,7 @@ internal sealed record VaeModelMetadata(
 /// </summary>
 internal static class VaeModelFile
 {
-    public const int CurrentVersion = 1;
+    public const int CurrentVersion = 2;
     private static readonly byte[] Magic = "MLNETVAE"u8.ToArray();
     private const int HashLength = 32;
 
@@ -68,8 +85,21 @@ internal static class VaeModelFile
         Converters = { new JsonStringEnumConverter() },
     };
 
-    public static void Write(Stream destination, VaeModelMetadata metadata, VaeModel model)
+    /// <summary>Writes a fitted model in format <see cref="CurrentVersion"/>.</summary>
+    public static void Write(Stream destination, VaeOptions options, VaeModel model, float threshold, VaeTrainingSummary training)
     {
+        var metadata = new VaeModelMetadataV2(
+            LibraryVersion: typeof(VaeModelFile).Assembly.GetName().Version?.ToString() ?? "0",
+            Network: model.Network.Spec,
+            Likelihood: model.Likelihood,
+            ScoreKind: model.ScoreKind,
+            OutOfDomainInput: options.OutOfDomainInput,
+            Columns: new SavedColumns(options.FeatureColumnName, options.LatentColumnName, options.ScoreColumnName, options.PredictedLabelColumnName),
+            Threshold: threshold,
+            FeatureMean: model.Standardization?.Mean,
+            FeatureScale: model.Standardization?.Scale,
+            Training: training,
+            TrainingOptions: JsonSerializer.SerializeToElement(options, Json));
         using var content = new MemoryStream();
         using (var writer = new BinaryWriter(content, Encoding.UTF8, leaveOpen: true))
         {
@@ -78,9 +108,9 @@ internal static class VaeModelFile
             byte[] json = JsonSerializer.SerializeToUtf8Bytes(metadata, Json);
             writer.Write(json.Length);
             writer.Write(json);
-            // Format 1 holds parameters only: a network with buffers (batch norm statistics) would load without them.
+            // The format holds parameters only: a network with buffers (batch norm statistics) would load without them.
             if (model.Network.named_buffers().Any())
-                throw new NotSupportedException("This network has buffers, which model format 1 cannot hold.");
+                throw new NotSupportedException("This network has buffers, which the model format cannot hold.");
             var parameters = model.Network.named_parameters().ToList();
             writer.Write(parameters.Count);
             foreach (var (name, parameter) in parameters)
@@ -109,7 +139,7 @@ internal static class VaeModelFile
     /// is parsed, and names and shapes are compared with the network before any native memory is reserved.
     /// </summary>
     /// <exception cref="InvalidDataException">Anything malformed; the message names the field.</exception>
-    public static (VaeModelMetadata Metadata, VaeModel Model) Read(Stream source)
+    public static SavedModel Read(Stream source)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         byte[] header = ReadUpTo(source, Magic.Length + 8, hash);
@@ -129,8 +159,8 @@ internal static class VaeModelFile
         byte[] json = ReadUpTo(source, metadataLength, hash);
         if (json.Length < metadataLength) throw Invalid("its metadata ends early (the file is truncated or damaged)");
 
-        var metadata = ParseMetadata(json);
-        var spec = metadata.ToNetworkSpec();
+        var state = Validate(version == 1 ? ParseVersion1(json) : ParseVersion2(json));
+        var spec = state.Network;
         var expected = spec.ParameterShapes();
         long weightBytes = checked(spec.ParameterCount() * sizeof(float));
         // The rest: the tensor count, each tensor's header and values, the checksum; one byte more shows trailing garbage.
@@ -145,7 +175,7 @@ internal static class VaeModelFile
             throw Invalid("its checksum does not match its content (the file is truncated or damaged)");
 
         var tensors = ReadTensors(rest.AsSpan(0, rest.Length - HashLength), expected);
-        return (metadata, Restore(metadata, spec, tensors));
+        return new SavedModel(state.Options, Restore(state, tensors), state.Threshold, state.Training);
     }
 
     /// <summary>Reads up to <paramref name="count"/> bytes (fewer only at the end of the stream), adding them to <paramref name="hash"/>.</summary>
@@ -165,59 +195,127 @@ internal static class VaeModelFile
         return bytes;
     }
 
-    private static VaeModelMetadata ParseMetadata(byte[] json)
+    private static T Deserialize<T>(byte[] json) where T : class
     {
-        VaeModelMetadata? metadata;
         try
         {
-            metadata = JsonSerializer.Deserialize<VaeModelMetadata>(json, Json);
+            return JsonSerializer.Deserialize<T>(json, Json) ?? throw Invalid("its metadata is empty");
         }
         catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException or FormatException or InvalidOperationException)
         {
             throw Invalid($"its metadata cannot be read ({e.Message})");
         }
-        if (metadata is null) throw Invalid("its metadata is empty");
+    }
+
+    /// <summary>Version 1 stored the public options: the network comes from them and the recorded hidden sizes.</summary>
+    private static SavedState ParseVersion1(byte[] json)
+    {
+        var metadata = Deserialize<VaeModelMetadataV1>(json);
         Require(metadata.Options is not null, "Options", "is missing");
+        Require(metadata.HiddenSizes is not null, "HiddenSizes", "is missing");
+        Require(metadata.TrainingHistory is not null, "TrainingHistory", "is missing");
+        var options = metadata.Options!;
+        RequireValid(options, "Options");
+        var training = new VaeTrainingSummary(
+            metadata.TrainingHistory!.Select(r => r?.KlPerDimension is null && r is not null ? r with { KlPerDimension = [] } : r!).ToList(),
+            metadata.TrainingWarnings ?? [],
+            metadata.BestEpoch ?? metadata.TrainingHistory!.Count,
+            metadata.ReconstructionBaseline ?? double.NaN);
+        return new SavedState(options, options.ToNetworkSpec(metadata.InputWidth, metadata.ImageShape, metadata.HiddenSizes),
+            metadata.Threshold, metadata.FeatureMean, metadata.FeatureScale, training);
+    }
+
+    /// <summary>
+    /// Version 2 stored the spec and the fitted state; the options as written are read leniently (an option renamed or
+    /// removed since falls back to its default) and then made to agree with what the model is.
+    /// </summary>
+    private static SavedState ParseVersion2(byte[] json)
+    {
+        var metadata = Deserialize<VaeModelMetadataV2>(json);
+        Require(metadata.Network is not null, "Network", "is missing");
+        Require(metadata.Columns is not null, "Columns", "is missing");
+        Require(metadata.Training is not null, "Training", "is missing");
+        var network = metadata.Network!;
+        Require(network.HiddenSizes is not null, "Network.HiddenSizes", "is missing");
+        Require(network.ConvolutionChannels is not null, "Network.ConvolutionChannels", "is missing");
+        Require(network.InputWidth >= 1, "Network.InputWidth", $"is {network.InputWidth}");
+        Require(network.LatentDimension >= 1, "Network.LatentDimension", $"is {network.LatentDimension}");
+        Require(network.HiddenSizes!.All(h => h >= 1), "Network.HiddenSizes", "holds a width below 1");
+        Require(network.ConvolutionChannels!.All(c => c >= 1), "Network.ConvolutionChannels", "holds a count below 1");
+        VaeOptions options;
         try
         {
-            metadata.Options!.Validate();
+            options = metadata.TrainingOptions is { } saved ? saved.Deserialize<VaeOptions>(Json) ?? new VaeOptions() : new VaeOptions();
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException)
+        {
+            options = new VaeOptions();
+        }
+        var columns = metadata.Columns!;
+        options.FeatureColumnName = columns.Feature;
+        options.LatentColumnName = columns.Latent;
+        options.ScoreColumnName = columns.Score;
+        options.PredictedLabelColumnName = columns.PredictedLabel;
+        options.Architecture = network.Architecture;
+        options.LatentDimension = network.LatentDimension;
+        options.ImageShape = network.ImageShape;
+        options.LogVarianceLimit = network.LogVarianceLimit;
+        if (network.Architecture == VaeArchitecture.Convolutional) options.ConvolutionChannels = network.ConvolutionChannels!.ToArray();
+        else options.HiddenLayerSizes = network.HiddenSizes!.ToArray();
+        options.Likelihood = metadata.Likelihood;
+        options.ScoreKind = metadata.ScoreKind;
+        options.OutOfDomainInput = metadata.OutOfDomainInput;
+        RequireValid(options, "Network, Columns, Likelihood or ScoreKind");
+        return new SavedState(options, network, metadata.Threshold, metadata.FeatureMean, metadata.FeatureScale, metadata.Training!);
+    }
+
+    private static void RequireValid(VaeOptions options, string field)
+    {
+        try
+        {
+            options.Validate();
         }
         catch (ArgumentOutOfRangeException e)
         {
-            throw Invalid($"its metadata field Options.{e.ParamName} is not valid ({e.Message})");
+            throw Invalid($"its metadata field {field} is not valid ({e.Message})");
         }
-        Require(metadata.InputWidth >= 1, "InputWidth", $"is {metadata.InputWidth}");
-        Require(metadata.HiddenSizes is not null, "HiddenSizes", "is missing");
-        Require(metadata.HiddenSizes!.All(h => h >= 1), "HiddenSizes", "holds a width below 1");
-        bool convolutional = metadata.Options!.Architecture == VaeArchitecture.Convolutional;
-        Require(convolutional || metadata.HiddenSizes!.Length >= 1, "HiddenSizes", "is empty for an MLP");
-        Require(!convolutional || metadata.ImageShape is not null, "ImageShape", "is missing for a convolutional network");
-        if (metadata.ImageShape is { } shape)
+    }
+
+    /// <summary>Checks what both versions must hold, field by field, before anything is allocated for it.</summary>
+    private static SavedState Validate(SavedState state)
+    {
+        var network = state.Network;
+        Require(network.InputWidth >= 1, "InputWidth", $"is {network.InputWidth}");
+        Require(network.HiddenSizes.All(h => h >= 1), "HiddenSizes", "holds a width below 1");
+        bool convolutional = network.Architecture == VaeArchitecture.Convolutional;
+        Require(convolutional || network.HiddenSizes.Length >= 1, "HiddenSizes", "is empty for an MLP");
+        Require(!convolutional || network.ImageShape is not null, "ImageShape", "is missing for a convolutional network");
+        if (network.ImageShape is { } shape)
         {
             Require(shape.Channels >= 1 && shape.Height >= 1 && shape.Width >= 1, "ImageShape", $"is {shape}");
-            Require(shape.Size == metadata.InputWidth, "ImageShape", $"holds {shape.Size} values where InputWidth is {metadata.InputWidth}");
+            Require(shape.Size == network.InputWidth, "ImageShape", $"holds {shape.Size} values where InputWidth is {network.InputWidth}");
         }
-        Require(float.IsFinite(metadata.Threshold), "Threshold", $"is {metadata.Threshold}, not a finite number");
-        Require(metadata.TrainingHistory is not null && metadata.TrainingHistory.All(r => r is not null), "TrainingHistory", "is missing");
-        Require(metadata.TrainingWarnings is null || metadata.TrainingWarnings.All(w => w is not null), "TrainingWarnings", "holds an empty entry");
-        if (metadata.Options.Likelihood == VaeLikelihood.Gaussian)
+        Require(float.IsFinite(state.Threshold), "Threshold", $"is {state.Threshold}, not a finite number");
+        var training = state.Training;
+        Require(training.History is not null && training.History.All(r => r is not null && r.KlPerDimension is not null), "TrainingHistory", "is missing");
+        Require(training.Warnings is not null && training.Warnings.All(w => w is not null), "TrainingWarnings", "is missing or holds an empty entry");
+        if (state.Options.Likelihood == VaeLikelihood.Gaussian)
         {
-            Require(metadata.FeatureMean?.Length == metadata.InputWidth, "FeatureMean", "does not match the input width");
-            Require(metadata.FeatureScale?.Length == metadata.InputWidth, "FeatureScale", "does not match the input width");
-            Require(metadata.FeatureMean!.All(float.IsFinite), "FeatureMean", "holds a value that is not finite");
-            Require(metadata.FeatureScale!.All(s => float.IsFinite(s) && s > 0), "FeatureScale", "holds a value that is not positive and finite");
+            Require(state.FeatureMean?.Length == network.InputWidth, "FeatureMean", "does not match the input width");
+            Require(state.FeatureScale?.Length == network.InputWidth, "FeatureScale", "does not match the input width");
+            Require(state.FeatureMean!.All(float.IsFinite), "FeatureMean", "holds a value that is not finite");
+            Require(state.FeatureScale!.All(s => float.IsFinite(s) && s > 0), "FeatureScale", "holds a value that is not positive and finite");
         }
         try
         {
-            var spec = metadata.ToNetworkSpec();
-            Require(spec.ParameterCount() <= VaeNetworkSpec.MaximumParameters, "HiddenSizes",
-                $"describes a network of {spec.ParameterCount()} weights, more than the {VaeNetworkSpec.MaximumParameters} the library builds");
+            Require(network.ParameterCount() <= VaeNetworkSpec.MaximumParameters, "HiddenSizes",
+                $"describes a network of {network.ParameterCount()} weights, more than the {VaeNetworkSpec.MaximumParameters} the library builds");
         }
         catch (Exception e) when (e is ArgumentException or OverflowException)
         {
             throw Invalid($"its metadata describes an impossible network ({e.Message})");
         }
-        return metadata;
+        return state;
     }
 
     /// <summary>Parses the tensors, checking each name, shape and value against the network before any is kept.</summary>
@@ -256,9 +354,9 @@ internal static class VaeModelFile
         }
     }
 
-    private static VaeModel Restore(VaeModelMetadata metadata, VaeNetworkSpec spec, Dictionary<string, float[]> tensors)
+    private static VaeModel Restore(SavedState state, Dictionary<string, float[]> tensors)
     {
-        var network = spec.Build();
+        var network = state.Network.Build();
         try
         {
             using (no_grad())
@@ -276,9 +374,9 @@ internal static class VaeModelFile
             network.Dispose();
             throw;
         }
-        bool gaussian = metadata.Options.Likelihood == VaeLikelihood.Gaussian;
-        var standardization = gaussian ? new FeatureStandardization(metadata.FeatureMean!, metadata.FeatureScale!) : null;
-        return new VaeModel(network, metadata.Options.Likelihood, metadata.Options.ScoreKind, standardization);
+        bool gaussian = state.Options.Likelihood == VaeLikelihood.Gaussian;
+        var standardization = gaussian ? new FeatureStandardization(state.FeatureMean!, state.FeatureScale!) : null;
+        return new VaeModel(network, state.Options.Likelihood, state.Options.ScoreKind, standardization);
     }
 
     private static void Require(bool condition, string field, string problem)

@@ -1,0 +1,41 @@
+using MLNet.Vae.Model;
+using MLNet.Vae.Tensors;
+using static TorchSharp.torch;
+
+namespace MLNet.Vae.Benchmarks;
+
+/// <summary>Measurements the library itself does not need: every score kind of one model, and the sampled test ELBO.</summary>
+internal static class BenchmarkScores
+{
+    private const int BatchRows = 1000;
+
+    /// <summary>The scores of <paramref name="count"/> rows under <paramref name="kind"/>, whatever kind the model was fitted with.</summary>
+    public static float[] Score(VaeModel model, VaeScoreKind kind, float[] rows, int count)
+    {
+        var latent = new float[BatchRows * model.LatentDimension];
+        var scores = new float[count];
+        for (int start = 0; start < count; start += BatchRows)
+        {
+            int n = Math.Min(BatchRows, count - start);
+            model.Score(kind, rows.AsSpan(start * model.InputWidth, n * model.InputWidth), n, latent, scores.AsSpan(start, n));
+        }
+        return scores;
+    }
+
+    /// <summary>
+    /// The single-sample negative ELBO per row, reconstruction(x, decoder(z)) + KL with z = μ + σ ⊙ ε, ε drawn from
+    /// <paramref name="generator"/>: the estimate pytorch/examples reports as its test loss.
+    /// </summary>
+    public static float[] SampledNegativeElbo(VaeModel model, ReadOnlySpan<float> rows, int count, Generator generator)
+    {
+        using var lease = model.Lease();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        model.Network.eval();
+        var x = model.ToModelSpace(TensorCopy.FromRows(rows, count, model.InputWidth));
+        var (mean, logVariance) = model.Network.Encode(x);
+        var z = VaeObjective.Reparameterize(mean, logVariance, generator);
+        var elbo = VaeObjective.Reconstruction(model.Likelihood, model.Network.Decode(z), x).add(VaeObjective.KlDivergence(mean, logVariance), Scalars.One);
+        return TensorCopy.ToArray(elbo);
+    }
+}
