@@ -2,7 +2,10 @@ using System.CommandLine;
 
 namespace MLNet.Vae.Cli;
 
-/// <summary>The command line: parses arguments with System.CommandLine and runs <see cref="Commands"/>. Exit codes: 0 done, 1 bad input, 2 usage.</summary>
+/// <summary>
+/// The command line: parses arguments with System.CommandLine and runs <see cref="Commands"/>. Exit codes: 0 done, 1 bad
+/// input or a refused operation (one "error:" line), 2 usage, 70 an unexpected failure (one "error:" line, a bug to report).
+/// </summary>
 public static class Cli
 {
     public static int Run(string[] args, TextWriter output, TextWriter error)
@@ -13,11 +16,11 @@ public static class Cli
         var output_ = new Option<string>("--out") { Description = "Where to write the result.", Required = true };
 
         var label = new Option<string?>("--label-column") { Description = "A CSV column to leave out of the features (e.g. a known label)." };
-        var latent = new Option<int?>("--latent") { Description = "Latent dimensions (default: half the CSV columns, at most 20; 20 for images)." };
-        var epochs = new Option<int>("--epochs") { Description = "Passes over the data.", DefaultValueFactory = _ => 30 };
+        var latent = new Option<int?>("--latent") { Description = $"Latent dimensions (default: half the CSV columns, at most {VaeOptions.Defaults.LatentDimension}; {VaeOptions.Defaults.LatentDimension} for images)." };
+        var epochs = new Option<int>("--epochs") { Description = "Passes over the data.", DefaultValueFactory = _ => VaeOptions.Defaults.NumberOfEpochs };
         var likelihood = new Option<string>("--likelihood") { Description = "auto (Gaussian for CSV, Bernoulli for images), bernoulli or gaussian.", DefaultValueFactory = _ => "auto" };
         var architecture = new Option<string>("--architecture") { Description = "mlp, or conv (images only).", DefaultValueFactory = _ => "mlp" };
-        var contamination = new Option<double>("--contamination") { Description = "Expected fraction of anomalies; sets the threshold.", DefaultValueFactory = _ => 0.1 };
+        var contamination = new Option<double>("--contamination") { Description = "Expected fraction of anomalies; sets the threshold.", DefaultValueFactory = _ => VaeOptions.Defaults.Contamination };
         var imageSize = new Option<int>("--image-size") { Description = "Images are resized to this many pixels square.", DefaultValueFactory = _ => 28 };
         var grayscale = new Option<bool>("--grayscale") { Description = "Convert images to grey (one channel)." };
         var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 1 };
@@ -50,16 +53,26 @@ public static class Cli
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
     }
 
+    /// <summary>Runs a command; whatever it throws becomes one "error:" line and an exit code, never a stack trace.</summary>
     private static int Guard(TextWriter error, Func<int> action)
     {
         try
         {
             return action();
         }
-        catch (CliException e)
+        catch (Exception e) when (IsInputError(e))
         {
             error.WriteLine($"error: {e.Message}");
             return 1;
         }
+        catch (Exception e)
+        {
+            error.WriteLine($"error: unexpected {e.GetType().Name}: {e.Message} (a bug in mlnet-vae: please report it)");
+            return 70;
+        }
     }
+
+    /// <summary>What bad input or a refused operation throws: the tool's own errors and the library's documented ones.</summary>
+    private static bool IsInputError(Exception e) => e is CliException or ArgumentException or InvalidOperationException
+        or InvalidDataException or FormatException or IOException or UnauthorizedAccessException or OperationCanceledException;
 }

@@ -22,7 +22,7 @@ internal sealed class Commands(TextWriter output, TextWriter error)
         var options = new VaeOptions
         {
             FeatureColumnName = input.IsImages ? InputData.Pixels : InputData.Features,
-            LatentDimension = settings.Latent ?? (input.IsImages ? 20 : Math.Max(2, Math.Min(20, width / 2))),
+            LatentDimension = settings.Latent ?? (input.IsImages ? VaeOptions.Defaults.LatentDimension : Math.Max(2, Math.Min(VaeOptions.Defaults.LatentDimension, width / 2))),
             NumberOfEpochs = settings.Epochs,
             Likelihood = settings.Likelihood switch
             {
@@ -42,7 +42,7 @@ internal sealed class Commands(TextWriter output, TextWriter error)
             Seed = settings.Seed,
             Progress = new ConsoleProgress(error, settings.Epochs),
         };
-        IEstimator<ITransformer> pipeline = new VaeEstimator(_ml, Validated(options));
+        IEstimator<ITransformer> pipeline = new VaeEstimator(_ml, options);
         if (input.IsImages) pipeline = InputData.ImagePipeline(_ml, settings.ImageSize, settings.Grayscale).Append(pipeline);
         var model = pipeline.Fit(input.Data);
         var vae = FindVae(model);
@@ -167,19 +167,6 @@ internal sealed class Commands(TextWriter output, TextWriter error)
     {
         if (model is IDisposable disposable) disposable.Dispose();
         if (model is IEnumerable<ITransformer> chain) foreach (var part in chain.OfType<IDisposable>()) part.Dispose();
-    }
-
-    private static VaeOptions Validated(VaeOptions options)
-    {
-        try
-        {
-            options.Validate();
-            return options;
-        }
-        catch (ArgumentOutOfRangeException e)
-        {
-            throw new CliException(e.Message.Split(" (Parameter")[0]);
-        }
     }
 
     /// <summary>One line per epoch on standard error, so standard output stays the result.</summary>

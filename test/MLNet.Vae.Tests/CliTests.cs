@@ -130,6 +130,33 @@ public sealed class CliTests
     }
 
     [TestMethod]
+    public void Train_WhenTheLibraryRefusesTheData_PrintsOneErrorLineAndFails()
+    {
+        // Values above 1 under the Bernoulli likelihood: the library's own InvalidOperationException, not the tool's.
+        string path = PathOf("wide.csv");
+        File.WriteAllText(path, "a,b,c\n1,2,3\n4,5,6\n7,8,9\n");
+
+        var result = Run("train", "--data", path, "--model", PathOf("m.zip"), "--likelihood", "bernoulli", "--epochs", "1");
+
+        Assert.AreEqual(1, result.ExitCode);
+        var lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.HasCount(1, lines, result.Error);
+        StringAssert.StartsWith(lines[0], "error: ");
+        StringAssert.Contains(lines[0], "Bernoulli");
+        Assert.IsFalse(File.Exists(PathOf("m.zip")));
+    }
+
+    [TestMethod]
+    public void Train_WithAnInvalidOption_PrintsTheLibrarysMessage()
+    {
+        var result = Run("train", "--data", WriteCsv("data.csv"), "--model", PathOf("m.zip"), "--label-column", "label", "--latent", "0");
+
+        Assert.AreEqual(1, result.ExitCode);
+        StringAssert.Contains(result.Error, "error: LatentDimension must be positive, got 0.");
+        Assert.DoesNotContain("   at ", result.Error, "no stack trace");
+    }
+
+    [TestMethod]
     [DataRow("missing", "does not exist")]
     [DataRow("empty", "is empty: it needs a header row")]
     [DataRow("header-only", "has a header but no rows")]
