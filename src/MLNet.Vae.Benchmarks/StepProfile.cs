@@ -21,11 +21,13 @@ public static class StepProfile
     {
         set_num_threads(2);
         random.manual_seed(1);
-        using var network = new VaeNetworkSpec(VaeArchitecture.Mlp, 784, 20, [400], null, [], 20).Build();
-        var parameters = network.parameters().ToList();
+        var network = new VaeNetworkSpec(VaeArchitecture.Mlp, 784, 20, [400], null, [], 20).Build();
+        using var model = new VaeModel(network, VaeLikelihood.Bernoulli, VaeScoreKind.ReconstructionError, standardization: null);
         using var data = rand(60000, 784);
-        using var optimizer = optim.Adam(parameters, lr: 1e-3);
         using var generator = new Generator(1);
+        // The training loop's own step (Training/TrainingStep.cs), its parts switched on one by one.
+        using var step = new TrainingStep(model, learningRate: 1e-3, weightDecay: 0, freeBits: 0, generator);
+        network.train();
         double Time(string name, bool clip, bool adam, bool items, int steps = 300)
         {
             var clock = new Stopwatch();
@@ -33,17 +35,11 @@ public static class StepProfile
             {
                 if (s == 20) clock.Start();
                 using var scope = NewDisposeScope();
-                var x = data.narrow(0, (s * 128) % 59872, 128);
-                var (mean, logVariance) = network.Encode(x);
-                var z = mean + (logVariance * 0.5).exp() * randn(mean.shape, generator: generator);
-                var reconstruction = VaeObjective.Reconstruction(VaeLikelihood.Bernoulli, network.Decode(z), x).sum();
-                var kl = VaeObjective.KlPerDimension(mean, logVariance).sum(dim: 0L).sum();
-                var loss = (reconstruction + kl) / 128;
-                if (items) { reconstruction.item<float>(); kl.item<float>(); loss.item<float>(); }
-                optimizer.zero_grad();
-                loss.backward();
-                if (clip) nn.utils.clip_grad_norm_(parameters, double.PositiveInfinity);
-                if (adam) optimizer.step();
+                var losses = step.Forward(data.narrow(0, (s * 128) % 59872, 128), beta: 1);
+                if (items) { losses.Reconstruction.item<float>(); losses.Kl.item<float>(); losses.Loss.item<float>(); }
+                step.Backward(losses);
+                if (clip) step.GradientNorm(double.PositiveInfinity);
+                if (adam) step.Update();
             }
             return clock.Elapsed.TotalMilliseconds / steps;
         }
@@ -66,7 +62,7 @@ public static class StepProfile
             output.WriteLine($"{variants[v].Name,-48} {ms:F3} ms/step, median of 5 rounds of 300 steps ({128 / ms * 1000:F0} samples/s)");
         }
         Copies(output);
-        Scoring(network, output);
+        Scoring(output);
         return 0;
     }
 
@@ -105,7 +101,7 @@ public static class StepProfile
     }
 
     /// <summary>10 000 random rows: reading the input alone, Transform + cursor pass by pass, and the model alone.</summary>
-    private static void Scoring(VaeNetwork untrained, TextWriter output)
+    private static void Scoring(TextWriter output)
     {
         var random = new Random(1);
         var rows = Enumerable.Range(0, 10_000).Select(_ => Enumerable.Range(0, 784).Select(_ => (float)random.NextDouble()).ToArray()).ToList();

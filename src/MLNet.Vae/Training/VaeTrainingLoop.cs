@@ -43,60 +43,46 @@ internal static class VaeTrainingLoop
         // Active units are counted on a fixed random sample: the first rows of sorted data would bias the count.
         using var activeUnitSample = ActiveUnitSample(train, generator);
         double baseline = ReconstructionBaseline(model, train);
-        var parameters = model.Network.parameters().ToList();
-        using var optimizer = new AdamOptimizer(parameters, options.LearningRate, options.WeightDecay);
+        using var step = new TrainingStep(model, options.LearningRate, options.WeightDecay, options.FreeBits, generator);
         int batchSize = Math.Min(options.BatchSize, trainCount);
         long stepsPerEpoch = (trainCount + batchSize - 1) / batchSize;
         long warmupSteps = options.KlWarmupEpochs * stepsPerEpoch;
         double clip = options.GradientNormClip ?? double.PositiveInfinity;
-        using var freeBits = options.FreeBits.ToScalar();
 
         var history = new List<VaeEpochRecord>(options.NumberOfEpochs);
         using var best = options.EarlyStoppingPatience is null ? null : new WeightSnapshot(model.Network);
         double bestValidationLoss = double.PositiveInfinity;
         int bestEpoch = 0, epochsWithoutImprovement = 0;
-        long step = 0;
+        long steps = 0;
         for (int epoch = 1; epoch <= options.NumberOfEpochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
             double learningRate = LearningRateAt(options, epoch);
-            optimizer.LearningRate = learningRate;
+            step.Optimizer.LearningRate = learningRate;
             model.Network.train();
             double lossSum = 0, reconstructionSum = 0, klSum = 0, gradientNormSum = 0, beta = 0;
             using var klPerDimensionSum = zeros(model.LatentDimension);
             using var order = randperm(trainCount, generator: generator);
-            for (int start = 0, batch = 1; start < trainCount; start += batchSize, batch++, step++)
+            for (int start = 0, batch = 1; start < trainCount; start += batchSize, batch++, steps++)
             {
                 checkCancelled?.Invoke();
                 using var scope = NewDisposeScope();
                 int count = Math.Min(batchSize, trainCount - start);
-                beta = warmupSteps == 0 ? options.Beta : options.Beta * Math.Min(1.0, (double)step / warmupSteps);
-                var x = train.index_select(0, order.narrow(0, start, count));
-                var (mean, logVariance) = model.Network.Encode(x);
-                var z = VaeObjective.Reparameterize(mean, logVariance, generator);
-                var reconstruction = VaeObjective.Reconstruction(model.Likelihood, model.Network.Decode(z), x).sum();
-                // dim by name: a literal 0 would bind to sum(ScalarType) and sum as bytes.
-                var klPerDimension = VaeObjective.KlPerDimension(mean, logVariance).sum(dim: 0L);
-                var kl = klPerDimension.sum();
-                // Free bits: each dimension's batch-mean KL counts as at least λ nats.
-                using var batchRows = ((double)count).ToScalar();
-                using var betaScalar = beta.ToScalar();
-                var penalty = options.FreeBits > 0 ? klPerDimension.div(batchRows).clamp_min(freeBits).sum().mul(batchRows) : kl;
-                var loss = reconstruction.add(penalty, betaScalar).div(batchRows);
-                double batchReconstruction = reconstruction.item<float>(), batchKl = kl.item<float>(), batchLoss = loss.item<float>();
+                beta = warmupSteps == 0 ? options.Beta : options.Beta * Math.Min(1.0, (double)steps / warmupSteps);
+                var losses = step.Forward(train.index_select(0, order.narrow(0, start, count)), beta);
+                double batchReconstruction = losses.Reconstruction.item<float>(), batchKl = losses.Kl.item<float>(), batchLoss = losses.Loss.item<float>();
                 if (!double.IsFinite(batchLoss))
                     throw Diverged(epoch, batch, $"the loss is {batchLoss} (reconstruction {batchReconstruction / count:G6}, KL {batchKl / count:G6} per row)", history, options);
-                optimizer.ZeroGradients();
-                loss.backward();
-                double gradientNorm = nn.utils.clip_grad_norm_(parameters, clip);
+                step.Backward(losses);
+                double gradientNorm = step.GradientNorm(clip);
                 if (!double.IsFinite(gradientNorm))
                     throw Diverged(epoch, batch, $"the gradient norm is {gradientNorm}", history, options);
-                optimizer.Step();
+                step.Update();
                 lossSum += batchLoss * count;
                 reconstructionSum += batchReconstruction;
                 klSum += batchKl;
                 gradientNormSum += gradientNorm;
-                klPerDimensionSum.add_(klPerDimension.detach(), Scalars.One);
+                klPerDimensionSum.add_(losses.KlPerDimension.detach(), Scalars.One);
             }
 
             int batches = (int)stepsPerEpoch;
@@ -130,7 +116,7 @@ internal static class VaeTrainingLoop
                 epochsWithoutImprovement = 0;
                 best.Take(model.Network);
             }
-            else if (step > warmupSteps && ++epochsWithoutImprovement >= options.EarlyStoppingPatience)
+            else if (steps > warmupSteps && ++epochsWithoutImprovement >= options.EarlyStoppingPatience)
             {
                 break;
             }

@@ -1,0 +1,76 @@
+using MLNet.Vae.Model;
+using MLNet.Vae.Tensors;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MLNet.Vae.Training;
+
+/// <summary>The loss terms of one mini-batch, summed over its rows (tensors of the step's dispose scope).</summary>
+/// <param name="Loss">The minimized loss per row: (reconstruction + β · penalty) / n, penalty = KL or the free-bits KL.</param>
+/// <param name="Reconstruction">Σ over rows of the reconstruction term.</param>
+/// <param name="KlPerDimension">Σ over rows of each latent dimension's KL, shape [L].</param>
+/// <param name="Kl">Σ over rows of the KL.</param>
+internal sealed record StepLosses(Tensor Loss, Tensor Reconstruction, Tensor KlPerDimension, Tensor Kl);
+
+/// <summary>
+/// One training step in its parts, so that the training loop and the step profile (benchmarks) run the same code:
+/// <see cref="Forward"/> the β-weighted negative ELBO, <see cref="Backward"/>, <see cref="GradientNorm"/> (clipping), and
+/// <see cref="Update"/> with Adam. The caller owns the dispose scope of the step.
+/// </summary>
+internal sealed class TrainingStep : IDisposable
+{
+    private readonly VaeModel _model;
+    private readonly IReadOnlyList<TorchSharp.Modules.Parameter> _parameters;
+    private readonly Generator _generator;
+    private readonly double _freeBits;
+    private readonly Scalar _freeBitsScalar;
+
+    public TrainingStep(VaeModel model, double learningRate, double weightDecay, double freeBits, Generator generator)
+    {
+        _model = model;
+        _parameters = model.Network.parameters().ToList();
+        _generator = generator;
+        _freeBits = freeBits;
+        _freeBitsScalar = freeBits.ToScalar();
+        Optimizer = new AdamOptimizer(_parameters, learningRate, weightDecay);
+    }
+
+    public AdamOptimizer Optimizer { get; }
+
+    /// <summary>Encodes <paramref name="x"/>, draws z = μ + σ ⊙ ε, decodes it and forms the loss with weight <paramref name="beta"/>.</summary>
+    public StepLosses Forward(Tensor x, double beta)
+    {
+        long count = x.shape[0];
+        var (mean, logVariance) = _model.Network.Encode(x);
+        var z = VaeObjective.Reparameterize(mean, logVariance, _generator);
+        var reconstruction = VaeObjective.Reconstruction(_model.Likelihood, _model.Network.Decode(z), x).sum();
+        // dim by name: a literal 0 would bind to sum(ScalarType) and sum as bytes.
+        var klPerDimension = VaeObjective.KlPerDimension(mean, logVariance).sum(dim: 0L);
+        var kl = klPerDimension.sum();
+        using var rows = ((double)count).ToScalar();
+        using var betaScalar = beta.ToScalar();
+        // Free bits: each dimension's batch-mean KL counts as at least λ nats.
+        var penalty = _freeBits > 0 ? klPerDimension.div(rows).clamp_min(_freeBitsScalar).sum().mul(rows) : kl;
+        var loss = reconstruction.add(penalty, betaScalar).div(rows);
+        return new StepLosses(loss, reconstruction, klPerDimension, kl);
+    }
+
+    /// <summary>Clears the gradients and back-propagates the loss.</summary>
+    public void Backward(StepLosses losses)
+    {
+        Optimizer.ZeroGradients();
+        losses.Loss.backward();
+    }
+
+    /// <summary>The gradient's global L2 norm before clipping; rescales it to at most <paramref name="clip"/> (∞: no clipping).</summary>
+    public double GradientNorm(double clip) => nn.utils.clip_grad_norm_(_parameters, clip);
+
+    /// <summary>One Adam update of every parameter.</summary>
+    public void Update() => Optimizer.Step();
+
+    public void Dispose()
+    {
+        Optimizer.Dispose();
+        _freeBitsScalar.Dispose();
+    }
+}
