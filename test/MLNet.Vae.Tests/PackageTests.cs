@@ -28,6 +28,8 @@ public sealed class PackageTests
             Assert.AreEqual(0, pack.ExitCode, pack.Output);
             Assert.IsTrue(File.Exists(Path.Combine(feed, $"MLNet.Vae.{version}.nupkg")), pack.Output);
             Assert.IsTrue(File.Exists(Path.Combine(feed, $"MLNet.Vae.{version}.snupkg")), "symbols are packed");
+            CollectionAssert.AreEquivalent(new[] { "Microsoft.ML", "TorchSharp-cpu" }, DependenciesOf(Path.Combine(feed, $"MLNet.Vae.{version}.nupkg")),
+                "the core package names only Microsoft.ML and TorchSharp-cpu (charts live in MLNet.Vae.Reporting)");
 
             Directory.CreateDirectory(consumer);
             File.WriteAllText(Path.Combine(consumer, "nuget.config"), $"""
@@ -84,5 +86,15 @@ public sealed class PackageTests
         string output = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
         return (process.ExitCode, output + error.Result);
+    }
+
+    /// <summary>The package ids a .nupkg's nuspec names as dependencies.</summary>
+    private static List<string> DependenciesOf(string package)
+    {
+        using var archive = System.IO.Compression.ZipFile.OpenRead(package);
+        var nuspec = archive.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal));
+        using var stream = nuspec.Open();
+        var document = System.Xml.Linq.XDocument.Load(stream);
+        return document.Descendants().Where(e => e.Name.LocalName == "dependency").Select(e => (string)e.Attribute("id")!).Distinct().ToList();
     }
 }

@@ -211,9 +211,7 @@ internal static class VaeModelFile
     private static SavedState ParseVersion1(byte[] json)
     {
         var metadata = Deserialize<VaeModelMetadataV1>(json);
-        Require(metadata.Options is not null, "Options", "is missing");
-        Require(metadata.HiddenSizes is not null, "HiddenSizes", "is missing");
-        Require(metadata.TrainingHistory is not null, "TrainingHistory", "is missing");
+        RequirePresent(("Options", metadata.Options), ("HiddenSizes", metadata.HiddenSizes), ("TrainingHistory", metadata.TrainingHistory));
         var options = metadata.Options!;
         RequireValid(options, "Options");
         var training = new VaeTrainingSummary(
@@ -232,12 +230,9 @@ internal static class VaeModelFile
     private static SavedState ParseVersion2(byte[] json)
     {
         var metadata = Deserialize<VaeModelMetadataV2>(json);
-        Require(metadata.Network is not null, "Network", "is missing");
-        Require(metadata.Columns is not null, "Columns", "is missing");
-        Require(metadata.Training is not null, "Training", "is missing");
+        RequirePresent(("Network", metadata.Network), ("Columns", metadata.Columns), ("Training", metadata.Training));
         var network = metadata.Network!;
-        Require(network.HiddenSizes is not null, "Network.HiddenSizes", "is missing");
-        Require(network.ConvolutionChannels is not null, "Network.ConvolutionChannels", "is missing");
+        RequirePresent(("Network.HiddenSizes", network.HiddenSizes), ("Network.ConvolutionChannels", network.ConvolutionChannels));
         Require(network.InputWidth >= 1, "Network.InputWidth", $"is {network.InputWidth}");
         Require(network.LatentDimension >= 1, "Network.LatentDimension", $"is {network.LatentDimension}");
         Require(network.HiddenSizes!.All(h => h >= 1), "Network.HiddenSizes", "holds a width below 1");
@@ -267,6 +262,12 @@ internal static class VaeModelFile
         options.OutOfDomainInput = metadata.OutOfDomainInput;
         RequireValid(options, "Network, Columns, Likelihood or ScoreKind");
         return new SavedState(options, network, metadata.Threshold, metadata.FeatureMean, metadata.FeatureScale, metadata.Training!);
+    }
+
+    /// <summary>Refuses a file whose JSON left any of these fields out (null).</summary>
+    private static void RequirePresent(params (string Field, object? Value)[] fields)
+    {
+        foreach (var (field, value) in fields) Require(value is not null, field, "is missing");
     }
 
     private static void RequireValid(VaeOptions options, string field)

@@ -1,4 +1,4 @@
-namespace MLNet.Vae.Training;
+namespace MLNet.Vae.Model;
 
 /// <summary>The anomaly threshold learned from a contamination rate.</summary>
 internal static class ScoreThreshold

@@ -1,0 +1,94 @@
+using Mono.Cecil;
+
+namespace MLNet.Vae.Tests;
+
+/// <summary>
+/// The library's layers depend one way (docs/architecture.md): Tensors and Internal (ML.NET access) ← Network ← Model ←
+/// Training and Data ← Persistence ← the estimator and the transformer. A type may use the public vocabulary (options, enums, records) and any
+/// layer below its own, never one above or beside it.
+/// </summary>
+[TestClass]
+public sealed class LayeringTests
+{
+    private static readonly Dictionary<string, int> Rank = new()
+    {
+        ["MLNet.Vae.Tensors"] = 0,
+        ["MLNet.Vae.Network"] = 1,
+        ["MLNet.Vae.Model"] = 2,
+        ["MLNet.Vae.Training"] = 3,
+        ["MLNet.Vae.Data"] = 3,
+        ["MLNet.Vae.Persistence"] = 4,
+        ["MLNet.Vae.Internal"] = 0,
+        ["MLNet.Vae"] = 5,
+    };
+
+    /// <summary>Public types every layer may name: plain data, no behaviour that reaches back into the layers.</summary>
+    private static readonly HashSet<string> Vocabulary =
+    [
+        "VaeOptions", "VaeLikelihood", "VaeScoreKind", "VaeArchitecture", "VaeImageShape", "VaeEpochRecord", "VaeTrainingWarning",
+        "VaeWarningKind", "VaeTrainingSummary", "VaeOutOfDomainInput", "VaeLearningRateSchedule",
+    ];
+
+    [TestMethod]
+    public void EveryLayer_UsesOnlyTheLayersBelowIt()
+    {
+        using var library = AssemblyDefinition.ReadAssembly(typeof(VaeTransformer).Assembly.Location);
+        var violations = new SortedSet<string>();
+        foreach (var type in library.MainModule.GetTypes().Where(t => Rank.ContainsKey(NamespaceOf(t))))
+        {
+            int rank = Rank[NamespaceOf(type)];
+            foreach (var used in UsedTypes(type).SelectMany(Unwrap).Where(u => u.Scope == library.MainModule && Rank.ContainsKey(NamespaceOf(u))))
+            {
+                string name = Outermost(used).Name;
+                bool vocabulary = NamespaceOf(used) == "MLNet.Vae" && Vocabulary.Contains(name);
+                int usedRank = Rank[NamespaceOf(used)];
+                bool sideways = usedRank == rank && NamespaceOf(used) != NamespaceOf(type);
+                if (!vocabulary && (usedRank > rank || sideways))
+                    violations.Add($"{Outermost(type).FullName} ({NamespaceOf(type)}) uses {Outermost(used).FullName} ({NamespaceOf(used)})");
+            }
+        }
+        Assert.IsEmpty(violations, string.Join("\n", violations));
+    }
+
+    /// <summary>The types a reference names: the element of an array or by-ref, and a generic type with its arguments.</summary>
+    private static IEnumerable<TypeReference> Unwrap(TypeReference type)
+    {
+        if (type is GenericInstanceType generic)
+        {
+            foreach (var argument in generic.GenericArguments.SelectMany(Unwrap)) yield return argument;
+            type = generic.ElementType;
+        }
+        while (type is TypeSpecification specification) type = specification.ElementType;
+        yield return type;
+    }
+
+    private static TypeReference Outermost(TypeReference type)
+    {
+        while (type.DeclaringType is not null) type = type.DeclaringType;
+        return type;
+    }
+
+    private static string NamespaceOf(TypeReference type) => Outermost(type).Namespace;
+
+    private static IEnumerable<TypeReference> UsedTypes(TypeDefinition type)
+    {
+        if (type.BaseType is not null) yield return type.BaseType;
+        foreach (var field in type.Fields) yield return field.FieldType;
+        foreach (var method in type.Methods)
+        {
+            yield return method.ReturnType;
+            foreach (var parameter in method.Parameters) yield return parameter.ParameterType;
+            if (!method.HasBody) continue;
+            foreach (var variable in method.Body.Variables) yield return variable.VariableType;
+            foreach (var instruction in method.Body.Instructions)
+            {
+                switch (instruction.Operand)
+                {
+                    case MethodReference callee: yield return callee.DeclaringType; break;
+                    case FieldReference field: yield return field.DeclaringType; break;
+                    case TypeReference used: yield return used; break;
+                }
+            }
+        }
+    }
+}
