@@ -89,10 +89,8 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
                 channel.Info(MessageSensitivity.None, DescribeEpoch(record));
                 _options.Progress?.Report(record);
             }, checkCancelled);
-            if (outcome.History.Count < _options.NumberOfEpochs)
-                channel.Info(MessageSensitivity.None, $"Early stopping after epoch {outcome.History.Count}: kept the weights of epoch {outcome.BestEpoch}.");
-            else if (outcome.BestEpoch < outcome.History.Count)
-                channel.Info(MessageSensitivity.None, $"Every epoch ran; kept the weights of epoch {outcome.BestEpoch}, the best on validation.");
+            if (KeptWeightsMessage(outcome.History.Count, _options.NumberOfEpochs, outcome.BestEpoch) is string kept)
+                channel.Info(MessageSensitivity.None, kept);
             var trainedWarnings = TrainingDiagnostics.AfterTraining(_options, outcome.History, outcome.ReconstructionBaseline).ToList();
             foreach (var warning in trainedWarnings) channel.Warning(MessageSensitivity.None, warning.Message);
             warnings.AddRange(trainedWarnings);
@@ -111,6 +109,12 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
             torch.set_num_threads(hostThreads);
         }
     }
+
+    /// <summary>What to log about the kept weights: early stopping only when epochs were skipped; null when the last epoch's are kept.</summary>
+    internal static string? KeptWeightsMessage(int epochsRun, int epochsAsked, int bestEpoch) =>
+        epochsRun < epochsAsked ? $"Early stopping after epoch {epochsRun}: kept the weights of epoch {bestEpoch}."
+        : bestEpoch < epochsRun ? $"Every epoch ran; kept the weights of epoch {bestEpoch}, the best on validation."
+        : null;
 
     /// <summary>Refuses, before any memory is reserved, a network larger than <see cref="VaeNetworkSpec.MaximumParameters"/>.</summary>
     private static void RequireBuildable(VaeNetworkSpec spec)
