@@ -3,10 +3,11 @@ using MLNet.Vae.Benchmarks;
 
 // Usage (after src/MLNet.Vae.Benchmarks/setup-debian.sh):
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- all      (quality, elbo and speed in turn: about 25 minutes)
-//   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- quality [--classes 0,1,...] [--arch Mlp,Convolutional] [--epochs 20]
+//   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- quality [--classes 0,1,...] [--arch Mlp,Convolutional] [--epochs 20]   (--epochs 0: default options, Bernoulli only)
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- elbo [--epochs 10]
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- speed [--epochs 3] [--score-rows 1000000]   (runs pytorch_baseline.py)
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- profile   (where a training step's time goes)
+//   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- tabular [--variants default,score=NegativeElbo]   (development suite, docs/benchmarks.md)
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- fuzz [--cases 10000]   (damaged and crafted model files, docs/reliability.md)
 string command = args.FirstOrDefault() ?? "";
 string Option(string name, string fallback)
@@ -37,12 +38,14 @@ try
             return SpeedBenchmark.Run([], Console.Out);
         case "profile":
             return StepProfile.Run(Console.Out);
+        case "tabular":
+            return TabularBenchmark.Run(Option("--variants", "default").Split(','), Console.Out);
         case "fuzz":
             return FuzzBenchmark.Run(int.Parse(Option("--cases", "10000")), Console.Out);
         case "speed":
             return SpeedBenchmark.Run(args.Skip(1).ToArray(), Console.Out);
         default:
-            Console.Error.WriteLine("usage: MLNet.Vae.Benchmarks all|quality|elbo|speed|profile|fuzz [options]  (see docs/benchmarks.md)");
+            Console.Error.WriteLine("usage: MLNet.Vae.Benchmarks all|quality|elbo|speed|profile|tabular|fuzz [options]  (see docs/benchmarks.md)");
             return 2;
     }
 }

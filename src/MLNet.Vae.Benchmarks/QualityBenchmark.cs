@@ -25,6 +25,19 @@ public static class QualityBenchmark
         return ml.Data.LoadFromEnumerable(images.Select(p => new Row { Pixels = p }), schema);
     }
 
+    /// <summary>
+    /// The protocol for the default path: only the likelihood (and for the convolutional network the architecture
+    /// and image shape) set; every other option automatic.
+    /// </summary>
+    public static VaeOptions DefaultOptions(VaeArchitecture architecture) => new()
+    {
+        FeatureColumnName = nameof(Row.Pixels),
+        Architecture = architecture,
+        ImageShape = new VaeImageShape(1, FashionMnist.Side, FashionMnist.Side),
+        Likelihood = VaeLikelihood.Bernoulli,
+        Seed = 1,
+    };
+
     public static VaeOptions Options(VaeArchitecture architecture, int epochs) => new()
     {
         FeatureColumnName = nameof(Row.Pixels),
@@ -59,8 +72,10 @@ public static class QualityBenchmark
             foreach (var architecture in architectures)
             {
                 var clock = Stopwatch.StartNew();
-                using var model = new VaeEstimator(ml, Options(architecture, epochs)).Fit(View(ml, train));
+                using var model = new VaeEstimator(ml, epochs > 0 ? Options(architecture, epochs) : DefaultOptions(architecture)).Fit(View(ml, train));
                 Add(seconds, architecture.ToString(), clock.Elapsed.TotalSeconds);
+                var trainRows = Flatten(train.ToArray());
+                model.Model.Calibrate(trainRows, train.Count);
                 foreach (var kind in kinds)
                 {
                     double auc = RocAuc.Compute(BenchmarkScores.Score(model.Model, kind, testRows, data.TestImages.Length), anomalous);

@@ -4,4 +4,4 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq dataset-fashion-mnist python3-torch libopenblas0-openmp
+apt-get install -y -qq dataset-fashion-mnist python3-torch libopenblas0-openmp python3-sklearn

@@ -16,8 +16,8 @@ public static class Cli
         var output_ = new Option<string>("--out") { Description = "Where to write the result.", Required = true };
 
         var label = new Option<string?>("--label-column") { Description = "A CSV column to leave out of the features (e.g. a known label)." };
-        var latent = new Option<int?>("--latent") { Description = $"Latent dimensions (default: half the CSV columns, at most {VaeOptions.Defaults.LatentDimension}; {VaeOptions.Defaults.LatentDimension} for images)." };
-        var epochs = new Option<int>("--epochs") { Description = "Passes over the data.", DefaultValueFactory = _ => VaeOptions.Defaults.NumberOfEpochs };
+        var latent = new Option<int?>("--latent") { Description = $"Latent dimensions (default: automatic, half the features, at most {VaeOptions.Defaults.MaximumAutomaticLatentDimension})." };
+        var epochs = new Option<int?>("--epochs") { Description = $"Passes over the data (default: automatic, about {VaeOptions.Defaults.AutomaticOptimizerSteps} optimizer steps)." };
         var likelihood = new Option<string>("--likelihood") { Description = "auto (Gaussian for CSV, Bernoulli for images), bernoulli or gaussian.", DefaultValueFactory = _ => "auto" };
         var architecture = new Option<string>("--architecture") { Description = "mlp, or conv (images only).", DefaultValueFactory = _ => "mlp" };
         var contamination = new Option<double>("--contamination") { Description = "Expected fraction of anomalies; sets the threshold.", DefaultValueFactory = _ => VaeOptions.Defaults.Contamination };

@@ -12,7 +12,7 @@ internal sealed class Commands(TextWriter output, TextWriter error)
 {
     private readonly MLContext _ml = new(seed: 1);
 
-    public sealed record TrainSettings(string Data, string Model, string? LabelColumn, int? Latent, int Epochs, string Likelihood,
+    public sealed record TrainSettings(string Data, string Model, string? LabelColumn, int? Latent, int? Epochs, string Likelihood,
         string Architecture, double Contamination, int ImageSize, bool Grayscale, int Seed, string? Report);
 
     public int Train(TrainSettings settings)
@@ -22,7 +22,7 @@ internal sealed class Commands(TextWriter output, TextWriter error)
         var options = new VaeOptions
         {
             FeatureColumnName = input.IsImages ? InputData.Pixels : InputData.Features,
-            LatentDimension = settings.Latent ?? (input.IsImages ? VaeOptions.Defaults.LatentDimension : Math.Max(2, Math.Min(VaeOptions.Defaults.LatentDimension, width / 2))),
+            LatentDimension = settings.Latent,
             NumberOfEpochs = settings.Epochs,
             Likelihood = settings.Likelihood switch
             {
@@ -40,7 +40,7 @@ internal sealed class Commands(TextWriter output, TextWriter error)
             },
             Contamination = settings.Contamination,
             Seed = settings.Seed,
-            Progress = new ConsoleProgress(error, settings.Epochs),
+            Progress = new ConsoleProgress(error),
         };
         IEstimator<ITransformer> pipeline = new VaeEstimator(_ml, options);
         if (input.IsImages) pipeline = InputData.ImagePipeline(_ml, settings.ImageSize, settings.Grayscale).Append(pipeline);
@@ -170,9 +170,9 @@ internal sealed class Commands(TextWriter output, TextWriter error)
     }
 
     /// <summary>One line per epoch on standard error, so standard output stays the result.</summary>
-    private sealed class ConsoleProgress(TextWriter writer, int epochs) : IProgress<VaeEpochRecord>
+    private sealed class ConsoleProgress(TextWriter writer) : IProgress<VaeEpochRecord>
     {
         public void Report(VaeEpochRecord e) => writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"epoch {e.Epoch}/{epochs}: loss {e.Loss:G5} (reconstruction {e.Reconstruction:G5}, KL {e.Kl:G4}), {e.ActiveUnits} active units, {e.Seconds:F1} s"));
+            $"epoch {e.Epoch}: loss {e.Loss:G5} (reconstruction {e.Reconstruction:G5}, KL {e.Kl:G4}), {e.ActiveUnits} active units, {e.Seconds:F1} s"));
     }
 }

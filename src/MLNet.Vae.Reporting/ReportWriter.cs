@@ -38,7 +38,7 @@ internal static class ReportWriter
         Chart("kl.png", TrainingCharts.Kl(training));
         if (training.History[^1].KlPerDimension.Count > 0)
             Chart("kl-per-dimension.png", TrainingCharts.KlPerDimension(training.History[^1]));
-        Chart("scores.png", TrainingCharts.ScoreHistogram(scored.Scores, transformer.Threshold, vaeOptions.ScoreKind));
+        Chart("scores.png", TrainingCharts.ScoreHistogram(scored.Scores, transformer.Threshold, vaeOptions.ScoreKind ?? VaeScoreKind.ReconstructionError));
         Chart("latent-map.png", TrainingCharts.LatentMap(LatentProjection.FirstTwoComponents(scored.Latent), scored.Labels, options.LabelColumnName));
 
         if (imageShape is not null)

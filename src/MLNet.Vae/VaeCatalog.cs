@@ -19,8 +19,8 @@ public static class VaeCatalog
     /// <param name="contamination">Expected fraction of anomalies in the training data; sets the threshold.</param>
     /// <param name="seed">Seed of training; null takes one from the MLContext.</param>
     public static VaeEstimator VariationalAutoencoder(this TransformsCatalog catalog,
-        string featureColumnName = VaeOptions.Defaults.FeatureColumnName, int latentDimension = VaeOptions.Defaults.LatentDimension,
-        VaeLikelihood likelihood = VaeOptions.Defaults.Likelihood, int numberOfEpochs = VaeOptions.Defaults.NumberOfEpochs,
+        string featureColumnName = VaeOptions.Defaults.FeatureColumnName, int? latentDimension = null,
+        VaeLikelihood likelihood = VaeOptions.Defaults.Likelihood, int? numberOfEpochs = null,
         double contamination = VaeOptions.Defaults.Contamination, int? seed = null) =>
         catalog.VariationalAutoencoder(FromArguments(featureColumnName, latentDimension, likelihood, numberOfEpochs, contamination, seed));
 
@@ -37,8 +37,8 @@ public static class VaeCatalog
     /// <param name="contamination">Expected fraction of anomalies in the training data; sets the threshold.</param>
     /// <param name="seed">Seed of training; null takes one from the MLContext.</param>
     public static VaeEstimator VariationalAutoencoder(this AnomalyDetectionCatalog.AnomalyDetectionTrainers catalog,
-        string featureColumnName = VaeOptions.Defaults.FeatureColumnName, int latentDimension = VaeOptions.Defaults.LatentDimension,
-        VaeLikelihood likelihood = VaeOptions.Defaults.Likelihood, int numberOfEpochs = VaeOptions.Defaults.NumberOfEpochs,
+        string featureColumnName = VaeOptions.Defaults.FeatureColumnName, int? latentDimension = null,
+        VaeLikelihood likelihood = VaeOptions.Defaults.Likelihood, int? numberOfEpochs = null,
         double contamination = VaeOptions.Defaults.Contamination, int? seed = null) =>
         catalog.VariationalAutoencoder(FromArguments(featureColumnName, latentDimension, likelihood, numberOfEpochs, contamination, seed));
 
@@ -46,8 +46,8 @@ public static class VaeCatalog
     public static VaeEstimator VariationalAutoencoder(this AnomalyDetectionCatalog.AnomalyDetectionTrainers catalog, VaeOptions options) =>
         new(MLNetInternals.GetEnvironment(catalog), options);
 
-    private static VaeOptions FromArguments(string featureColumnName, int latentDimension, VaeLikelihood likelihood,
-        int numberOfEpochs, double contamination, int? seed) => new()
+    private static VaeOptions FromArguments(string featureColumnName, int? latentDimension, VaeLikelihood likelihood,
+        int? numberOfEpochs, double contamination, int? seed) => new()
     {
         FeatureColumnName = featureColumnName,
         LatentDimension = latentDimension,

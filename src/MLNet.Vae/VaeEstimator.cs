@@ -70,34 +70,40 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         }
 
         using var channel = _host.Start("Training");
-        long seed = _options.Seed ?? _host.Rand.Next();
-        channel.Info(MessageSensitivity.None, $"Training a VAE {spec.Describe()} ({_options.Likelihood}) on {rowCount} rows for {_options.NumberOfEpochs} epochs, seed {seed}.");
-        var warnings = TrainingDiagnostics.BeforeTraining(_options, width, spec.HiddenSizes).ToList();
+        var automaticChoices = new List<string>();
+        // From here on, every automatic option (null) holds its choice for this data.
+        var options = _options.Resolve(width, rowCount, automaticChoices);
+        foreach (string choice in automaticChoices) channel.Info(MessageSensitivity.None, $"Automatic option: {choice}.");
+        long seed = options.Seed ?? _host.Rand.Next();
+        channel.Info(MessageSensitivity.None, $"Training a VAE {spec.Describe()} ({options.Likelihood}) on {rowCount} rows for {options.NumberOfEpochs} epochs, seed {seed}.");
+        // Only what the caller chose is warned about: the automatic choices are made to suit the data.
+        var warnings = TrainingDiagnostics.BeforeTraining(_options, width, _options.HiddenLayerSizes ?? []).ToList();
         foreach (var warning in warnings) channel.Warning(MessageSensitivity.None, warning.Message);
 
-        var standardization = _options.Likelihood == VaeLikelihood.Gaussian ? FeatureStandardization.Fit(rows, rowCount, width) : null;
+        var standardization = options.Likelihood == VaeLikelihood.Gaussian ? FeatureStandardization.Fit(rows, rowCount, width) : null;
         // libtorch's thread count is process-wide: set it for this Fit only, and give the host its own back.
         int hostThreads = torch.get_num_threads();
-        if (_options.NumberOfThreads is int threads) torch.set_num_threads(threads);
-        var model = new VaeModel(spec.Build(), _options.Likelihood, _options.ScoreKind, standardization);
+        if (options.NumberOfThreads is int threads) torch.set_num_threads(threads);
+        var model = new VaeModel(spec.Build(), options.Likelihood, options.ScoreKind!.Value, standardization);
         try
         {
             using (var initialization = new torch.Generator((ulong)seed))
                 model.Network.Initialize(initialization);
-            var outcome = VaeTrainingLoop.Train(model, rows, rowCount, _options, seed, record =>
+            var outcome = VaeTrainingLoop.Train(model, rows, rowCount, options, seed, record =>
             {
                 channel.Info(MessageSensitivity.None, DescribeEpoch(record));
-                _options.Progress?.Report(record);
+                options.Progress?.Report(record);
             }, checkCancelled);
-            if (KeptWeightsMessage(outcome.History.Count, _options.NumberOfEpochs, outcome.BestEpoch) is string kept)
+            if (KeptWeightsMessage(outcome.History.Count, options.NumberOfEpochs!.Value, outcome.BestEpoch) is string kept)
                 channel.Info(MessageSensitivity.None, kept);
-            var trainedWarnings = TrainingDiagnostics.AfterTraining(_options, outcome.History, outcome.ReconstructionBaseline).ToList();
+            var trainedWarnings = TrainingDiagnostics.AfterTraining(options, outcome.History, outcome.ReconstructionBaseline).ToList();
             foreach (var warning in trainedWarnings) channel.Warning(MessageSensitivity.None, warning.Message);
             warnings.AddRange(trainedWarnings);
-            float threshold = ScoreThreshold.FromContamination(model.ScoreRows(rows, rowCount).Scores, _options.Contamination);
-            channel.Info(MessageSensitivity.None, $"Threshold {threshold:G6} ({_options.ScoreKind}, contamination {_options.Contamination:G3}).");
-            var summary = new VaeTrainingSummary(outcome.History, warnings, outcome.BestEpoch, outcome.ReconstructionBaseline);
-            return new VaeTransformer(_host, _options.Clone(), model, threshold, summary);
+            if (options.ScoreKind == VaeScoreKind.ReconstructionAndLatent) model.Calibrate(rows, rowCount);
+            float threshold = ScoreThreshold.FromContamination(model.ScoreRows(rows, rowCount).Scores, options.Contamination);
+            channel.Info(MessageSensitivity.None, $"Threshold {threshold:G6} ({options.ScoreKind}, contamination {options.Contamination:G3}).");
+            var summary = new VaeTrainingSummary(outcome.History, warnings, outcome.BestEpoch, outcome.ReconstructionBaseline, automaticChoices);
+            return new VaeTransformer(_host, options, model, threshold, summary);
         }
         catch
         {
@@ -142,7 +148,7 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         string validation = e.ValidationLoss is double v ? $", validation loss {v:G6}" : "";
         // Not "loss = reconstruction + beta x KL": with free bits or during KL warm-up the minimized loss differs from that sum.
         return $"Epoch {e.Epoch}: loss {e.Loss:G6} (reconstruction {e.Reconstruction:G6}, KL {e.Kl:G6}, beta {e.Beta:G3}){validation}; " +
-               $"{e.ActiveUnits}/{_options.LatentDimension} active units, gradient norm {e.GradientNorm:G4}, learning rate {e.LearningRate:G3} ({e.Seconds:F2} s)";
+               $"{e.ActiveUnits}/{e.KlPerDimension.Count} active units, gradient norm {e.GradientNorm:G4}, learning rate {e.LearningRate:G3} ({e.Seconds:F2} s)";
     }
 
     private void RequireUnitInterval(float[] rows, int width)

@@ -23,22 +23,26 @@ public sealed class VaeOptions
         public const string ScoreColumnName = "Score";
         /// <summary>Default of <see cref="VaeOptions.PredictedLabelColumnName"/>.</summary>
         public const string PredictedLabelColumnName = "PredictedLabel";
-        /// <summary>Default of <see cref="VaeOptions.LatentDimension"/>.</summary>
-        public const int LatentDimension = 20;
+        /// <summary>The largest automatic <see cref="VaeOptions.LatentDimension"/>: ⌈width / 2⌉ up to this.</summary>
+        public const int MaximumAutomaticLatentDimension = 20;
+        /// <summary>Optimizer steps the automatic <see cref="VaeOptions.NumberOfEpochs"/> aims at, whatever the row count.</summary>
+        public const int AutomaticOptimizerSteps = 2000;
+        /// <summary>The most epochs the automatic choice takes (tiny tables).</summary>
+        public const int MaximumAutomaticEpochs = 1000;
         /// <summary>Default of <see cref="VaeOptions.Likelihood"/>.</summary>
         public const VaeLikelihood Likelihood = VaeLikelihood.Gaussian;
         /// <summary>Default of <see cref="VaeOptions.Beta"/>: the standard VAE.</summary>
         public const double Beta = 1.0;
-        /// <summary>Default of <see cref="VaeOptions.NumberOfEpochs"/>.</summary>
-        public const int NumberOfEpochs = 30;
-        /// <summary>Default of <see cref="VaeOptions.BatchSize"/>.</summary>
+        /// <summary>The automatic <see cref="VaeOptions.BatchSize"/>: this, or the row count when smaller.</summary>
         public const int BatchSize = 128;
         /// <summary>Default of <see cref="VaeOptions.LearningRate"/>.</summary>
         public const double LearningRate = 1e-3;
         /// <summary>Default of <see cref="VaeOptions.Contamination"/>.</summary>
         public const double Contamination = 0.1;
-        /// <summary>Default of <see cref="VaeOptions.ScoreKind"/>.</summary>
-        public const VaeScoreKind ScoreKind = VaeScoreKind.ReconstructionError;
+        /// <summary>The automatic <see cref="VaeOptions.ScoreKind"/> for the Gaussian likelihood (tables).</summary>
+        public const VaeScoreKind GaussianScoreKind = VaeScoreKind.ReconstructionAndLatent;
+        /// <summary>The automatic <see cref="VaeOptions.ScoreKind"/> for the Bernoulli likelihood (pixels).</summary>
+        public const VaeScoreKind BernoulliScoreKind = VaeScoreKind.ReconstructionError;
         /// <summary>Default of <see cref="VaeOptions.LogVarianceLimit"/>: wide enough never to bind in healthy training.</summary>
         public const double LogVarianceLimit = 20;
         /// <summary>Width cap of the automatic hidden layer, the width used by pytorch/examples' VAE.</summary>
@@ -57,12 +61,15 @@ public sealed class VaeOptions
     /// <summary>The output column holding <c>Score &gt; Threshold</c> (<see cref="bool"/>).</summary>
     public string PredictedLabelColumnName { get; set; } = Defaults.PredictedLabelColumnName;
 
-    /// <summary>Size of the latent space z. It should be smaller than the input width.</summary>
-    public int LatentDimension { get; set; } = Defaults.LatentDimension;
+    /// <summary>
+    /// Size of the latent space z; it should be smaller than the input width. Null (the default) chooses
+    /// min(⌈inputWidth / 2⌉, 20) at Fit, recorded in <see cref="VaeTrainingSummary.AutomaticChoices"/>.
+    /// </summary>
+    public int? LatentDimension { get; set; }
 
     /// <summary>
     /// Widths of the encoder's hidden layers, input side first; the decoder mirrors them. Null (the default) picks one
-    /// hidden layer of width min(400, max(2 · <see cref="LatentDimension"/>, inputWidth / 2)) when the input width is known.
+    /// hidden layer of width min(400, max(2 · latent dimension, inputWidth / 2)) when the input width is known.
     /// </summary>
     public int[]? HiddenLayerSizes { get; set; }
 
@@ -84,11 +91,15 @@ public sealed class VaeOptions
     /// <summary>Weight β of the KL term (β = 1 is the standard VAE; β &gt; 1 a β-VAE; β = 0 a plain autoencoder).</summary>
     public double Beta { get; set; } = Defaults.Beta;
 
-    /// <summary>Number of passes over the training data.</summary>
-    public int NumberOfEpochs { get; set; } = Defaults.NumberOfEpochs;
+    /// <summary>
+    /// Number of passes over the training data. Null (the default) trains for about 2,000 optimizer steps whatever the row
+    /// count: ⌈2000 / ⌈rows / batch⌉⌉ epochs, between 1 and 1,000 (a table of 200 rows gets as many updates as one of
+    /// 50,000), recorded in <see cref="VaeTrainingSummary.AutomaticChoices"/>.
+    /// </summary>
+    public int? NumberOfEpochs { get; set; }
 
-    /// <summary>Rows per mini-batch.</summary>
-    public int BatchSize { get; set; } = Defaults.BatchSize;
+    /// <summary>Rows per mini-batch. Null (the default): min(128, rows).</summary>
+    public int? BatchSize { get; set; }
 
     /// <summary>Adam's learning rate.</summary>
     public double LearningRate { get; set; } = Defaults.LearningRate;
@@ -106,7 +117,12 @@ public sealed class VaeOptions
     public double Contamination { get; set; } = Defaults.Contamination;
 
     /// <summary>How the <see cref="ScoreColumnName"/> column is computed; see <see cref="VaeScoreKind"/>.</summary>
-    public VaeScoreKind ScoreKind { get; set; } = Defaults.ScoreKind;
+    /// <remarks>
+    /// Null (the default) chooses by likelihood: <see cref="VaeScoreKind.ReconstructionAndLatent"/> for Gaussian (tables,
+    /// where anomalies may be off the manifold or far out on it) and <see cref="VaeScoreKind.ReconstructionError"/> for
+    /// Bernoulli (pixels, where the latent term added nothing on Fashion-MNIST); see docs/choosing-options.md.
+    /// </remarks>
+    public VaeScoreKind? ScoreKind { get; set; }
 
     /// <summary>
     /// Intra-op threads of libtorch (<c>torch.set_num_threads</c>, a process-wide setting) applied when fitting.
@@ -181,7 +197,46 @@ public sealed class VaeOptions
 
     /// <summary>The hidden layer widths for an input of <paramref name="inputWidth"/> features.</summary>
     internal int[] ResolveHiddenLayerSizes(int inputWidth) => HiddenLayerSizes?.ToArray()
-        ?? [Math.Min(Defaults.MaximumAutomaticHiddenSize, Math.Max(2 * LatentDimension, inputWidth / 2))];
+        ?? [Math.Min(Defaults.MaximumAutomaticHiddenSize, Math.Max(2 * LatentFor(inputWidth), inputWidth / 2))];
+
+    /// <summary>The latent dimension for rows of <paramref name="inputWidth"/> values: the option, or the automatic choice.</summary>
+    internal int LatentFor(int inputWidth) => LatentDimension ?? Math.Clamp((inputWidth + 1) / 2, 1, Defaults.MaximumAutomaticLatentDimension);
+
+    /// <summary>
+    /// A copy with every automatic option (null) replaced by its choice for this data, each choice described in
+    /// <paramref name="choices"/>; an option set by the caller is kept as it is.
+    /// </summary>
+    internal VaeOptions Resolve(int inputWidth, int rowCount, List<string> choices)
+    {
+        var resolved = Clone();
+        if (LatentDimension is null)
+        {
+            resolved.LatentDimension = LatentFor(inputWidth);
+            choices.Add($"LatentDimension = {resolved.LatentDimension}: ⌈{inputWidth} features / 2⌉, at most {Defaults.MaximumAutomaticLatentDimension}");
+        }
+        if (HiddenLayerSizes is null && Architecture == VaeArchitecture.Mlp)
+        {
+            resolved.HiddenLayerSizes = resolved.ResolveHiddenLayerSizes(inputWidth);
+            choices.Add($"HiddenLayerSizes = [{resolved.HiddenLayerSizes[0]}]: max(2 x latent, {inputWidth} features / 2), at most {Defaults.MaximumAutomaticHiddenSize}");
+        }
+        if (ScoreKind is null)
+        {
+            resolved.ScoreKind = Likelihood == VaeLikelihood.Bernoulli ? Defaults.BernoulliScoreKind : Defaults.GaussianScoreKind;
+            choices.Add($"ScoreKind = {resolved.ScoreKind}: the default for the {Likelihood} likelihood");
+        }
+        if (BatchSize is null)
+        {
+            resolved.BatchSize = Math.Min(Defaults.BatchSize, rowCount);
+            choices.Add($"BatchSize = {resolved.BatchSize}: {Defaults.BatchSize}, or the row count when smaller");
+        }
+        if (NumberOfEpochs is null)
+        {
+            long stepsPerEpoch = (rowCount + resolved.BatchSize!.Value - 1) / resolved.BatchSize.Value;
+            resolved.NumberOfEpochs = (int)Math.Clamp((Defaults.AutomaticOptimizerSteps + stepsPerEpoch - 1) / stepsPerEpoch, 1, Defaults.MaximumAutomaticEpochs);
+            choices.Add($"NumberOfEpochs = {resolved.NumberOfEpochs}: about {Defaults.AutomaticOptimizerSteps} optimizer steps at {stepsPerEpoch} per epoch ({rowCount} rows)");
+        }
+        return resolved;
+    }
 
     /// <summary>
     /// The network these options describe for rows of <paramref name="inputWidth"/> values: the one place options become
@@ -191,7 +246,7 @@ public sealed class VaeOptions
     internal Network.VaeNetworkSpec ToNetworkSpec(int inputWidth, VaeImageShape? imageShape, int[]? hiddenSizes = null)
     {
         bool convolutional = Architecture == VaeArchitecture.Convolutional;
-        return new(Architecture, inputWidth, LatentDimension, convolutional ? [] : hiddenSizes ?? ResolveHiddenLayerSizes(inputWidth),
+        return new(Architecture, inputWidth, LatentFor(inputWidth), convolutional ? [] : hiddenSizes ?? ResolveHiddenLayerSizes(inputWidth),
             imageShape, convolutional ? ConvolutionChannels.ToArray() : [], LogVarianceLimit);
     }
 
@@ -205,7 +260,7 @@ public sealed class VaeOptions
         var outputs = new[] { LatentColumnName, ScoreColumnName, PredictedLabelColumnName };
         if (outputs.Distinct(StringComparer.Ordinal).Count() != outputs.Length)
             throw new ArgumentOutOfRangeException(nameof(LatentColumnName), "The latent, score and predicted label output columns must have different names.");
-        Require(LatentDimension >= 1, nameof(LatentDimension), $"LatentDimension must be positive, got {LatentDimension}.");
+        Require(LatentDimension is null or >= 1, nameof(LatentDimension), $"LatentDimension must be positive or null (automatic), got {LatentDimension}.");
         if (HiddenLayerSizes is not null)
         {
             Require(HiddenLayerSizes.Length >= 1, nameof(HiddenLayerSizes), "HiddenLayerSizes must hold at least one layer width, or be null for the automatic choice.");
@@ -219,11 +274,11 @@ public sealed class VaeOptions
             "ConvolutionChannels must hold at least one positive channel count.");
         Require(Enum.IsDefined(Likelihood), nameof(Likelihood), $"Likelihood {(int)Likelihood} is not a VaeLikelihood value.");
         Require(double.IsFinite(Beta) && Beta >= 0, nameof(Beta), $"Beta must be a finite number >= 0, got {Beta}.");
-        Require(NumberOfEpochs >= 1, nameof(NumberOfEpochs), $"NumberOfEpochs must be positive, got {NumberOfEpochs}.");
-        Require(BatchSize >= 1, nameof(BatchSize), $"BatchSize must be positive, got {BatchSize}.");
+        Require(NumberOfEpochs is null or >= 1, nameof(NumberOfEpochs), $"NumberOfEpochs must be positive or null (automatic), got {NumberOfEpochs}.");
+        Require(BatchSize is null or >= 1, nameof(BatchSize), $"BatchSize must be positive or null (automatic), got {BatchSize}.");
         Require(double.IsFinite(LearningRate) && LearningRate > 0, nameof(LearningRate), $"LearningRate must be a finite number > 0, got {LearningRate}.");
         Require(Contamination > 0 && Contamination <= 0.5, nameof(Contamination), $"Contamination must be in (0, 0.5], got {Contamination}.");
-        Require(Enum.IsDefined(ScoreKind), nameof(ScoreKind), $"ScoreKind {(int)ScoreKind} is not a VaeScoreKind value.");
+        Require(ScoreKind is null || Enum.IsDefined(ScoreKind.Value), nameof(ScoreKind), $"ScoreKind {(int?)ScoreKind} is not a VaeScoreKind value.");
         Require(NumberOfThreads is null || NumberOfThreads >= 1, nameof(NumberOfThreads), $"NumberOfThreads must be positive or null, got {NumberOfThreads}.");
         Require(ValidationFraction >= 0 && ValidationFraction < 0.5, nameof(ValidationFraction), $"ValidationFraction must be in [0, 0.5), got {ValidationFraction}.");
         Require(KlWarmupEpochs >= 0, nameof(KlWarmupEpochs), $"KlWarmupEpochs must be >= 0, got {KlWarmupEpochs}.");

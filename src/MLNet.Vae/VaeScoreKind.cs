@@ -7,7 +7,7 @@ namespace MLNet.Vae;
 public enum VaeScoreKind
 {
     /// <summary>
-    /// The reconstruction error that suits the likelihood (the default).
+    /// The reconstruction error that suits the likelihood.
     /// Bernoulli: Σᵢ KL(Bern(xᵢ) ‖ Bern(pᵢ)) = Σᵢ [BCE(xᵢ, pᵢ) − H(xᵢ)], with p = σ(decoder logits) and
     /// H(x) = −x log x − (1 − x) log(1 − x). Subtracting the input's own entropy H removes the floor that makes summed BCE
     /// rank grey-level images by how grey they are rather than by how badly they are reconstructed.
@@ -24,4 +24,16 @@ public enum VaeScoreKind
     /// KL = −½ Σⱼ (1 + log σⱼ² − μⱼ² − σⱼ²). On grey-level images its BCE part carries the entropy floor described above.
     /// </summary>
     NegativeElbo,
+
+    /// <summary>
+    /// What both the decoder and the latent space know (the default for the Gaussian likelihood), each term standardized
+    /// on the training rows: s(x) = (R(x) − m_R) / s_R + max(0, (K(x) − m_K) / s_K − 3), where R is
+    /// <see cref="ReconstructionError"/>, K(x) = KL(q(z|x) ‖ N(0, I)) = −½ Σⱼ (1 + log σⱼ² − μⱼ² − σⱼ²) (how far the row's
+    /// code lies from where the prior puts the data), and m and s are the median and the inter-quartile range / 1.349 of
+    /// each term over the training rows. A row is anomalous when it reconstructs badly (it is off the data's manifold) or
+    /// encodes far out (on the manifold, but where no training row was). The latent term counts only beyond 3 robust
+    /// standard deviations: within them its spread over normal rows would bury anomalies that only break the features'
+    /// dependence (docs/choosing-options.md has the measurements).
+    /// </summary>
+    ReconstructionAndLatent,
 }

@@ -8,8 +8,17 @@ namespace MLNet.Vae;
 /// The reconstruction term per row of a model that ignores z and predicts each feature's mean; reconstructions near it
 /// are blurry (see docs/debugging.md).
 /// </param>
+/// <param name="AutomaticChoices">
+/// What Fit chose for each option left automatic (null), and why, e.g. "LatentDimension = 5: ⌈9 features / 2⌉, at most 20";
+/// empty when every option was set. Also written to <c>MLContext.Log</c>.
+/// </param>
 public sealed record VaeTrainingSummary(
     IReadOnlyList<VaeEpochRecord> History,
     IReadOnlyList<VaeTrainingWarning> Warnings,
     int BestEpoch,
-    double ReconstructionBaseline);
+    double ReconstructionBaseline,
+    IReadOnlyList<string>? AutomaticChoices = null)
+{
+    /// <summary>What Fit chose for each automatic option (never null; empty when none was automatic).</summary>
+    public IReadOnlyList<string> AutomaticChoices { get; init; } = AutomaticChoices ?? [];
+}

@@ -152,7 +152,7 @@ public sealed class CliTests
         var result = Run("train", "--data", WriteCsv("data.csv"), "--model", PathOf("m.zip"), "--label-column", "label", "--latent", "0");
 
         Assert.AreEqual(1, result.ExitCode);
-        StringAssert.Contains(result.Error, "error: LatentDimension must be positive, got 0.");
+        StringAssert.Contains(result.Error, "error: LatentDimension must be positive or null (automatic), got 0.");
         Assert.DoesNotContain("   at ", result.Error, "no stack trace");
     }
 

@@ -13,16 +13,17 @@ public sealed class OptionsTests
         Assert.AreEqual("LatentFeatures", options.LatentColumnName);
         Assert.AreEqual("Score", options.ScoreColumnName);
         Assert.AreEqual("PredictedLabel", options.PredictedLabelColumnName);
-        Assert.AreEqual(20, options.LatentDimension);
+        Assert.IsNull(options.LatentDimension, "automatic");
         Assert.IsNull(options.HiddenLayerSizes);
         Assert.AreEqual(VaeLikelihood.Gaussian, options.Likelihood);
         Assert.AreEqual(1.0, options.Beta);
-        Assert.AreEqual(30, options.NumberOfEpochs);
-        Assert.AreEqual(128, options.BatchSize);
+        Assert.IsNull(options.NumberOfEpochs, "automatic");
+        Assert.IsNull(options.BatchSize, "automatic");
         Assert.AreEqual(1e-3, options.LearningRate);
         Assert.IsNull(options.Seed);
         Assert.AreEqual(0.1, options.Contamination);
-        Assert.AreEqual(VaeScoreKind.ReconstructionError, options.ScoreKind);
+        Assert.IsNull(options.ScoreKind, "automatic");
+        Assert.AreEqual(VaeOutOfDomainInput.ScoreAsAnomaly, options.OutOfDomainInput);
         Assert.IsNull(options.NumberOfThreads);
         Assert.AreEqual(0.0, options.ValidationFraction);
         Assert.AreEqual(0, options.KlWarmupEpochs);
@@ -36,11 +37,11 @@ public sealed class OptionsTests
     }
 
     [TestMethod]
-    [DataRow(nameof(VaeOptions.LatentDimension), "LatentDimension must be positive, got 0.")]
+    [DataRow(nameof(VaeOptions.LatentDimension), "LatentDimension must be positive or null (automatic), got 0.")]
     [DataRow(nameof(VaeOptions.HiddenLayerSizes), "HiddenLayerSizes must all be positive, got -4.")]
     [DataRow(nameof(VaeOptions.Beta), "Beta must be a finite number >= 0, got -1.")]
-    [DataRow(nameof(VaeOptions.NumberOfEpochs), "NumberOfEpochs must be positive, got 0.")]
-    [DataRow(nameof(VaeOptions.BatchSize), "BatchSize must be positive, got 0.")]
+    [DataRow(nameof(VaeOptions.NumberOfEpochs), "NumberOfEpochs must be positive or null (automatic), got 0.")]
+    [DataRow(nameof(VaeOptions.BatchSize), "BatchSize must be positive or null (automatic), got 0.")]
     [DataRow(nameof(VaeOptions.LearningRate), "LearningRate must be a finite number > 0, got NaN.")]
     [DataRow(nameof(VaeOptions.Contamination), "Contamination must be in (0, 0.5], got 0.7.")]
     [DataRow(nameof(VaeOptions.NumberOfThreads), "NumberOfThreads must be positive or null, got 0.")]

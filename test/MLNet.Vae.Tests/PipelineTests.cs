@@ -55,7 +55,7 @@ public sealed class PipelineTests
         }
         var defaults = ml.Transforms.VariationalAutoencoder().Options;
         Assert.AreEqual(VaeOptions.Defaults.FeatureColumnName, defaults.FeatureColumnName);
-        Assert.AreEqual(VaeOptions.Defaults.ScoreKind, defaults.ScoreKind);
+        Assert.IsNull(defaults.ScoreKind, "automatic: chosen by likelihood at Fit");
         Assert.AreEqual(VaeOptions.Defaults.Likelihood, defaults.Likelihood);
         Assert.IsNull(defaults.Seed);
     }

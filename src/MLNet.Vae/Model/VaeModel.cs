@@ -17,6 +17,11 @@ namespace MLNet.Vae.Model;
 /// </remarks>
 internal sealed class VaeModel : IDisposable
 {
+    /// <summary>How many robust standard deviations of the latent term are ignored by <see cref="VaeScoreKind.ReconstructionAndLatent"/>.</summary>
+    public const double LatentMargin = 3;
+    private static readonly Scalar LatentMarginScalar = LatentMargin.ToScalar();
+    private static readonly Scalar ZeroScalar = 0.0.ToScalar();
+
     /// <summary>Values per forward pass of the batched scoring loop: 512 rows of 784 features fit; wider rows get fewer.</summary>
     private const int ScoringBatchValues = 1 << 22;
 
@@ -43,6 +48,12 @@ internal sealed class VaeModel : IDisposable
     public VaeLikelihood Likelihood { get; }
     public VaeScoreKind ScoreKind { get; }
     public FeatureStandardization? Standardization { get; }
+
+    /// <summary>
+    /// The training rows' centre and scale of each term of <see cref="VaeScoreKind.ReconstructionAndLatent"/>; set once by
+    /// Fit (<see cref="Calibrate"/>) or loading, before the model scores with that kind.
+    /// </summary>
+    public ScoreCalibration? Calibration { get; set; }
     public int InputWidth => Network.InputWidth;
     public int LatentDimension => Network.LatentDimension;
 
@@ -118,14 +129,54 @@ internal sealed class VaeModel : IDisposable
         return -1;
     }
 
-    private void ScoreInDomain(VaeScoreKind kind, ReadOnlySpan<float> rows, int count, Span<float> latent, Span<float> scores)
+    /// <summary>
+    /// Fits <see cref="Calibration"/> on <paramref name="count"/> training rows: their reconstruction errors and KL terms,
+    /// scored in batches.
+    /// </summary>
+    public void Calibrate(ReadOnlySpan<float> rows, int count)
+    {
+        var latent = new float[(long)ScoringBatchRows * LatentDimension];
+        var reconstruction = new float[count];
+        var kl = new float[count];
+        for (int start = 0; start < count; start += ScoringBatchRows)
+        {
+            int n = Math.Min(ScoringBatchRows, count - start);
+            var batch = rows.Slice(checked(start * InputWidth), n * InputWidth);
+            ScoreInDomain(VaeScoreKind.ReconstructionError, batch, n, latent, reconstruction.AsSpan(start, n));
+            ScoreInDomain(VaeScoreKind.NegativeElbo, batch, n, latent, kl.AsSpan(start, n), klOnly: true);
+        }
+        Calibration = ScoreCalibration.Fit(reconstruction, kl);
+    }
+
+    private void ScoreInDomain(VaeScoreKind kind, ReadOnlySpan<float> rows, int count, Span<float> latent, Span<float> scores, bool klOnly = false)
     {
         using var inference = new Inference(this);
         var x = ToModelSpace(FromRows(rows, count));
         var (mean, logVariance) = Network.Encode(x);
-        var score = VaeObjective.Score(kind, Likelihood, Network.Decode(mean), x, mean, logVariance, _scale);
+        var score = klOnly ? VaeObjective.KlDivergence(mean, logVariance)
+            : kind == VaeScoreKind.ReconstructionAndLatent ? Combined(x, mean, logVariance)
+            : VaeObjective.Score(kind, Likelihood, Network.Decode(mean), x, mean, logVariance, _scale);
         TensorCopy.CopyTo(mean, latent[..(count * LatentDimension)]);
         TensorCopy.CopyTo(score, scores[..count]);
+    }
+
+    /// <summary>
+    /// (R − m_R) / s_R + max(0, (K − m_K) / s_K − <see cref="LatentMargin"/>) with the training rows' <see cref="Calibration"/>
+    /// (see <see cref="VaeScoreKind.ReconstructionAndLatent"/>).
+    /// </summary>
+    private Tensor Combined(Tensor x, Tensor mean, Tensor logVariance)
+    {
+        var calibration = Calibration ?? throw new InvalidOperationException("The model was not calibrated for the ReconstructionAndLatent score.");
+        var reconstruction = VaeObjective.Score(VaeScoreKind.ReconstructionError, Likelihood, Network.Decode(mean), x, mean, logVariance, _scale);
+        var kl = VaeObjective.KlDivergence(mean, logVariance);
+        using var reconstructionCenter = calibration.ReconstructionCenter.ToScalar();
+        using var reconstructionScale = calibration.ReconstructionScale.ToScalar();
+        using var latentCenter = calibration.LatentCenter.ToScalar();
+        using var latentScale = calibration.LatentScale.ToScalar();
+        // The latent term counts only beyond LatentMargin robust standard deviations: below it, its spread over normal rows
+        // would only add noise to the reconstruction term.
+        var latentExcess = kl.sub(latentCenter).div(latentScale).sub(LatentMarginScalar).clamp_min(ZeroScalar);
+        return reconstruction.sub(reconstructionCenter).div(reconstructionScale).add(latentExcess, Scalars.One);
     }
 
     /// <summary>A [count × d] tensor holding a copy of the first count rows of a row-major buffer.</summary>
@@ -180,7 +231,7 @@ internal sealed class VaeModel : IDisposable
             foreach (var (name, buffer) in network.named_buffers())
                 buffer.copy_(source[name]);
         }
-        return new VaeModel(network, Likelihood, ScoreKind, Standardization);
+        return new VaeModel(network, Likelihood, ScoreKind, Standardization) { Calibration = Calibration };
     }
 
     /// <summary>

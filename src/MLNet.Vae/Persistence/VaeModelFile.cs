@@ -43,7 +43,8 @@ internal sealed record VaeModelMetadataV2(
     float[]? FeatureMean,
     float[]? FeatureScale,
     VaeTrainingSummary Training,
-    JsonElement? TrainingOptions);
+    JsonElement? TrainingOptions,
+    ScoreCalibration? Calibration = null);
 
 /// <summary>The input and output column names a saved model scores with.</summary>
 internal sealed record SavedColumns(string Feature, string Latent, string Score, string PredictedLabel);
@@ -53,7 +54,7 @@ internal sealed record SavedModel(VaeOptions Options, VaeModel Model, float Thre
 
 /// <summary>A file's metadata in one form whatever its version, before the weights are read.</summary>
 internal sealed record SavedState(VaeOptions Options, VaeNetworkSpec Network, float Threshold, float[]? FeatureMean, float[]? FeatureScale,
-    VaeTrainingSummary Training);
+    VaeTrainingSummary Training, ScoreCalibration? Calibration = null);
 
 /// <summary>
 /// The one model format of the library. Layout (little-endian):
@@ -99,7 +100,8 @@ internal static class VaeModelFile
             FeatureMean: model.Standardization?.Mean,
             FeatureScale: model.Standardization?.Scale,
             Training: training,
-            TrainingOptions: JsonSerializer.SerializeToElement(options, Json));
+            TrainingOptions: JsonSerializer.SerializeToElement(options, Json),
+            Calibration: model.Calibration);
         using var content = new MemoryStream();
         using (var writer = new BinaryWriter(content, Encoding.UTF8, leaveOpen: true))
         {
@@ -261,7 +263,7 @@ internal static class VaeModelFile
         options.ScoreKind = metadata.ScoreKind;
         options.OutOfDomainInput = metadata.OutOfDomainInput;
         RequireValid(options, "Network, Columns, Likelihood or ScoreKind");
-        return new SavedState(options, network, metadata.Threshold, metadata.FeatureMean, metadata.FeatureScale, metadata.Training!);
+        return new SavedState(options, network, metadata.Threshold, metadata.FeatureMean, metadata.FeatureScale, metadata.Training!, metadata.Calibration);
     }
 
     /// <summary>Refuses a file whose JSON left any of these fields out (null).</summary>
@@ -297,6 +299,8 @@ internal static class VaeModelFile
             Require(shape.Size == network.InputWidth, "ImageShape", $"holds {shape.Size} values where InputWidth is {network.InputWidth}");
         }
         Require(float.IsFinite(state.Threshold), "Threshold", $"is {state.Threshold}, not a finite number");
+        if (state.Options.ScoreKind == VaeScoreKind.ReconstructionAndLatent)
+            Require(state.Calibration is { IsValid: true }, "Calibration", "is missing or not finite with positive scales");
         var training = state.Training;
         Require(training.History is not null && training.History.All(r => r is not null && r.KlPerDimension is not null), "TrainingHistory", "is missing");
         Require(training.Warnings is not null && training.Warnings.All(w => w is not null), "TrainingWarnings", "is missing or holds an empty entry");
@@ -377,7 +381,7 @@ internal static class VaeModelFile
         }
         bool gaussian = state.Options.Likelihood == VaeLikelihood.Gaussian;
         var standardization = gaussian ? new FeatureStandardization(state.FeatureMean!, state.FeatureScale!) : null;
-        return new VaeModel(network, state.Options.Likelihood, state.Options.ScoreKind, standardization);
+        return new VaeModel(network, state.Options.Likelihood, state.Options.ScoreKind!.Value, standardization) { Calibration = state.Calibration };
     }
 
     private static void Require(bool condition, string field, string problem)

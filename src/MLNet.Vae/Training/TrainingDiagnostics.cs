@@ -35,7 +35,7 @@ internal static class TrainingDiagnostics
     public static IEnumerable<VaeTrainingWarning> AfterTraining(VaeOptions options, IReadOnlyList<VaeEpochRecord> history, double baseline)
     {
         var last = history[^1];
-        int latent = options.LatentDimension;
+        int latent = options.LatentDimension!.Value;
         int minimumActive = Math.Max(1, (int)Math.Ceiling(CollapsedActiveFraction * latent));
         if (options.Beta > 0 && last.ActiveUnits < minimumActive)
         {

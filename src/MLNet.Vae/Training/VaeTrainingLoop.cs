@@ -44,17 +44,17 @@ internal static class VaeTrainingLoop
         using var activeUnitSample = ActiveUnitSample(train, generator);
         double baseline = ReconstructionBaseline(model, train);
         using var step = new TrainingStep(model, options.LearningRate, options.WeightDecay, options.FreeBits, generator);
-        int batchSize = Math.Min(options.BatchSize, trainCount);
+        int batchSize = Math.Min(options.BatchSize!.Value, trainCount);
         long stepsPerEpoch = (trainCount + batchSize - 1) / batchSize;
         long warmupSteps = options.KlWarmupEpochs * stepsPerEpoch;
         double clip = options.GradientNormClip ?? double.PositiveInfinity;
 
-        var history = new List<VaeEpochRecord>(options.NumberOfEpochs);
+        var history = new List<VaeEpochRecord>(options.NumberOfEpochs!.Value);
         using var best = options.EarlyStoppingPatience is null ? null : new WeightSnapshot(model.Network);
         double bestValidationLoss = double.PositiveInfinity;
         int bestEpoch = 0, epochsWithoutImprovement = 0;
         long steps = 0;
-        for (int epoch = 1; epoch <= options.NumberOfEpochs; epoch++)
+        for (int epoch = 1; epoch <= options.NumberOfEpochs!.Value; epoch++)
         {
             var clock = Stopwatch.StartNew();
             double learningRate = LearningRateAt(options, epoch);
@@ -131,7 +131,7 @@ internal static class VaeTrainingLoop
     {
         if (options.LearningRateSchedule == VaeLearningRateSchedule.Constant) return options.LearningRate;
         double floor = options.LearningRate / 100;
-        return floor + (options.LearningRate - floor) * (1 + Math.Cos(Math.PI * (epoch - 1) / options.NumberOfEpochs)) / 2;
+        return floor + (options.LearningRate - floor) * (1 + Math.Cos(Math.PI * (epoch - 1) / options.NumberOfEpochs!.Value)) / 2;
     }
 
     /// <summary>Rows held out for validation: round(rows × fraction), none when that leaves no training row.</summary>

@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MLNet.Vae.Benchmarks;
+
+/// <summary>
+/// The tabular development suite (<see cref="TabularSuite"/>) under the unsupervised protocol: every detector is fitted on
+/// all rows, anomalies included, and scores all rows; ROC-AUC per data set and the mean. The VAE runs with default
+/// options (only a seed), beside ML.NET's RandomizedPca and, when python3-sklearn is installed, scikit-learn's
+/// IsolationForest and PCA (sklearn_baseline.py).
+/// </summary>
+internal static class TabularBenchmark
+{
+    public sealed class Row
+    {
+        public float[] Features { get; set; } = [];
+    }
+
+    public static int Run(IReadOnlyList<string> variants, TextWriter output)
+    {
+        var suite = TabularSuite.All().ToList();
+        var baselines = SklearnBaselines(suite);
+        var columns = variants.Select(v => $"VAE {v}").Concat(["RandomizedPca"]).Concat(baselines is null ? [] : new[] { "IsolationForest", "PCA" }).ToList();
+        var results = columns.ToDictionary(c => c, _ => new List<double>());
+        var seconds = variants.ToDictionary(v => v, _ => 0.0);
+        output.WriteLine($"| data set | rows x width | {string.Join(" | ", columns)} |");
+        output.WriteLine($"|---|---|{string.Concat(columns.Select(_ => "---|"))}");
+        foreach (var set in suite)
+        {
+            var ml = new MLContext(seed: 1);
+            var data = View(ml, set.Rows);
+            var row = new List<double>();
+            foreach (string variant in variants)
+            {
+                var clock = Stopwatch.StartNew();
+                using var model = new VaeEstimator(ml, Variant(variant, set.Rows[0].Length, set.Rows.Length)).Fit(data);
+                row.Add(RocAuc.Compute(model.Transform(data).GetColumn<float>("Score").ToArray(), set.Anomalous));
+                seconds[variant] += clock.Elapsed.TotalSeconds;
+            }
+            int width = set.Rows[0].Length;
+            var pca = ml.AnomalyDetection.Trainers.RandomizedPca("Features", rank: Math.Max(1, Math.Min(20, width / 2)), ensureZeroMean: true, seed: 1).Fit(data);
+            row.Add(RocAuc.Compute(pca.Transform(data).GetColumn<float>("Score").ToArray(), set.Anomalous));
+            if (baselines is not null) row.AddRange(baselines[set.Name]);
+            for (int c = 0; c < columns.Count; c++) results[columns[c]].Add(row[c]);
+            output.WriteLine($"| {set.Name} | {set.Rows.Length} x {width} | {string.Join(" | ", row.Select(v => v.ToString("F3", CultureInfo.InvariantCulture)))} |");
+            output.Flush();
+        }
+        output.WriteLine($"| **mean** | | {string.Join(" | ", columns.Select(c => $"**{results[c].Average():F3}**"))} |");
+        output.WriteLine();
+        foreach (var (variant, total) in seconds)
+            output.WriteLine($"VAE {variant}: {total:F0} s to fit and score the {suite.Count} data sets ({Environment.ProcessorCount} cores).");
+        return 0;
+    }
+
+    /// <summary>Options under test: "default" is <c>new VaeOptions()</c> with a seed; the others change one thing, for measuring.</summary>
+    private static VaeOptions Variant(string name, int width, int rows)
+    {
+        var options = new VaeOptions { Seed = 1 };
+        foreach (string part in name.Split('+'))
+        {
+            var (key, value) = part.Split('=') is [var k, var v] ? (k, v) : (part, "");
+            switch (key)
+            {
+                case "default": break;
+                case "score": options.ScoreKind = Enum.Parse<VaeScoreKind>(value); break;
+                case "latent" when value.StartsWith("w/", StringComparison.Ordinal):
+                    options.LatentDimension = Math.Clamp((int)Math.Ceiling(width / double.Parse(value[2..], CultureInfo.InvariantCulture)), 1, 20); break;
+                case "latent": options.LatentDimension = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "epochs": options.NumberOfEpochs = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "steps":
+                    int batch = Math.Min(options.BatchSize ?? VaeOptions.Defaults.BatchSize, rows);
+                    options.NumberOfEpochs = Math.Clamp((int)Math.Ceiling(double.Parse(value, CultureInfo.InvariantCulture) / Math.Ceiling(rows / (double)batch)), 3, 2000); break;
+                case "hiddenx": options.HiddenLayerSizes = [Math.Clamp((int)(width * double.Parse(value, CultureInfo.InvariantCulture)), 8, 400)]; break;
+                case "beta": options.Beta = double.Parse(value, CultureInfo.InvariantCulture); break;
+                case "batch": options.BatchSize = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "hidden": options.HiddenLayerSizes = value.Split(',').Select(int.Parse).ToArray(); break;
+                default: throw new ArgumentException($"Unknown variant part '{part}'.");
+            }
+        }
+        return options;
+    }
+
+    private static IDataView View(MLContext ml, float[][] rows)
+    {
+        var schema = SchemaDefinition.Create(typeof(Row));
+        schema[nameof(Row.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, rows[0].Length);
+        return ml.Data.LoadFromEnumerable(rows.Select(r => new Row { Features = r }).ToList(), schema);
+    }
+
+    /// <summary>IsolationForest and PCA ROC-AUC per data set from sklearn_baseline.py, or null when scikit-learn is missing.</summary>
+    private static Dictionary<string, double[]>? SklearnBaselines(List<TabularDataSet> suite)
+    {
+        string folder = Directory.CreateTempSubdirectory("vae-tabular-").FullName;
+        try
+        {
+            foreach (var set in suite)
+                File.WriteAllLines(Path.Combine(folder, set.Name + ".csv"), set.Rows.Select((r, i) =>
+                    (set.Anomalous[i] ? "1" : "0") + "," + string.Join(",", r.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))));
+            var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sklearn_baseline.py"));
+            start.ArgumentList.Add(folder);
+            using var process = Process.Start(start)!;
+            var error = process.StandardError.ReadToEndAsync();
+            var lines = process.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            process.WaitForExit();
+            if (process.ExitCode != 0)
+            {
+                Console.Error.WriteLine($"scikit-learn baselines skipped (apt-get install python3-sklearn): {error.Result.Trim().Split('\n')[^1]}");
+                return null;
+            }
+            return lines.Select(l => l.Split(',')).ToDictionary(p => p[0], p => p[1..].Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray());
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            Console.Error.WriteLine("scikit-learn baselines skipped: /usr/bin/python3 is missing.");
+            return null;
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+}

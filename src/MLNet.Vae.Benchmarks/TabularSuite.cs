@@ -1,0 +1,184 @@
+using System.Globalization;
+using System.IO.Compression;
+
+namespace MLNet.Vae.Benchmarks;
+
+/// <summary>One data set of the development suite: rows, labels (true = planted anomaly), and a name.</summary>
+internal sealed record TabularDataSet(string Name, float[][] Rows, bool[] Anomalous);
+
+/// <summary>
+/// The tabular development suite (docs/benchmarks.md): ADBench's four synthetic anomaly types injected into normal rows.
+/// Normal rows come from a seeded Gaussian mixture at several widths and sizes, or from the small tables Debian's
+/// python3-sklearn ships (iris, wine, diabetes). The tables reserved for independent evaluation are never read here.
+/// The anomaly types follow ADBench (Han et al., 2022), with a Gaussian mixture standing in for their fitted models:
+/// local: the normal components with covariance × 5; global: uniform over the normal range × 1.1; dependency: each
+/// feature drawn independently from its normal marginal (the dependence between features is lost); clustered: the
+/// normal components with their means moved by 5 standard deviations.
+/// </summary>
+internal static class TabularSuite
+{
+    public static readonly string[] AnomalyTypes = ["local", "global", "dependency", "clustered"];
+    private const string SklearnData = "/usr/lib/python3/dist-packages/sklearn/datasets/data";
+
+    public static IEnumerable<TabularDataSet> All(int seed = 1)
+    {
+        foreach (var (width, rows, contamination) in new[] { (8, 1000, 0.05), (16, 2000, 0.1), (32, 5000, 0.05), (64, 2000, 0.1) })
+        {
+            var random = new Random(seed * 7919 + width * 31 + rows);
+            var mixture = Mixture.Random(width, components: 3, random);
+            foreach (string type in AnomalyTypes)
+                yield return Inject($"gmm{width}x{rows}-{type}", mixture.Sample(rows, random), mixture, type, contamination, random);
+        }
+        foreach (var (name, table) in SklearnTables())
+        {
+            var random = new Random(seed * 104729 + name.Length);
+            var mixture = Mixture.Fit(table);
+            foreach (string type in AnomalyTypes)
+                yield return Inject($"{name}-{type}", table, mixture, type, 0.1, random);
+        }
+    }
+
+    private static TabularDataSet Inject(string name, float[][] normal, Mixture mixture, string type, double contamination, Random random)
+    {
+        int anomalies = Math.Max(5, (int)Math.Round(normal.Length * contamination / (1 - contamination)));
+        var planted = type switch
+        {
+            "local" => mixture.Scaled(covariance: 5).Sample(anomalies, random),
+            "clustered" => mixture.Shifted(standardDeviations: 5, random).Sample(anomalies, random),
+            "global" => Global(normal, anomalies, random),
+            "dependency" => Independent(normal, anomalies, random),
+            _ => throw new ArgumentOutOfRangeException(nameof(type)),
+        };
+        var rows = normal.Concat(planted).ToArray();
+        var labels = normal.Select(_ => false).Concat(planted.Select(_ => true)).ToArray();
+        // Shuffle, so that no method can profit from the order.
+        var order = Enumerable.Range(0, rows.Length).OrderBy(_ => random.Next()).ToArray();
+        return new TabularDataSet(name, order.Select(i => rows[i]).ToArray(), order.Select(i => labels[i]).ToArray());
+    }
+
+    private static float[][] Global(float[][] normal, int count, Random random)
+    {
+        int width = normal[0].Length;
+        var low = Enumerable.Range(0, width).Select(j => normal.Min(r => r[j])).ToArray();
+        var high = Enumerable.Range(0, width).Select(j => normal.Max(r => r[j])).ToArray();
+        return Enumerable.Range(0, count).Select(_ => Enumerable.Range(0, width).Select(j =>
+        {
+            double centre = (low[j] + high[j]) / 2, half = 1.1 * (high[j] - low[j]) / 2;
+            return (float)(centre + half * (2 * random.NextDouble() - 1));
+        }).ToArray()).ToArray();
+    }
+
+    private static float[][] Independent(float[][] normal, int count, Random random) =>
+        Enumerable.Range(0, count).Select(_ => Enumerable.Range(0, normal[0].Length).Select(j => normal[random.Next(normal.Length)][j]).ToArray()).ToArray();
+
+    /// <summary>iris, wine and diabetes from python3-sklearn's data folder, when it is installed.</summary>
+    private static IEnumerable<(string Name, float[][] Rows)> SklearnTables()
+    {
+        if (!Directory.Exists(SklearnData))
+        {
+            Console.Error.WriteLine($"sklearn's tables skipped: {SklearnData} is missing (apt-get install python3-sklearn).");
+            yield break;
+        }
+        yield return ("iris", ReadCsv(Path.Combine(SklearnData, "iris.csv"), skipLines: 1, dropLastColumn: true));
+        yield return ("wine", ReadCsv(Path.Combine(SklearnData, "wine_data.csv"), skipLines: 1, dropLastColumn: true));
+        yield return ("diabetes", ReadCsv(Path.Combine(SklearnData, "diabetes_data_raw.csv.gz"), skipLines: 0, dropLastColumn: false, separator: ' '));
+    }
+
+    private static float[][] ReadCsv(string path, int skipLines, bool dropLastColumn, char separator = ',')
+    {
+        using var file = File.OpenRead(path);
+        using var reader = new StreamReader(path.EndsWith(".gz", StringComparison.Ordinal) ? new GZipStream(file, CompressionMode.Decompress) : file);
+        var rows = new List<float[]>();
+        for (int line = 0; reader.ReadLine() is string text; line++)
+        {
+            if (line < skipLines || string.IsNullOrWhiteSpace(text)) continue;
+            var cells = text.Split(separator, StringSplitOptions.RemoveEmptyEntries);
+            if (dropLastColumn) cells = cells[..^1];
+            rows.Add(cells.Select(c => float.Parse(c, CultureInfo.InvariantCulture)).ToArray());
+        }
+        return rows.ToArray();
+    }
+
+    /// <summary>A Gaussian mixture with full covariances, kept as means and Cholesky factors.</summary>
+    private sealed class Mixture(double[][] means, double[][,] cholesky, double[] scales)
+    {
+        public static Mixture Random(int width, int components, Random random)
+        {
+            var means = Enumerable.Range(0, components).Select(_ => Enumerable.Range(0, width).Select(_ => 4 * Gaussian(random)).ToArray()).ToArray();
+            var factors = Enumerable.Range(0, components).Select(_ =>
+            {
+                // A low-rank-plus-noise covariance: features depend on a few factors, as in real tables.
+                int rank = Math.Max(2, width / 4);
+                var loadings = new double[width, rank];
+                for (int i = 0; i < width; i++) for (int k = 0; k < rank; k++) loadings[i, k] = Gaussian(random);
+                var covariance = new double[width, width];
+                for (int i = 0; i < width; i++)
+                    for (int j = 0; j < width; j++)
+                    {
+                        for (int k = 0; k < rank; k++) covariance[i, j] += loadings[i, k] * loadings[j, k];
+                        if (i == j) covariance[i, j] += 0.1;
+                    }
+                return Cholesky(covariance);
+            }).ToArray();
+            return new Mixture(means, factors, Enumerable.Repeat(1.0, components).ToArray());
+        }
+
+        /// <summary>One Gaussian fitted to a table (mean and covariance, with a small ridge).</summary>
+        public static Mixture Fit(float[][] rows)
+        {
+            int width = rows[0].Length;
+            var mean = Enumerable.Range(0, width).Select(j => rows.Average(r => (double)r[j])).ToArray();
+            var covariance = new double[width, width];
+            foreach (var r in rows)
+                for (int i = 0; i < width; i++)
+                    for (int j = 0; j < width; j++) covariance[i, j] += (r[i] - mean[i]) * (r[j] - mean[j]) / rows.Length;
+            for (int i = 0; i < width; i++) covariance[i, i] += 1e-6 + 1e-3 * covariance[i, i];
+            return new Mixture([mean], [Cholesky(covariance)], [1.0]);
+        }
+
+        public Mixture Scaled(double covariance) => new(means, cholesky, scales.Select(s => s * Math.Sqrt(covariance)).ToArray());
+
+        public Mixture Shifted(double standardDeviations, Random random) => new(
+            means.Select((m, c) => m.Select((v, i) => v + standardDeviations * Math.Sqrt(Variance(c, i)) * (random.Next(2) * 2 - 1)).ToArray()).ToArray(),
+            cholesky, scales);
+
+        public float[][] Sample(int count, Random random) => Enumerable.Range(0, count).Select(_ =>
+        {
+            int c = random.Next(means.Length);
+            int width = means[c].Length;
+            var z = Enumerable.Range(0, width).Select(_ => Gaussian(random)).ToArray();
+            var x = new float[width];
+            for (int i = 0; i < width; i++)
+            {
+                double value = means[c][i];
+                for (int k = 0; k <= i; k++) value += scales[c] * cholesky[c][i, k] * z[k];
+                x[i] = (float)value;
+            }
+            return x;
+        }).ToArray();
+
+        private double Variance(int component, int feature)
+        {
+            double sum = 0;
+            for (int k = 0; k <= feature; k++) sum += cholesky[component][feature, k] * cholesky[component][feature, k];
+            return sum;
+        }
+
+        private static double[,] Cholesky(double[,] a)
+        {
+            int n = a.GetLength(0);
+            var l = new double[n, n];
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j <= i; j++)
+                {
+                    double sum = a[i, j];
+                    for (int k = 0; k < j; k++) sum -= l[i, k] * l[j, k];
+                    l[i, j] = i == j ? Math.Sqrt(Math.Max(sum, 1e-12)) : sum / l[j, j];
+                }
+            return l;
+        }
+    }
+
+    private static double Gaussian(Random random) =>
+        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+}

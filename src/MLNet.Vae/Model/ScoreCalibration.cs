@@ -1,0 +1,42 @@
+namespace MLNet.Vae.Model;
+
+/// <summary>
+/// Where the two terms of <see cref="VaeScoreKind.ReconstructionAndLatent"/> sit on the training rows: a robust centre
+/// (the median) and scale (the inter-quartile range / 1.349, which equals σ for normal data; the standard deviation when
+/// the range is 0, and 1 when that is 0 too) of each, so that neither term dominates by its units alone.
+/// </summary>
+internal sealed record ScoreCalibration(float ReconstructionCenter, float ReconstructionScale, float LatentCenter, float LatentScale)
+{
+    public static ScoreCalibration Fit(float[] reconstruction, float[] latent)
+    {
+        var (reconstructionCenter, reconstructionScale) = CenterAndScale(reconstruction);
+        var (latentCenter, latentScale) = CenterAndScale(latent);
+        return new ScoreCalibration(reconstructionCenter, reconstructionScale, latentCenter, latentScale);
+    }
+
+    public bool IsValid => float.IsFinite(ReconstructionCenter) && float.IsFinite(LatentCenter)
+        && float.IsFinite(ReconstructionScale) && ReconstructionScale > 0 && float.IsFinite(LatentScale) && LatentScale > 0;
+
+    private static (float Center, float Scale) CenterAndScale(float[] values)
+    {
+        var finite = values.Where(float.IsFinite).Select(v => (double)v).Order().ToArray();
+        if (finite.Length == 0) return (0, 1);
+        double median = Quantile(finite, 0.5);
+        double scale = (Quantile(finite, 0.75) - Quantile(finite, 0.25)) / 1.349;
+        if (!(scale > 1e-12))
+        {
+            double mean = finite.Average();
+            scale = Math.Sqrt(finite.Average(v => (v - mean) * (v - mean)));
+        }
+        return ((float)median, scale > 1e-12 ? (float)scale : 1f);
+    }
+
+    /// <summary>The q quantile of sorted values, interpolating between order statistics.</summary>
+    private static double Quantile(double[] sorted, double q)
+    {
+        double position = q * (sorted.Length - 1);
+        int below = (int)Math.Floor(position);
+        int above = Math.Min(below + 1, sorted.Length - 1);
+        return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
+    }
+}

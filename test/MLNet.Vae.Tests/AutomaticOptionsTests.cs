@@ -1,0 +1,92 @@
+using Microsoft.ML;
+
+namespace MLNet.Vae.Tests;
+
+/// <summary>Automatic options (null, the default) are chosen from the data, recorded and logged; an explicit option wins.</summary>
+[TestClass]
+public sealed class AutomaticOptionsTests
+{
+    [TestMethod]
+    public void DefaultOptions_ChooseLatentSizeEpochsAndBatchFromTheData_AndRecordThem()
+    {
+        var ml = new MLContext(seed: 1);
+        var messages = new List<string>();
+        ml.Log += (_, e) => { lock (messages) messages.Add(e.Message); };
+        var data = TestData.ToDataView(ml, TestData.Normal(100, seed: 1));   // 100 rows of 16 features
+
+        using var model = ml.AnomalyDetection.Trainers.VariationalAutoencoder(new VaeOptions { Seed = 1 }).Fit(data);
+
+        Assert.AreEqual(8, model.LatentDimension, "⌈16 / 2⌉");
+        Assert.AreEqual(100, model.Options.BatchSize, "the row count, below 128");
+        Assert.HasCount(VaeOptions.Defaults.MaximumAutomaticEpochs, model.Training.History, "one step per epoch: 2000 epochs, capped at 1000");
+        Assert.HasCount(5, model.Training.AutomaticChoices);
+        StringAssert.StartsWith(model.Training.AutomaticChoices[0], "LatentDimension = 8");
+        Assert.IsTrue(messages.Any(m => m.Contains("Automatic option: NumberOfEpochs = 1000", StringComparison.Ordinal)), "logged");
+    }
+
+    [TestMethod]
+    public void ExplicitOptions_AlwaysWin_AndAreNotListedAsAutomatic()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = TestData.ToDataView(ml, TestData.Normal(100, seed: 1));
+        var options = new VaeOptions { Seed = 1, LatentDimension = 3, NumberOfEpochs = 2, BatchSize = 32, HiddenLayerSizes = [8], ScoreKind = VaeScoreKind.SquaredError };
+
+        using var model = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(data);
+
+        Assert.AreEqual(3, model.LatentDimension);
+        Assert.HasCount(2, model.Training.History);
+        Assert.AreEqual(32, model.Options.BatchSize);
+        Assert.AreEqual(VaeScoreKind.SquaredError, model.Options.ScoreKind);
+        Assert.IsEmpty(model.Training.AutomaticChoices);
+    }
+
+    [TestMethod]
+    public void AutomaticEpochs_AimAtAFixedNumberOfSteps_WhateverTheRowCount()
+    {
+        var options = new VaeOptions();
+        var choices = new List<string>();
+        var large = options.Resolve(inputWidth: 10, rowCount: 50_000, choices);
+        var small = options.Resolve(inputWidth: 10, rowCount: 640, choices);
+
+        Assert.AreEqual(6, large.NumberOfEpochs, "391 steps an epoch");
+        Assert.AreEqual(400, small.NumberOfEpochs, "5 steps an epoch");
+        Assert.AreEqual(5, large.LatentDimension);
+        Assert.AreEqual(20, options.Resolve(784, 6000, choices).LatentDimension, "capped at 20");
+    }
+
+    [TestMethod]
+    public void AutomaticScoreKind_FollowsTheLikelihood()
+    {
+        var choices = new List<string>();
+        Assert.AreEqual(VaeScoreKind.ReconstructionAndLatent, new VaeOptions().Resolve(10, 100, choices).ScoreKind);
+        Assert.AreEqual(VaeScoreKind.ReconstructionError, new VaeOptions { Likelihood = VaeLikelihood.Bernoulli }.Resolve(10, 100, choices).ScoreKind);
+    }
+
+    [TestMethod]
+    public void ReconstructionAndLatent_FlagsRowsThatEncodeFarOut_WhereReconstructionAloneDoesNot()
+    {
+        // Clustered anomalies (ADBench's kind): the normal distribution with its mean moved 5 standard deviations per feature.
+        // A VAE reconstructs them about as well as normal rows; their codes, though, lie far from the training rows'.
+        var ml = new MLContext(seed: 1);
+        var random = new Random(5);
+        double Gaussian() => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+        var loadings = Enumerable.Range(0, 16 * 4).Select(_ => Gaussian()).ToArray();
+        var shift = Enumerable.Range(0, 16).Select(i => 5 * Math.Sqrt(Enumerable.Range(0, 4).Sum(k => loadings[i * 4 + k] * loadings[i * 4 + k]) + 0.09) * (random.Next(2) * 2 - 1)).ToArray();
+        FeatureRow Row(int id, bool anomalous)
+        {
+            var z = Enumerable.Range(0, 4).Select(_ => Gaussian()).ToArray();
+            var x = Enumerable.Range(0, 16).Select(i => (float)(Enumerable.Range(0, 4).Sum(k => loadings[i * 4 + k] * z[k]) + 0.3 * Gaussian() + (anomalous ? shift[i] : 0))).ToArray();
+            return new FeatureRow { Features = x, Label = anomalous ? 1 : 0, Id = id };
+        }
+        var data = TestData.ToDataView(ml, Enumerable.Range(0, 600).Select(i => Row(i, anomalous: i >= 570)).ToList());
+        var options = new VaeOptions { Seed = 1, NumberOfEpochs = 60, ScoreKind = VaeScoreKind.ReconstructionAndLatent };
+        using var combined = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(data);
+        options.ScoreKind = VaeScoreKind.ReconstructionError;
+        using var reconstruction = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(data);
+
+        double Auc(ITransformer model) => ml.AnomalyDetection.Evaluate(model.Transform(data)).AreaUnderRocCurve;
+        Console.WriteLine($"combined {Auc(combined):F3}, reconstruction {Auc(reconstruction):F3}");
+        Assert.IsGreaterThan(Auc(reconstruction) + 0.02, Auc(combined), $"combined {Auc(combined):F3}, reconstruction {Auc(reconstruction):F3}");
+        Assert.IsGreaterThan(0.95, Auc(combined));
+    }
+}
