@@ -94,7 +94,7 @@ public static class QualityBenchmark
         output.WriteLine($"| **mean** | {string.Join(" | ", columns.Select(c => $"**{results[c].Average():F3}**"))} |");
         output.WriteLine();
         foreach (var (architecture, times) in seconds)
-            output.WriteLine($"{architecture}: {times.Average():F1} s per class to fit ({epochs} epochs of ~6000 images, batch 128, {torch.get_num_threads()} threads).");
+            output.WriteLine($"{architecture}: {times.Average():F1} s per class to fit ({(epochs > 0 ? $"{epochs}" : "automatic")} epochs of ~6000 images, {torch.get_num_threads()} threads).");
     }
 
     /// <summary>The 784-400-20 MLP on all 60 000 training images; per-epoch time and the test set's single-sample negative ELBO.</summary>
