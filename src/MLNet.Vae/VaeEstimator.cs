@@ -100,9 +100,11 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
             foreach (var warning in trainedWarnings) channel.Warning(MessageSensitivity.None, warning.Message);
             warnings.AddRange(trainedWarnings);
             if (options.ScoreKind == VaeScoreKind.ReconstructionAndLatent) model.Calibrate(rows, rowCount);
-            float threshold = ScoreThreshold.FromContamination(model.ScoreRows(rows, rowCount).Scores, options.Contamination);
+            var trainingScores = model.ScoreRows(rows, rowCount).Scores;
+            float threshold = ScoreThreshold.FromContamination(trainingScores, options.Contamination);
             channel.Info(MessageSensitivity.None, $"Threshold {threshold:G6} ({options.ScoreKind}, contamination {options.Contamination:G3}).");
-            var summary = new VaeTrainingSummary(outcome.History, warnings, outcome.BestEpoch, outcome.ReconstructionBaseline, automaticChoices);
+            var summary = new VaeTrainingSummary(outcome.History, warnings, outcome.BestEpoch, outcome.ReconstructionBaseline, automaticChoices,
+                ScoreThreshold.SortedQuantiles(trainingScores, MaximumStoredScores));
             return new VaeTransformer(_host, options, model, threshold, summary);
         }
         catch
@@ -115,6 +117,9 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
             torch.set_num_threads(hostThreads);
         }
     }
+
+    /// <summary>The most training scores a model keeps for its p-values (as quantiles beyond that): 40 KB.</summary>
+    private const int MaximumStoredScores = 10_000;
 
     /// <summary>What to log about the kept weights: early stopping only when epochs were skipped; null when the last epoch's are kept.</summary>
     internal static string? KeptWeightsMessage(int epochsRun, int epochsAsked, int bestEpoch) =>

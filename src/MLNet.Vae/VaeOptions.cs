@@ -62,6 +62,13 @@ public sealed class VaeOptions
     public string PredictedLabelColumnName { get; set; } = Defaults.PredictedLabelColumnName;
 
     /// <summary>
+    /// An optional output column (Single) holding each row's upper-tail p-value against the training rows' scores:
+    /// p(s) = (1 + #{training scores ≥ s}) / (n + 1), from up to 10,000 stored quantiles of them. A small p means few
+    /// training rows scored as high; it needs no guess of the contamination. Null (the default): no such column.
+    /// </summary>
+    public string? PValueColumnName { get; set; }
+
+    /// <summary>
     /// Size of the latent space z; it should be smaller than the input width. Null (the default) chooses
     /// min(⌈inputWidth / 2⌉, 20) at Fit, recorded in <see cref="VaeTrainingSummary.AutomaticChoices"/>.
     /// </summary>
@@ -257,9 +264,10 @@ public sealed class VaeOptions
         RequireColumnName(LatentColumnName, nameof(LatentColumnName));
         RequireColumnName(ScoreColumnName, nameof(ScoreColumnName));
         RequireColumnName(PredictedLabelColumnName, nameof(PredictedLabelColumnName));
-        var outputs = new[] { LatentColumnName, ScoreColumnName, PredictedLabelColumnName };
+        if (PValueColumnName is not null) RequireColumnName(PValueColumnName, nameof(PValueColumnName));
+        var outputs = new[] { LatentColumnName, ScoreColumnName, PredictedLabelColumnName, PValueColumnName }.OfType<string>().ToArray();
         if (outputs.Distinct(StringComparer.Ordinal).Count() != outputs.Length)
-            throw new ArgumentOutOfRangeException(nameof(LatentColumnName), "The latent, score and predicted label output columns must have different names.");
+            throw new ArgumentOutOfRangeException(nameof(LatentColumnName), "The latent, score, predicted label and p-value output columns must have different names.");
         Require(LatentDimension is null or >= 1, nameof(LatentDimension), $"LatentDimension must be positive or null (automatic), got {LatentDimension}.");
         if (HiddenLayerSizes is not null)
         {

@@ -8,6 +8,10 @@ namespace MLNet.Vae;
 /// The reconstruction term per row of a model that ignores z and predicts each feature's mean; reconstructions near it
 /// are blurry (see docs/debugging.md).
 /// </param>
+/// <param name="TrainingScores">
+/// The training rows' scores, sorted ascending: all of them, or 10,000 evenly spaced quantiles when there are more. The
+/// p-values of <see cref="VaeOptions.PValueColumnName"/> are read against them. Empty for models saved before they were kept.
+/// </param>
 /// <param name="AutomaticChoices">
 /// What Fit chose for each option left automatic (null), and why, e.g. "LatentDimension = 5: ⌈9 features / 2⌉, at most 20";
 /// empty when every option was set. Also written to <c>MLContext.Log</c>.
@@ -17,8 +21,12 @@ public sealed record VaeTrainingSummary(
     IReadOnlyList<VaeTrainingWarning> Warnings,
     int BestEpoch,
     double ReconstructionBaseline,
-    IReadOnlyList<string>? AutomaticChoices = null)
+    IReadOnlyList<string>? AutomaticChoices = null,
+    IReadOnlyList<float>? TrainingScores = null)
 {
+    /// <summary>The training rows' scores, sorted (never null; empty when unknown).</summary>
+    public IReadOnlyList<float> TrainingScores { get; init; } = TrainingScores ?? [];
+
     /// <summary>What Fit chose for each automatic option (never null; empty when none was automatic).</summary>
     public IReadOnlyList<string> AutomaticChoices { get; init; } = AutomaticChoices ?? [];
 }

@@ -97,6 +97,30 @@ public sealed class VaeTransformer : ITransformer, IDisposable
         return new VaeTransformer(_host, _options, _model.Clone(), threshold, Training);
     }
 
+    /// <summary>
+    /// The same model with the threshold calibrated on rows known to be normal, for a target false-positive rate: the
+    /// (1 − <paramref name="falsePositiveRate"/>) quantile of their scores, so that about that fraction of such rows is
+    /// flagged, with no guess of the training data's contamination. The result owns a copy of the weights: dispose both.
+    /// </summary>
+    /// <param name="normalRows">Rows known to be normal, with the feature column (a few hundred or more for a stable quantile).</param>
+    /// <param name="falsePositiveRate">The fraction of normal rows to flag, in (0, 0.5].</param>
+    /// <exception cref="ArgumentOutOfRangeException">The rate is outside (0, 0.5].</exception>
+    /// <exception cref="InvalidOperationException">There are no rows, or so many rows the model cannot judge that the quantile is infinite.</exception>
+    public VaeTransformer WithFalsePositiveRate(IDataView normalRows, double falsePositiveRate)
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(normalRows);
+        if (!(falsePositiveRate > 0 && falsePositiveRate <= 0.5))
+            throw new ArgumentOutOfRangeException(nameof(falsePositiveRate), $"falsePositiveRate must be in (0, 0.5], got {falsePositiveRate}.");
+        var scores = Transform(normalRows).GetColumn<float>(_options.ScoreColumnName).ToArray();
+        if (scores.Length == 0) throw new InvalidOperationException("The normal rows for calibration hold 0 instances.");
+        float threshold = ScoreThreshold.FromContamination(scores, falsePositiveRate);
+        if (!float.IsFinite(threshold))
+            throw new InvalidOperationException(
+                $"More than {falsePositiveRate:P1} of the normal rows score +Infinity (they hold NaN, infinity or values outside the model's domain): clean them first.");
+        return WithThreshold(threshold);
+    }
+
     /// <inheritdoc />
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
@@ -118,7 +142,7 @@ public sealed class VaeTransformer : ITransformer, IDisposable
         return new VaeRowMapper(OutputSchemaFor(inputSchema), _model, ScoringSettings);
     }
 
-    private ScoringSettings ScoringSettings => new(Threshold, _options.OutOfDomainInput, _options.FeatureColumnName);
+    private ScoringSettings ScoringSettings => new(Threshold, _options.OutOfDomainInput, _options.FeatureColumnName, Training.TrainingScores);
 
     private VaeOutputSchema OutputSchemaFor(DataViewSchema inputSchema) =>
         new(inputSchema, _options, _model.InputWidth, _model.LatentDimension);

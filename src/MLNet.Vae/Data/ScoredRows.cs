@@ -5,7 +5,27 @@ using MLNet.Vae.Model;
 namespace MLNet.Vae.Data;
 
 /// <summary>How a transformer's rows are scored besides the model: its threshold and its out-of-domain policy.</summary>
-internal sealed record ScoringSettings(float Threshold, VaeOutOfDomainInput OutOfDomainInput, string FeatureColumnName);
+/// <param name="Threshold">Rows scoring above it are labelled anomalous.</param>
+/// <param name="OutOfDomainInput">What to do with a row the model cannot judge.</param>
+/// <param name="FeatureColumnName">The input column, for messages.</param>
+/// <param name="TrainingScores">The training rows' scores, sorted, for the p-value column.</param>
+internal sealed record ScoringSettings(float Threshold, VaeOutOfDomainInput OutOfDomainInput, string FeatureColumnName, IReadOnlyList<float> TrainingScores)
+{
+    /// <summary>(1 + #{t ≥ score}) / (n + 1): the upper-tail p-value of a score among the training rows' (1 when none are known).</summary>
+    public float PValue(float score)
+    {
+        int n = TrainingScores.Count;
+        // The first index whose score is ≥ the row's: every training score from there up is at least as high.
+        int low = 0, high = n;
+        while (low < high)
+        {
+            int middle = (low + high) / 2;
+            if (TrainingScores[middle] < score) low = middle + 1;
+            else high = middle;
+        }
+        return (float)((1.0 + (n - low)) / (n + 1.0));
+    }
+}
 
 /// <summary>
 /// A reusable buffer of up to <see cref="Capacity"/> input rows and their forward-pass results, and the column getters
@@ -88,6 +108,14 @@ internal sealed class ScoredRows
             {
                 ensureScored();
                 value = _scores[slot()];
+            });
+        }
+        if (column == schema.PValueColumnIndex)
+        {
+            return (ValueGetter<float>)((ref float value) =>
+            {
+                ensureScored();
+                value = _settings.PValue(_scores[slot()]);
             });
         }
         return (ValueGetter<bool>)((ref bool value) =>

@@ -19,6 +19,7 @@ internal sealed class VaeOutputSchema
         builder.AddColumn(options.LatentColumnName, new VectorDataViewType(NumberDataViewType.Single, latentDimension));
         builder.AddColumn(options.ScoreColumnName, NumberDataViewType.Single, ScoreAnnotations("Score"));
         builder.AddColumn(options.PredictedLabelColumnName, BooleanDataViewType.Instance, ScoreAnnotations("PredictedLabel"));
+        if (options.PValueColumnName is not null) builder.AddColumn(options.PValueColumnName, NumberDataViewType.Single);
         Output = builder.ToSchema();
     }
 
@@ -28,6 +29,8 @@ internal sealed class VaeOutputSchema
     public int LatentColumnIndex => Input.Count;
     public int ScoreColumnIndex => Input.Count + 1;
     public int PredictedLabelColumnIndex => Input.Count + 2;
+    /// <summary>The p-value column's index, when the options ask for it (<see cref="VaeOptions.PValueColumnName"/>).</summary>
+    public int PValueColumnIndex => Input.Count + 3;
 
     /// <summary>True for the columns this transformer adds (as opposed to the input columns it passes through).</summary>
     public bool IsOutputColumn(int index) => index >= Input.Count;
@@ -46,6 +49,8 @@ internal sealed class VaeOutputSchema
             NumberDataViewType.Single, annotations: annotations);
         columns[options.PredictedLabelColumnName] = MLNetInternals.NewColumn(options.PredictedLabelColumnName, SchemaShape.Column.VectorKind.Scalar,
             BooleanDataViewType.Instance, annotations: annotations);
+        if (options.PValueColumnName is not null)
+            columns[options.PValueColumnName] = MLNetInternals.NewColumn(options.PValueColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single);
         return new SchemaShape(columns.Values);
     }
 

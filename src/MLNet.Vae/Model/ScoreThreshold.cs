@@ -18,4 +18,18 @@ internal static class ScoreThreshold
         double fraction = position - below;
         return (float)(sorted[below] + fraction * (sorted[above] - sorted[below]));
     }
+
+    /// <summary>
+    /// <paramref name="scores"/> sorted ascending when there are at most <paramref name="maximum"/>; otherwise that many
+    /// evenly spaced quantiles of them (the first and last are the minimum and the maximum).
+    /// </summary>
+    public static float[] SortedQuantiles(ReadOnlySpan<float> scores, int maximum)
+    {
+        var sorted = scores.ToArray();
+        Array.Sort(sorted);
+        if (sorted.Length <= maximum) return sorted;
+        var quantiles = new float[maximum];
+        for (int i = 0; i < maximum; i++) quantiles[i] = sorted[(int)Math.Round(i * (sorted.Length - 1.0) / (maximum - 1))];
+        return quantiles;
+    }
 }

@@ -47,7 +47,7 @@ internal sealed record VaeModelMetadataV2(
     ScoreCalibration? Calibration = null);
 
 /// <summary>The input and output column names a saved model scores with.</summary>
-internal sealed record SavedColumns(string Feature, string Latent, string Score, string PredictedLabel);
+internal sealed record SavedColumns(string Feature, string Latent, string Score, string PredictedLabel, string? PValue = null);
 
 /// <summary>What a model file holds: everything a transformer is made of.</summary>
 internal sealed record SavedModel(VaeOptions Options, VaeModel Model, float Threshold, VaeTrainingSummary Training);
@@ -95,7 +95,8 @@ internal static class VaeModelFile
             Likelihood: model.Likelihood,
             ScoreKind: model.ScoreKind,
             OutOfDomainInput: options.OutOfDomainInput,
-            Columns: new SavedColumns(options.FeatureColumnName, options.LatentColumnName, options.ScoreColumnName, options.PredictedLabelColumnName),
+            Columns: new SavedColumns(options.FeatureColumnName, options.LatentColumnName, options.ScoreColumnName, options.PredictedLabelColumnName,
+                options.PValueColumnName),
             Threshold: threshold,
             FeatureMean: model.Standardization?.Mean,
             FeatureScale: model.Standardization?.Scale,
@@ -205,7 +206,8 @@ internal static class VaeModelFile
         }
         catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException or FormatException or InvalidOperationException)
         {
-            throw Invalid($"its metadata cannot be read ({e.Message})");
+            // The metadata is read before the checksum (it bounds what is read after it), so damage there shows here.
+            throw Invalid($"its metadata cannot be read, so the file is damaged or not from MLNet.Vae ({e.Message})");
         }
     }
 
@@ -253,6 +255,7 @@ internal static class VaeModelFile
         options.LatentColumnName = columns.Latent;
         options.ScoreColumnName = columns.Score;
         options.PredictedLabelColumnName = columns.PredictedLabel;
+        options.PValueColumnName = columns.PValue;
         options.Architecture = network.Architecture;
         options.LatentDimension = network.LatentDimension;
         options.ImageShape = network.ImageShape;
@@ -304,6 +307,8 @@ internal static class VaeModelFile
         var training = state.Training;
         Require(training.History is not null && training.History.All(r => r is not null && r.KlPerDimension is not null), "TrainingHistory", "is missing");
         Require(training.Warnings is not null && training.Warnings.All(w => w is not null), "TrainingWarnings", "is missing or holds an empty entry");
+        Require(training.TrainingScores.All(s => !float.IsNaN(s)), "TrainingScores", "holds NaN");
+        Require(training.TrainingScores.Zip(training.TrainingScores.Skip(1)).All(p => p.First <= p.Second), "TrainingScores", "is not sorted");
         if (state.Options.Likelihood == VaeLikelihood.Gaussian)
         {
             Require(state.FeatureMean?.Length == network.InputWidth, "FeatureMean", "does not match the input width");
