@@ -33,8 +33,9 @@ public static class Cli
             r.GetValue(latent), r.GetValue(epochs), r.GetValue(likelihood)!, r.GetValue(architecture)!, r.GetValue(contamination),
             r.GetValue(imageSize), r.GetValue(grayscale), r.GetValue(seed), r.GetValue(report)))));
 
-        var score = new Command("score", "Write each row's anomaly score and predicted label (score above the threshold) to a CSV file.") { model, data, output_ };
-        score.SetAction(r => Guard(error, () => commands.Score(r.GetValue(model)!, r.GetValue(data)!, r.GetValue(output_)!)));
+        var featureScores = new Option<bool>("--feature-scores") { Description = "Also write each feature's share of the reconstruction error (which features drove the score)." };
+        var score = new Command("score", "Write each row's anomaly score and predicted label (score above the threshold) to a CSV file.") { model, data, output_, featureScores };
+        score.SetAction(r => Guard(error, () => commands.Score(r.GetValue(model)!, r.GetValue(data)!, r.GetValue(output_)!, r.GetValue(featureScores))));
 
         var encode = new Command("encode", "Write each row's latent features (the encoder mean) to a CSV file.") { model, data, output_ };
         encode.SetAction(r => Guard(error, () => commands.Encode(r.GetValue(model)!, r.GetValue(data)!, r.GetValue(output_)!)));

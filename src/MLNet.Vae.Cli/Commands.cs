@@ -59,12 +59,25 @@ internal sealed class Commands(TextWriter output, TextWriter error)
         return 0;
     }
 
-    public int Score(string modelPath, string dataPath, string outPath) => Apply(modelPath, dataPath, outPath, (vae, scored, rowNames) =>
+    /// <param name="modelPath">The model file.</param>
+    /// <param name="dataPath">The CSV file or image folder to score.</param>
+    /// <param name="outPath">The CSV file to write.</param>
+    /// <param name="featureScores">Also write each feature's share of the reconstruction error, one column per feature.</param>
+    public int Score(string modelPath, string dataPath, string outPath, bool featureScores = false) => Apply(modelPath, dataPath, outPath, (vae, scored, rowNames) =>
     {
         var scores = scored.GetColumn<float>(vae.Options.ScoreColumnName).ToArray();
         var labels = scored.GetColumn<bool>(vae.Options.PredictedLabelColumnName).ToArray();
-        CsvTable.Write(outPath, ["row", "score", "predicted_label"],
-            rowNames.Select((name, i) => new[] { name, CsvTable.Number(scores[i]), labels[i] ? "1" : "0" }));
+        float[][] terms = [];
+        var header = new List<string> { "row", "score", "predicted_label" };
+        if (featureScores)
+        {
+            terms = vae.FeatureScores(scored.GetColumn<float[]>(vae.Options.FeatureColumnName).ToList());
+            var names = InputData.FeatureNamesOf(scored.Schema) ?? Enumerable.Range(0, vae.InputWidth).Select(i => $"f{i}").ToArray();
+            header.AddRange(names.Select(n => $"{n}_score"));
+        }
+        CsvTable.Write(outPath, header,
+            rowNames.Select((name, i) => new[] { name, CsvTable.Number(scores[i]), labels[i] ? "1" : "0" }
+                .Concat(featureScores ? terms[i].Select(CsvTable.Number) : [])));
         return $"Scored {scores.Length} rows ({labels.Count(l => l)} above the threshold {vae.Threshold:G5}) into {outPath}.";
     });
 

@@ -69,6 +69,13 @@ public sealed class VaeOptions
     public string? PValueColumnName { get; set; }
 
     /// <summary>
+    /// An optional output column (a vector of Single as wide as the input, carrying its slot names) holding each feature's
+    /// share of the reconstruction error: (x̃ᵢ − μ̃ᵢ)² (Gaussian) or BCE(xᵢ, pᵢ) − H(xᵢ) (Bernoulli); a row's shares sum to
+    /// its <see cref="VaeScoreKind.ReconstructionError"/>. It shows which sensor drove an alarm. Null (the default): no column.
+    /// </summary>
+    public string? FeatureScoresColumnName { get; set; }
+
+    /// <summary>
     /// Size of the latent space z; it should be smaller than the input width. Null (the default) chooses
     /// min(⌈inputWidth / 2⌉, 20) at Fit, recorded in <see cref="VaeTrainingSummary.AutomaticChoices"/>.
     /// </summary>
@@ -265,9 +272,10 @@ public sealed class VaeOptions
         RequireColumnName(ScoreColumnName, nameof(ScoreColumnName));
         RequireColumnName(PredictedLabelColumnName, nameof(PredictedLabelColumnName));
         if (PValueColumnName is not null) RequireColumnName(PValueColumnName, nameof(PValueColumnName));
-        var outputs = new[] { LatentColumnName, ScoreColumnName, PredictedLabelColumnName, PValueColumnName }.OfType<string>().ToArray();
+        if (FeatureScoresColumnName is not null) RequireColumnName(FeatureScoresColumnName, nameof(FeatureScoresColumnName));
+        var outputs = new[] { LatentColumnName, ScoreColumnName, PredictedLabelColumnName, PValueColumnName, FeatureScoresColumnName }.OfType<string>().ToArray();
         if (outputs.Distinct(StringComparer.Ordinal).Count() != outputs.Length)
-            throw new ArgumentOutOfRangeException(nameof(LatentColumnName), "The latent, score, predicted label and p-value output columns must have different names.");
+            throw new ArgumentOutOfRangeException(nameof(LatentColumnName), "The latent, score, predicted label, p-value and feature score output columns must have different names.");
         Require(LatentDimension is null or >= 1, nameof(LatentDimension), $"LatentDimension must be positive or null (automatic), got {LatentDimension}.");
         if (HiddenLayerSizes is not null)
         {

@@ -167,6 +167,35 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     }
 
     /// <summary>
+    /// Each feature's share of each row's reconstruction error, [rows][features]: (x̃ᵢ − μ̃ᵢ)² (Gaussian) or
+    /// BCE(xᵢ, pᵢ) − H(xᵢ) (Bernoulli), summing to the row's <see cref="VaeScoreKind.ReconstructionError"/>; +∞ for a value
+    /// the model cannot judge. The same values as the column <see cref="VaeOptions.FeatureScoresColumnName"/>.
+    /// </summary>
+    public float[][] FeatureScores(IReadOnlyList<float[]> rows)
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(rows);
+        if (rows.Count == 0) return [];
+        var matrix = new float[(long)rows.Count * InputWidth];
+        for (int r = 0; r < rows.Count; r++)
+        {
+            if (rows[r] is null || rows[r].Length != InputWidth)
+                throw new ArgumentException($"Row {r} has {rows[r]?.Length.ToString() ?? "no"} values; the model was fitted on {InputWidth}.", nameof(rows));
+            rows[r].CopyTo(matrix, (long)r * InputWidth);
+        }
+        var terms = new float[matrix.Length];
+        int batch = _model.ScoringBatchRows;
+        var latent = new float[(long)batch * LatentDimension];
+        var scores = new float[batch];
+        for (int start = 0; start < rows.Count; start += batch)
+        {
+            int n = Math.Min(batch, rows.Count - start);
+            _model.Score(_model.ScoreKind, matrix.AsSpan(start * InputWidth, n * InputWidth), n, latent, scores, terms.AsSpan(start * InputWidth, n * InputWidth));
+        }
+        return Split(terms, rows.Count);
+    }
+
+    /// <summary>
     /// Generates <paramref name="count"/> new rows: draws z ~ N(0, I) with <paramref name="seed"/> and returns the decoded
     /// mean in the input's units (pixel intensities in [0, 1] for Bernoulli). The same seed gives the same rows.
     /// </summary>

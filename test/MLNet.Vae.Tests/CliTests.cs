@@ -61,6 +61,11 @@ public sealed class CliTests
         float normal95 = values.Take(200).OrderBy(v => v).ElementAt(190), outlierMedian = values.Skip(200).OrderBy(v => v).ElementAt(5);
         Assert.IsGreaterThan(normal95, outlierMedian, "most planted outliers score above 95% of the normal rows");
 
+        Assert.AreEqual(0, Run("score", "--model", model, "--data", data, "--out", PathOf("features.csv"), "--feature-scores").ExitCode);
+        var withFeatures = File.ReadAllLines(PathOf("features.csv"));
+        Assert.AreEqual("row,score,predicted_label,a_score,b_score,c_score,d_score,e_score,f_score", withFeatures[0]);
+        Assert.HasCount(9, withFeatures[1].Split(','));
+
         Assert.AreEqual(0, Run("encode", "--model", model, "--data", data, "--out", PathOf("latent.csv")).ExitCode);
         Assert.AreEqual("row,z0,z1", File.ReadLines(PathOf("latent.csv")).First());
 

@@ -38,10 +38,16 @@ internal sealed class ScoredRows
     private readonly float[] _features;
     private readonly float[] _latent;
     private readonly float[] _scores;
+    private readonly float[] _featureScores;
     private VBuffer<float> _inputValues;
 
-    public ScoredRows(VaeModel model, ScoringSettings settings, int capacity)
+    /// <param name="model">The model that scores.</param>
+    /// <param name="settings">Threshold, out-of-domain policy, training scores.</param>
+    /// <param name="capacity">Rows per forward pass.</param>
+    /// <param name="featureScores">Whether to compute each feature's reconstruction term (the feature scores column).</param>
+    public ScoredRows(VaeModel model, ScoringSettings settings, int capacity, bool featureScores = false)
     {
+        _featureScores = featureScores ? new float[(long)capacity * model.InputWidth] : [];
         _model = model;
         _settings = settings;
         Capacity = capacity;
@@ -74,7 +80,7 @@ internal sealed class ScoredRows
     }
 
     /// <summary>Runs one forward pass over the filled slots.</summary>
-    public void Score() => _model.Score(_features, Count, _latent, _scores);
+    public void Score() => _model.Score(_model.ScoreKind, _features, Count, _latent, _scores, _featureScores);
 
     /// <summary>
     /// The getter of an output column, reading slot <paramref name="slot"/>() after <paramref name="ensureScored"/>();
@@ -89,35 +95,30 @@ internal sealed class ScoredRows
         return (ValueGetter<TValue>)MakeGetter(schema, column.Index, slot, ensureScored);
     }
 
+    /// <summary>A getter of slot <paramref name="slot"/>()'s <paramref name="width"/> values of <paramref name="buffer"/>.</summary>
+    private static ValueGetter<VBuffer<float>> VectorGetter(float[] buffer, int width, Func<int> slot, Action ensureScored) =>
+        (ref VBuffer<float> value) =>
+        {
+            ensureScored();
+            var editor = VBufferEditor.Create(ref value, width);
+            buffer.AsSpan(slot() * width, width).CopyTo(editor.Values);
+            value = editor.Commit();
+        };
+
+    /// <summary>A getter of <paramref name="of"/>(slot <paramref name="slot"/>()'s score).</summary>
+    private ValueGetter<float> ScalarGetter(Func<float, float> of, Func<int> slot, Action ensureScored) =>
+        (ref float value) =>
+        {
+            ensureScored();
+            value = of(_scores[slot()]);
+        };
+
     private Delegate MakeGetter(VaeOutputSchema schema, int column, Func<int> slot, Action ensureScored)
     {
-        int latentDimension = _model.LatentDimension;
-        if (column == schema.LatentColumnIndex)
-        {
-            return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> value) =>
-            {
-                ensureScored();
-                var editor = VBufferEditor.Create(ref value, latentDimension);
-                _latent.AsSpan(slot() * latentDimension, latentDimension).CopyTo(editor.Values);
-                value = editor.Commit();
-            });
-        }
-        if (column == schema.ScoreColumnIndex)
-        {
-            return (ValueGetter<float>)((ref float value) =>
-            {
-                ensureScored();
-                value = _scores[slot()];
-            });
-        }
-        if (column == schema.PValueColumnIndex)
-        {
-            return (ValueGetter<float>)((ref float value) =>
-            {
-                ensureScored();
-                value = _settings.PValue(_scores[slot()]);
-            });
-        }
+        if (column == schema.LatentColumnIndex) return VectorGetter(_latent, _model.LatentDimension, slot, ensureScored);
+        if (column == schema.FeatureScoresColumnIndex) return VectorGetter(_featureScores, _model.InputWidth, slot, ensureScored);
+        if (column == schema.ScoreColumnIndex) return ScalarGetter(score => score, slot, ensureScored);
+        if (column == schema.PValueColumnIndex) return ScalarGetter(_settings.PValue, slot, ensureScored);
         return (ValueGetter<bool>)((ref bool value) =>
         {
             ensureScored();

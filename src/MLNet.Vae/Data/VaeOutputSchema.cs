@@ -20,7 +20,25 @@ internal sealed class VaeOutputSchema
         builder.AddColumn(options.ScoreColumnName, NumberDataViewType.Single, ScoreAnnotations("Score"));
         builder.AddColumn(options.PredictedLabelColumnName, BooleanDataViewType.Instance, ScoreAnnotations("PredictedLabel"));
         if (options.PValueColumnName is not null) builder.AddColumn(options.PValueColumnName, NumberDataViewType.Single);
+        if (options.FeatureScoresColumnName is not null)
+        {
+            var feature = input[FeatureColumnIndex];
+            FeatureScoresColumnIndex = Input.Count + 3 + (options.PValueColumnName is null ? 0 : 1);
+            builder.AddColumn(options.FeatureScoresColumnName, new VectorDataViewType(NumberDataViewType.Single, inputWidth), SlotNamesOf(feature));
+        }
         Output = builder.ToSchema();
+    }
+
+    /// <summary>The feature column's slot names as annotations of the feature scores (none when it has none).</summary>
+    private static DataViewSchema.Annotations SlotNamesOf(DataViewSchema.Column feature)
+    {
+        var builder = new DataViewSchema.Annotations.Builder();
+        if (feature.Annotations.Schema.GetColumnOrNull("SlotNames") is { } names && names.Type is VectorDataViewType { ItemType: TextDataViewType } type)
+        {
+            var getter = feature.Annotations.GetGetter<VBuffer<ReadOnlyMemory<char>>>(names);
+            builder.Add("SlotNames", type, getter);
+        }
+        return builder.ToAnnotations();
     }
 
     public DataViewSchema Input { get; }
@@ -31,6 +49,8 @@ internal sealed class VaeOutputSchema
     public int PredictedLabelColumnIndex => Input.Count + 2;
     /// <summary>The p-value column's index, when the options ask for it (<see cref="VaeOptions.PValueColumnName"/>).</summary>
     public int PValueColumnIndex => Input.Count + 3;
+    /// <summary>The feature scores column's index (<see cref="VaeOptions.FeatureScoresColumnName"/>), or −1 without it.</summary>
+    public int FeatureScoresColumnIndex { get; } = -1;
 
     /// <summary>True for the columns this transformer adds (as opposed to the input columns it passes through).</summary>
     public bool IsOutputColumn(int index) => index >= Input.Count;
@@ -51,6 +71,8 @@ internal sealed class VaeOutputSchema
             BooleanDataViewType.Instance, annotations: annotations);
         if (options.PValueColumnName is not null)
             columns[options.PValueColumnName] = MLNetInternals.NewColumn(options.PValueColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single);
+        if (options.FeatureScoresColumnName is not null)
+            columns[options.FeatureScoresColumnName] = MLNetInternals.NewColumn(options.FeatureScoresColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single);
         return new SchemaShape(columns.Values);
     }
 

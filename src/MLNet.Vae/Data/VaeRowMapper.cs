@@ -33,7 +33,7 @@ internal sealed class VaeRowMapper : IRowToRowMapper
     }
 
     public DataViewRow GetRow(DataViewRow input, IEnumerable<DataViewSchema.Column> activeColumns) =>
-        new MappedRow(_schema, input, new ScoredRows(_model, _settings, capacity: 1), activeColumns.Select(c => c.Index).ToHashSet());
+        new MappedRow(_schema, input, new ScoredRows(_model, _settings, capacity: 1, featureScores: _schema.FeatureScoresColumnIndex >= 0), activeColumns.Select(c => c.Index).ToHashSet());
 
     private sealed class MappedRow : DataViewRow
     {

@@ -36,7 +36,7 @@ internal sealed class VaeScoringView : IDataView
         bool scoring = needed.Any(_schema.IsOutputColumn);
         if (scoring) inputColumns.Add(_schema.FeatureColumnIndex);
         var input = _input.GetRowCursor(inputColumns.Select(i => _input.Schema[i]));
-        var scored = scoring ? new ScoredRows(_model, _settings, _model.ScoringBatchRows) : null;
+        var scored = scoring ? new ScoredRows(_model, _settings, _model.ScoringBatchRows, featureScores: _schema.FeatureScoresColumnIndex >= 0) : null;
         return new VaeScoringCursor(_schema, input, scored, needed);
     }
 

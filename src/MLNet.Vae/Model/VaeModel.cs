@@ -101,13 +101,32 @@ internal sealed class VaeModel : IDisposable
     /// cannot judge scores +∞, the most anomalous value: one with NaN or ±∞ in it, a Bernoulli row outside [0, 1], or one
     /// whose score overflows to NaN.
     /// </summary>
-    public void Score(VaeScoreKind kind, ReadOnlySpan<float> rows, int count, Span<float> latent, Span<float> scores)
+    /// <param name="kind">The score kind.</param>
+    /// <param name="rows">Row-major input rows.</param>
+    /// <param name="count">How many rows.</param>
+    /// <param name="latent">Receives μ(x), [count × L].</param>
+    /// <param name="scores">Receives the scores, [count].</param>
+    /// <param name="featureScores">
+    /// Empty, or receives each feature's reconstruction-error term, [count × d] (see
+    /// <see cref="VaeObjective.ReconstructionErrorPerFeature"/>); +∞ where a row's score is.
+    /// </param>
+    public void Score(VaeScoreKind kind, ReadOnlySpan<float> rows, int count, Span<float> latent, Span<float> scores, Span<float> featureScores = default)
     {
-        ScoreInDomain(kind, rows, count, latent, scores);
+        ScoreInDomain(kind, rows, count, latent, scores, featureScores: featureScores);
         for (int r = 0; r < count; r++)
         {
             if (float.IsNaN(scores[r]) || FirstOutOfDomain(rows.Slice(r * InputWidth, InputWidth)) >= 0)
+            {
                 scores[r] = float.PositiveInfinity;
+                if (!featureScores.IsEmpty)
+                {
+                    // The features the model cannot judge carry the row's +∞; the others keep their terms.
+                    var row = rows.Slice(r * InputWidth, InputWidth);
+                    var terms = featureScores.Slice(r * InputWidth, InputWidth);
+                    for (int i = 0; i < InputWidth; i++)
+                        if (float.IsNaN(terms[i]) || FirstOutOfDomain(row.Slice(i, 1)) >= 0) terms[i] = float.PositiveInfinity;
+                }
+            }
         }
     }
 
@@ -148,11 +167,14 @@ internal sealed class VaeModel : IDisposable
         Calibration = ScoreCalibration.Fit(reconstruction, kl);
     }
 
-    private void ScoreInDomain(VaeScoreKind kind, ReadOnlySpan<float> rows, int count, Span<float> latent, Span<float> scores, bool klOnly = false)
+    private void ScoreInDomain(VaeScoreKind kind, ReadOnlySpan<float> rows, int count, Span<float> latent, Span<float> scores,
+        bool klOnly = false, Span<float> featureScores = default)
     {
         using var inference = new Inference(this);
         var x = ToModelSpace(FromRows(rows, count));
         var (mean, logVariance) = Network.Encode(x);
+        if (!featureScores.IsEmpty)
+            TensorCopy.CopyTo(VaeObjective.ReconstructionErrorPerFeature(Likelihood, Network.Decode(mean), x), featureScores[..(count * InputWidth)]);
         var score = klOnly ? VaeObjective.KlDivergence(mean, logVariance)
             : kind == VaeScoreKind.ReconstructionAndLatent ? Combined(x, mean, logVariance)
             : VaeObjective.Score(kind, Likelihood, Network.Decode(mean), x, mean, logVariance, _scale);

@@ -61,6 +61,28 @@ internal static class VaeObjective
     }
 
     /// <summary>
+    /// Each feature's term of <see cref="VaeScoreKind.ReconstructionError"/>, shape [n, d]; a row's terms sum to its score:
+    /// BCE(xᵢ, σ(lᵢ)) − H(xᵢ) (Bernoulli) or (x̃ᵢ − μ̃ᵢ)² (Gaussian, standardized units).
+    /// </summary>
+    public static Tensor ReconstructionErrorPerFeature(VaeLikelihood likelihood, Tensor decoderOutput, Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        Tensor terms;
+        if (likelihood == VaeLikelihood.Bernoulli)
+        {
+            var complement = x.neg().add_(Scalars.One, Scalars.One);
+            var entropy = x.mul(x.clamp_min(Scalars.LogFloor).log_()).add_(complement.mul(complement.clamp_min(Scalars.LogFloor).log_()), Scalars.One).neg_();
+            terms = nn.functional.binary_cross_entropy_with_logits(decoderOutput, x, reduction: nn.Reduction.None).sub(entropy);
+        }
+        else
+        {
+            var difference = decoderOutput - x;
+            terms = difference.mul(difference);
+        }
+        return terms.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// The anomaly score of rows x, given the decoder output at z = μ(x) and the posterior parameters.
     /// <paramref name="featureScale"/> is s of the Gaussian standardization (null for Bernoulli).
     /// </summary>
@@ -70,9 +92,7 @@ internal static class VaeObjective
         switch (kind)
         {
             case VaeScoreKind.ReconstructionError:
-                return likelihood == VaeLikelihood.Bernoulli
-                    ? Reconstruction(likelihood, decoderOutput, x) - BinaryEntropy(x)
-                    : SquaredDistance(decoderOutput, x);
+                return ReconstructionErrorPerFeature(likelihood, decoderOutput, x).sum(1);
             case VaeScoreKind.SquaredError:
                 if (likelihood == VaeLikelihood.Bernoulli)
                     return SquaredDistance(decoderOutput.sigmoid(), x);

@@ -47,7 +47,7 @@ internal sealed record VaeModelMetadataV2(
     ScoreCalibration? Calibration = null);
 
 /// <summary>The input and output column names a saved model scores with.</summary>
-internal sealed record SavedColumns(string Feature, string Latent, string Score, string PredictedLabel, string? PValue = null);
+internal sealed record SavedColumns(string Feature, string Latent, string Score, string PredictedLabel, string? PValue = null, string? FeatureScores = null);
 
 /// <summary>What a model file holds: everything a transformer is made of.</summary>
 internal sealed record SavedModel(VaeOptions Options, VaeModel Model, float Threshold, VaeTrainingSummary Training);
@@ -96,7 +96,7 @@ internal static class VaeModelFile
             ScoreKind: model.ScoreKind,
             OutOfDomainInput: options.OutOfDomainInput,
             Columns: new SavedColumns(options.FeatureColumnName, options.LatentColumnName, options.ScoreColumnName, options.PredictedLabelColumnName,
-                options.PValueColumnName),
+                options.PValueColumnName, options.FeatureScoresColumnName),
             Threshold: threshold,
             FeatureMean: model.Standardization?.Mean,
             FeatureScale: model.Standardization?.Scale,
@@ -256,6 +256,7 @@ internal static class VaeModelFile
         options.ScoreColumnName = columns.Score;
         options.PredictedLabelColumnName = columns.PredictedLabel;
         options.PValueColumnName = columns.PValue;
+        options.FeatureScoresColumnName = columns.FeatureScores;
         options.Architecture = network.Architecture;
         options.LatentDimension = network.LatentDimension;
         options.ImageShape = network.ImageShape;
