@@ -156,14 +156,7 @@ public sealed class VaeTransformer : ITransformer, IDisposable
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(rows);
         if (rows.Count == 0) return [];
-        var matrix = new float[rows.Count * InputWidth];
-        for (int r = 0; r < rows.Count; r++)
-        {
-            if (rows[r] is null || rows[r].Length != InputWidth)
-                throw new ArgumentException($"Row {r} has {rows[r]?.Length.ToString() ?? "no"} values; the model was fitted on {InputWidth}.", nameof(rows));
-            rows[r].CopyTo(matrix, r * InputWidth);
-        }
-        return Split(_model.Reconstruct(matrix, rows.Count), rows.Count);
+        return Split(_model.Reconstruct(ToMatrix(rows), rows.Count), rows.Count);
     }
 
     /// <summary>
@@ -176,13 +169,7 @@ public sealed class VaeTransformer : ITransformer, IDisposable
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(rows);
         if (rows.Count == 0) return [];
-        var matrix = new float[(long)rows.Count * InputWidth];
-        for (int r = 0; r < rows.Count; r++)
-        {
-            if (rows[r] is null || rows[r].Length != InputWidth)
-                throw new ArgumentException($"Row {r} has {rows[r]?.Length.ToString() ?? "no"} values; the model was fitted on {InputWidth}.", nameof(rows));
-            rows[r].CopyTo(matrix, (long)r * InputWidth);
-        }
+        var matrix = ToMatrix(rows);
         var terms = new float[matrix.Length];
         int batch = _model.ScoringBatchRows;
         var latent = new float[(long)batch * LatentDimension];
@@ -219,6 +206,19 @@ public sealed class VaeTransformer : ITransformer, IDisposable
         if (to.Length != InputWidth) throw new ArgumentException($"'to' has {to.Length} values; the model was fitted on {InputWidth}.", nameof(to));
         if (steps < 2) throw new ArgumentOutOfRangeException(nameof(steps), $"steps must be at least 2, got {steps}.");
         return Split(_model.Interpolate(from, to, steps), steps);
+    }
+
+    /// <summary>The rows as one row-major matrix; throws naming the first row whose width is not the model's.</summary>
+    private float[] ToMatrix(IReadOnlyList<float[]> rows)
+    {
+        var matrix = new float[(long)rows.Count * InputWidth];
+        for (int r = 0; r < rows.Count; r++)
+        {
+            if (rows[r] is null || rows[r].Length != InputWidth)
+                throw new ArgumentException($"Row {r} has {rows[r]?.Length.ToString() ?? "no"} values; the model was fitted on {InputWidth}.", nameof(rows));
+            rows[r].CopyTo(matrix, (long)r * InputWidth);
+        }
+        return matrix;
     }
 
     private float[][] Split(float[] matrix, int rows)

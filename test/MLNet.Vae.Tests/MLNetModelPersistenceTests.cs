@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.IO.Compression;
 using System.Security.Cryptography;
@@ -222,15 +221,6 @@ public sealed class MLNetModelPersistenceTests
         }
     }
 
-    private static (int ExitCode, string Output) RunProbe(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "MLNet.Vae.ModelLoadProbe.dll"));
-        foreach (string argument in arguments) start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd();
-        Assert.IsTrue(process.WaitForExit(120_000), "the probe process did not finish");
-        return (process.ExitCode, output + error.Result);
-    }
+    private static (int ExitCode, string Output) RunProbe(params string[] arguments) =>
+        ChildProcess.Run("MLNet.Vae.ModelLoadProbe", TimeSpan.FromMinutes(2), arguments);
 }

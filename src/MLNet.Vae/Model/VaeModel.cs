@@ -112,7 +112,7 @@ internal sealed class VaeModel : IDisposable
     /// </param>
     public void Score(VaeScoreKind kind, ReadOnlySpan<float> rows, int count, Span<float> latent, Span<float> scores, Span<float> featureScores = default)
     {
-        ScoreInDomain(kind, rows, count, latent, scores, featureScores: featureScores);
+        ScoreInDomain(kind, rows, count, latent, scores, featureScores);
         for (int r = 0; r < count; r++)
         {
             if (float.IsNaN(scores[r]) || FirstOutOfDomain(rows.Slice(r * InputWidth, InputWidth)) >= 0)
@@ -154,30 +154,32 @@ internal sealed class VaeModel : IDisposable
     /// </summary>
     public void Calibrate(ReadOnlySpan<float> rows, int count)
     {
-        var latent = new float[(long)ScoringBatchRows * LatentDimension];
         var reconstruction = new float[count];
         var kl = new float[count];
         for (int start = 0; start < count; start += ScoringBatchRows)
         {
             int n = Math.Min(ScoringBatchRows, count - start);
-            var batch = rows.Slice(checked(start * InputWidth), n * InputWidth);
-            ScoreInDomain(VaeScoreKind.ReconstructionError, batch, n, latent, reconstruction.AsSpan(start, n));
-            ScoreInDomain(VaeScoreKind.NegativeElbo, batch, n, latent, kl.AsSpan(start, n), klOnly: true);
+            using var inference = new Inference(this);
+            var x = ToModelSpace(FromRows(rows.Slice(checked(start * InputWidth), n * InputWidth), n));
+            var (mean, logVariance) = Network.Encode(x);
+            var errors = VaeObjective.Score(VaeScoreKind.ReconstructionError, Likelihood, Network.Decode(mean), x, mean, logVariance, _scale);
+            TensorCopy.CopyTo(errors, reconstruction.AsSpan(start, n));
+            TensorCopy.CopyTo(VaeObjective.KlDivergence(mean, logVariance), kl.AsSpan(start, n));
         }
         Calibration = ScoreCalibration.Fit(reconstruction, kl);
     }
 
     private void ScoreInDomain(VaeScoreKind kind, ReadOnlySpan<float> rows, int count, Span<float> latent, Span<float> scores,
-        bool klOnly = false, Span<float> featureScores = default)
+        Span<float> featureScores = default)
     {
         using var inference = new Inference(this);
         var x = ToModelSpace(FromRows(rows, count));
         var (mean, logVariance) = Network.Encode(x);
+        var decoded = Network.Decode(mean);
         if (!featureScores.IsEmpty)
-            TensorCopy.CopyTo(VaeObjective.ReconstructionErrorPerFeature(Likelihood, Network.Decode(mean), x), featureScores[..(count * InputWidth)]);
-        var score = klOnly ? VaeObjective.KlDivergence(mean, logVariance)
-            : kind == VaeScoreKind.ReconstructionAndLatent ? Combined(x, mean, logVariance)
-            : VaeObjective.Score(kind, Likelihood, Network.Decode(mean), x, mean, logVariance, _scale);
+            TensorCopy.CopyTo(VaeObjective.ReconstructionErrorPerFeature(Likelihood, decoded, x), featureScores[..(count * InputWidth)]);
+        var score = kind == VaeScoreKind.ReconstructionAndLatent ? Combined(decoded, x, mean, logVariance)
+            : VaeObjective.Score(kind, Likelihood, decoded, x, mean, logVariance, _scale);
         TensorCopy.CopyTo(mean, latent[..(count * LatentDimension)]);
         TensorCopy.CopyTo(score, scores[..count]);
     }
@@ -186,10 +188,10 @@ internal sealed class VaeModel : IDisposable
     /// (R − m_R) / s_R + max(0, (K − m_K) / s_K − <see cref="LatentMargin"/>) with the training rows' <see cref="Calibration"/>
     /// (see <see cref="VaeScoreKind.ReconstructionAndLatent"/>).
     /// </summary>
-    private Tensor Combined(Tensor x, Tensor mean, Tensor logVariance)
+    private Tensor Combined(Tensor decoded, Tensor x, Tensor mean, Tensor logVariance)
     {
         var calibration = Calibration ?? throw new InvalidOperationException("The model was not calibrated for the ReconstructionAndLatent score.");
-        var reconstruction = VaeObjective.Score(VaeScoreKind.ReconstructionError, Likelihood, Network.Decode(mean), x, mean, logVariance, _scale);
+        var reconstruction = VaeObjective.Score(VaeScoreKind.ReconstructionError, Likelihood, decoded, x, mean, logVariance, _scale);
         var kl = VaeObjective.KlDivergence(mean, logVariance);
         using var reconstructionCenter = calibration.ReconstructionCenter.ToScalar();
         using var reconstructionScale = calibration.ReconstructionScale.ToScalar();

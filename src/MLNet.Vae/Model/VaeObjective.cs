@@ -50,14 +50,14 @@ internal static class VaeObjective
         return withoutOne.mul(Scalars.Half);
     }
 
-    /// <summary>Binary entropy H(x) = −x log x − (1 − x) log(1 − x), summed over features, with 0 log 0 = 0.</summary>
+    /// <summary>Binary entropy of each value, H(x) = −x log x − (1 − x) log(1 − x), with 0 log 0 = 0; shape of x.</summary>
     public static Tensor BinaryEntropy(Tensor x)
     {
         using var scope = NewDisposeScope();
         var complement = x.neg().add_(Scalars.One, Scalars.One);
         var positive = x.mul(x.clamp_min(Scalars.LogFloor).log_());
         var negative = complement.mul(complement.clamp_min(Scalars.LogFloor).log_());
-        return positive.add_(negative, Scalars.One).sum(1).neg_().MoveToOuterDisposeScope();
+        return positive.add_(negative, Scalars.One).neg_().MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -70,9 +70,7 @@ internal static class VaeObjective
         Tensor terms;
         if (likelihood == VaeLikelihood.Bernoulli)
         {
-            var complement = x.neg().add_(Scalars.One, Scalars.One);
-            var entropy = x.mul(x.clamp_min(Scalars.LogFloor).log_()).add_(complement.mul(complement.clamp_min(Scalars.LogFloor).log_()), Scalars.One).neg_();
-            terms = nn.functional.binary_cross_entropy_with_logits(decoderOutput, x, reduction: nn.Reduction.None).sub(entropy);
+            terms = nn.functional.binary_cross_entropy_with_logits(decoderOutput, x, reduction: nn.Reduction.None).sub(BinaryEntropy(x));
         }
         else
         {

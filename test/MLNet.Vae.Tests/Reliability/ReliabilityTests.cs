@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace MLNet.Vae.Tests.Reliability;
 
 /// <summary>
@@ -43,19 +41,8 @@ public sealed class ReliabilityTests
 
     private static void AssertHolds(params string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "MLNet.Vae.ReliabilityProbe.dll"));
-        foreach (string argument in arguments) start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEndAsync();
-        if (!process.WaitForExit(Limit))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"probe '{arguments[0]}' did not finish within {Limit.TotalMinutes} minutes: a hang");
-        }
-        string text = output.Result + error.Result;
+        var (exitCode, text) = ChildProcess.Run("MLNet.Vae.ReliabilityProbe", Limit, arguments);
         Console.WriteLine(text);
-        Assert.AreEqual(0, process.ExitCode, $"probe '{arguments[0]}' exited with {process.ExitCode} (1: a failure it found; other: the process died):\n{text}");
+        Assert.AreEqual(0, exitCode, $"probe '{arguments[0]}' exited with {exitCode} (1: a failure it found; other: the process died):\n{text}");
     }
 }
