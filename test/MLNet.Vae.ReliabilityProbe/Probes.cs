@@ -15,6 +15,7 @@ internal static class Probes
         ["limits"] = _ => LimitsProbe.Run(),
         ["side-effects"] = _ => SideEffectsProbe.Run(),
         ["concurrency"] = _ => ConcurrencyProbe.Run(),
+        ["mkl-dispatch"] = _ => MklDispatchProbe.Run(),
     };
 
     private static double Seconds(string[] args, double fallback) => args.Length > 0 ? double.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : fallback;

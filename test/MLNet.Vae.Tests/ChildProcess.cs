@@ -9,9 +9,14 @@ internal static class ChildProcess
     /// Runs <c>dotnet &lt;program&gt;.dll arguments</c> and returns its exit code and its standard output and error; a process
     /// still running after <paramref name="limit"/> is killed and fails the test as a hang.
     /// </summary>
-    public static (int ExitCode, string Output) Run(string program, TimeSpan limit, params string[] arguments)
+    public static (int ExitCode, string Output) Run(string program, TimeSpan limit, params string[] arguments) =>
+        Run(program, limit, new Dictionary<string, string>(), arguments);
+
+    /// <summary>As <see cref="Run(string, TimeSpan, string[])"/>, with <paramref name="environment"/> added to the child's environment.</summary>
+    public static (int ExitCode, string Output) Run(string program, TimeSpan limit, IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (name, value) in environment) start.Environment[name] = value;
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, program + ".dll"));
         foreach (string argument in arguments) start.ArgumentList.Add(argument);
         using var process = Process.Start(start)!;

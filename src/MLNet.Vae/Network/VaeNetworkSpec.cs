@@ -1,3 +1,4 @@
+using MLNet.Vae.Tensors;
 using TorchSharp;
 
 namespace MLNet.Vae.Network;
@@ -30,6 +31,8 @@ internal sealed record VaeNetworkSpec(
     /// </summary>
     public VaeNetwork Build()
     {
+        // Before the network's first product: MKL keeps the answer of its first CPU check.
+        MklCpuDispatch.EnsureConfigured();
         lock (GlobalGeneratorLock)
         {
             using var hostState = torch.random.get_rng_state();

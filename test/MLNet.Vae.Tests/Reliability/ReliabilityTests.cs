@@ -39,9 +39,26 @@ public sealed class ReliabilityTests
     [TestMethod]
     public void SeededFit_IsDeterministicBesideConcurrentLoadsClonesAndSaves() => AssertHolds("concurrency");
 
-    private static void AssertHolds(params string[] arguments)
+    [TestMethod]
+    public void MklCpuDispatch_WhenForced_GivesProductsAndATrainingStepEqualToFloat64()
     {
-        var (exitCode, text) = ChildProcess.Run("MLNet.Vae.ReliabilityProbe", Limit, arguments);
+        if (!System.Runtime.Intrinsics.X86.Avx512F.IsSupported) Assert.Inconclusive("The redirection needs a CPU with AVX-512.");
+        AssertHolds(new Dictionary<string, string> { ["MLNET_VAE_MKL_CPU_DISPATCH"] = "always" }, "mkl-dispatch");
+    }
+
+    [TestMethod]
+    public void MklCpuDispatch_SwitchedOff_LeavesLibtorchAsItIs()
+    {
+        var (exitCode, text) = ChildProcess.Run("MLNet.Vae.ReliabilityProbe", Limit, new Dictionary<string, string> { ["MLNET_VAE_MKL_CPU_DISPATCH"] = "off" }, "mkl-dispatch");
+        StringAssert.Contains(text, "off (MLNET_VAE_MKL_CPU_DISPATCH=off)");
+        Assert.AreEqual(1, exitCode, "the probe reports that the redirection is not applied");
+    }
+
+    private static void AssertHolds(params string[] arguments) => AssertHolds(new Dictionary<string, string>(), arguments);
+
+    private static void AssertHolds(IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    {
+        var (exitCode, text) = ChildProcess.Run("MLNet.Vae.ReliabilityProbe", Limit, environment, arguments);
         Console.WriteLine(text);
         Assert.AreEqual(0, exitCode, $"probe '{arguments[0]}' exited with {exitCode} (1: a failure it found; other: the process died):\n{text}");
     }
