@@ -14,8 +14,7 @@ internal sealed record StepLosses(Tensor Loss, Tensor Reconstruction, Tensor KlP
 
 /// <summary>
 /// One training step in its parts, so that the training loop and the step profile (benchmarks) run the same code:
-/// <see cref="Forward"/> the β-weighted negative ELBO, <see cref="Backward"/>, <see cref="GradientNorm"/> (clipping), and
-/// <see cref="Update"/> with Adam. The caller owns the dispose scope of the step.
+/// <see cref="Forward"/> the β-weighted negative ELBO, <see cref="Backward"/>, and <see cref="Update"/> (clipping and Adam). The caller owns the dispose scope of the step.
 /// </summary>
 internal sealed class TrainingStep : IDisposable
 {
@@ -62,11 +61,11 @@ internal sealed class TrainingStep : IDisposable
         losses.Loss.backward();
     }
 
-    /// <summary>The gradient's global L2 norm before clipping; rescales it to at most <paramref name="clip"/> (∞: no clipping).</summary>
-    public double GradientNorm(double clip) => nn.utils.clip_grad_norm_(_parameters, clip);
-
-    /// <summary>One Adam update of every parameter.</summary>
-    public void Update() => Optimizer.Step();
+    /// <summary>
+    /// Clips the gradient to global L2 norm <paramref name="clip"/> (∞: no clipping) and updates every parameter with Adam, in
+    /// one fused pass; returns the norm before clipping.
+    /// </summary>
+    public double Update(double clip) => Optimizer.Step(clip);
 
     public void Dispose()
     {

@@ -74,10 +74,9 @@ internal static class VaeTrainingLoop
                 if (!double.IsFinite(batchLoss))
                     throw Diverged(epoch, batch, $"the loss is {batchLoss} (reconstruction {batchReconstruction / count:G6}, KL {batchKl / count:G6} per row)", history, options);
                 step.Backward(losses);
-                double gradientNorm = step.GradientNorm(clip);
+                double gradientNorm = step.Update(clip);
                 if (!double.IsFinite(gradientNorm))
                     throw Diverged(epoch, batch, $"the gradient norm is {gradientNorm}", history, options);
-                step.Update();
                 lossSum += batchLoss * count;
                 reconstructionSum += batchReconstruction;
                 klSum += batchKl;
