@@ -5,6 +5,8 @@ Model: 784-400-20 MLP VAE (ReLU hidden layers, Bernoulli decoder on logits), los
 per row, Adam, batch 128, rows shuffled each epoch: what MLNet.Vae trains with HiddenLayerSizes=[400], LatentDimension=20.
 Scoring: encode, decode the mean, per-row reconstruction error (BCE minus the input's entropy), under no_grad.
 
+With --probe it only measures one sgemm and names the OpenBLAS kernel: SpeedBenchmark probes several OpenBLAS settings
+and runs the baseline with the fastest accurate one.
 Run by SpeedBenchmark (dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- speed); needs Debian's python3-torch
 with libopenblas0-openmp (setup-debian.sh).
 """
@@ -54,14 +56,47 @@ def score(model, x):
     return bce - entropy
 
 
+def openblas_kernel():
+    """The OpenBLAS library torch runs on and the kernel it chose (openblas_get_corename), or 'not OpenBLAS'."""
+    import ctypes
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            if "openblas" in line:
+                library = ctypes.CDLL(line.split()[-1])
+                library.openblas_get_corename.restype = ctypes.c_char_p
+                return library.openblas_get_corename().decode()
+    return "not OpenBLAS"
+
+
+def probe_gemm():
+    """The baseline's 512x784 by 784x400 sgemm rate (median of 200) and its largest relative error against float64."""
+    torch.manual_seed(1)
+    a, b = torch.rand(512, 784), torch.rand(784, 400)
+    for _ in range(20):
+        a @ b
+    times = []
+    for _ in range(200):
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    exact = a.double() @ b.double()
+    error = ((a @ b).double() - exact).abs().max().item() / exact.abs().max().item()
+    return {"kernel": openblas_kernel(), "gflops": 2 * 512 * 784 * 400 / statistics.median(times) / 1e9, "relative_error": error}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--single-rows", type=int, default=2000)
+    parser.add_argument("--probe", action="store_true", help="only print the GEMM rate and the OpenBLAS kernel")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.probe:
+        print(json.dumps(probe_gemm()))
+        return
+    gemm = probe_gemm()
     torch.manual_seed(1)
     train = read_images(os.path.join(args.data, "train-images-idx3-ubyte.gz"))
     test = read_images(os.path.join(args.data, "t10k-images-idx3-ubyte.gz"))
@@ -87,6 +122,11 @@ def main():
     model.eval()
     batched = []
     with torch.no_grad():
+        mean, log_variance = model.encode(test)
+        z = mean + torch.exp(0.5 * log_variance) * torch.randn_like(mean)
+        test_bce = F.binary_cross_entropy_with_logits(model.decode(z), test, reduction="sum")
+        test_kl = -0.5 * torch.sum(1 + log_variance - mean.pow(2) - log_variance.exp())
+        test_elbo = ((test_bce + test_kl) / len(test)).item()
         # One warm-up pass, then the median of 20: a single 10 000-row pass takes ~0.15 s, too short to time once.
         for repeat in range(21):
             start = time.perf_counter()
@@ -104,6 +144,9 @@ def main():
     print(json.dumps({
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
+        "kernel": gemm["kernel"],
+        "test_negative_elbo": test_elbo,
+        "gflops": gemm["gflops"],
         "epoch_seconds": epoch_seconds,
         "train_samples_per_second_median_epoch": len(train) / statistics.median(epoch_seconds),
         "score_rows_per_second_batched_median": statistics.median(batched),
