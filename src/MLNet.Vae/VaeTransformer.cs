@@ -40,6 +40,8 @@ public sealed class VaeTransformer : ITransformer, IDisposable
         _model = model;
         Threshold = threshold;
         Training = training;
+        // The weights are final from here on: one-row calls (PredictionEngine) may take the managed path over a copy of them.
+        _model.PrepareSingleRowScoring();
     }
 
     /// <summary>A copy of the options the model was trained with.</summary>

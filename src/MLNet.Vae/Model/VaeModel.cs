@@ -27,6 +27,7 @@ internal sealed class VaeModel : IDisposable
 
     private readonly Tensor? _mean;
     private readonly Tensor? _scale;
+    private SingleRowScorer? _singleRow;
     // 1 for the owner plus 1 per running call; the native memory is freed when it reaches 0.
     private int _references = 1;
     private int _disposed;
@@ -112,7 +113,16 @@ internal sealed class VaeModel : IDisposable
     /// </param>
     public void Score(VaeScoreKind kind, ReadOnlySpan<float> rows, int count, Span<float> latent, Span<float> scores, Span<float> featureScores = default)
     {
-        ScoreInDomain(kind, rows, count, latent, scores, featureScores);
+        if (count == 1 && _singleRow is { } single)
+        {
+            using var lease = Lease();
+            scores[0] = single.Score(kind, rows[..InputWidth], latent[..LatentDimension], Calibration,
+                featureScores.IsEmpty ? default : featureScores[..InputWidth]);
+        }
+        else
+        {
+            ScoreInDomain(kind, rows, count, latent, scores, featureScores);
+        }
         for (int r = 0; r < count; r++)
         {
             if (float.IsNaN(scores[r]) || FirstOutOfDomain(rows.Slice(r * InputWidth, InputWidth)) >= 0)
@@ -128,6 +138,17 @@ internal sealed class VaeModel : IDisposable
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Lets one-row calls of <see cref="Score(VaeScoreKind, ReadOnlySpan{float}, int, Span{float}, Span{float}, Span{float})"/>
+    /// take <see cref="SingleRowScorer"/> (MLP networks), over a copy of the weights taken now: call it once the weights are
+    /// final, after Fit or loading. Before it, and for the convolutional network, every call runs on libtorch.
+    /// </summary>
+    public void PrepareSingleRowScoring()
+    {
+        using var lease = Lease();
+        _singleRow ??= SingleRowScorer.For(Network, Likelihood, Standardization);
     }
 
     /// <summary>
