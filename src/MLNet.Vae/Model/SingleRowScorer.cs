@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using MLNet.Vae.Network;
 using MLNet.Vae.Tensors;
@@ -12,28 +13,33 @@ namespace MLNet.Vae.Model;
 /// per output unit, vectorized to the CPU's widest registers) into buffers reused by the calling thread.
 /// </summary>
 /// <remarks>
-/// It computes the same formulas as <see cref="VaeObjective"/> (see there and <see cref="VaeScoreKind"/>), with the sums in
-/// double; <c>SingleRowScorerTests</c> holds every score kind, likelihood, the latent means and the feature scores equal to the
+/// It computes the same formulas as <see cref="VaeObjective"/> (see there and <see cref="VaeScoreKind"/>), vectorized in float32
+/// as libtorch computes them; <c>SingleRowScorerTests</c> holds every score kind, likelihood, the latent means and the feature scores equal to the
 /// batched libtorch path within 1e-5. The weights are copied once, after Fit or loading; they do not change afterwards.
 /// </remarks>
-internal sealed class SingleRowScorer
+internal sealed class SingleRowScorer : IDisposable
 {
-    private readonly Layer[] _encoder;
-    private readonly Layer _mean;
-    private readonly Layer _logVariance;
-    private readonly Layer[] _decoder;
+    private readonly DenseLayer[] _encoder;
+    private readonly DenseLayer _mean;
+    private readonly DenseLayer _logVariance;
+    private readonly DenseLayer[] _decoder;
     private readonly float _logVarianceLimit;
     private readonly VaeLikelihood _likelihood;
     private readonly float[]? _featureMean;
     private readonly float[]? _featureScale;
     private readonly int _widestLayer;
     private readonly ThreadLocal<Workspace> _workspaces;
+    private readonly LayerSplitter? _splitter;
+    private const float LogFloor = 1e-12f;
+
+    /// <summary>Layers with more weights than this are split over two cores (<see cref="LayerSplitter"/>): 256 KiB.</summary>
+    private const long SplitWeightBytes = 256 * 1024;
 
     private SingleRowScorer(VaeNetwork network, VaeLikelihood likelihood, FeatureStandardization? standardization)
     {
         var spec = network.Spec;
         var state = network.state_dict();
-        Layer Read(string name) => new(TensorCopy.ToArray(state[$"{name}.weight"]), TensorCopy.ToArray(state[$"{name}.bias"]));
+        DenseLayer Read(string name) => new(TensorCopy.ToArray(state[$"{name}.weight"]), TensorCopy.ToArray(state[$"{name}.bias"]));
         _encoder = Enumerable.Range(0, spec.HiddenSizes.Length).Select(i => Read($"_encoderBody.linear{i}")).ToArray();
         _mean = Read("_mean");
         _logVariance = Read("_logVariance");
@@ -46,6 +52,8 @@ internal sealed class SingleRowScorer
         LatentDimension = spec.LatentDimension;
         _widestLayer = _encoder.Concat(_decoder).Select(l => l.Outputs).Append(InputWidth).Append(LatentDimension).Max();
         _workspaces = new ThreadLocal<Workspace>(() => new Workspace(_widestLayer, InputWidth, LatentDimension));
+        if (Environment.ProcessorCount >= 2 && _encoder.Concat(_decoder).Any(l => l.WeightBytes > SplitWeightBytes))
+            _splitter = new LayerSplitter();
     }
 
     public int InputWidth { get; }
@@ -64,6 +72,7 @@ internal sealed class SingleRowScorer
     /// <paramref name="kind"/> as returned, and when <paramref name="featureScores"/> is not empty each feature's
     /// reconstruction-error term into it [d].
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float Score(VaeScoreKind kind, ReadOnlySpan<float> row, Span<float> latent, ScoreCalibration? calibration, Span<float> featureScores)
     {
         var work = _workspaces.Value!;
@@ -79,21 +88,25 @@ internal sealed class SingleRowScorer
         var (hidden, hiddenWidth) = Forward(_encoder, work.Input, InputWidth, work, last: null);
         var mean = work.Mean.AsSpan(0, LatentDimension);
         var logVariance = work.LogVariance.AsSpan(0, LatentDimension);
-        _mean.Apply(hidden.AsSpan(0, hiddenWidth), mean, relu: false);
-        _logVariance.Apply(hidden.AsSpan(0, hiddenWidth), logVariance, relu: false);
+        _mean.Apply(hidden.AsSpan(0, hiddenWidth), mean, relu: false, 0, LatentDimension);
+        _logVariance.Apply(hidden.AsSpan(0, hiddenWidth), logVariance, relu: false, 0, LatentDimension);
         TensorPrimitives.Min(logVariance, _logVarianceLimit, logVariance);
         TensorPrimitives.Max(logVariance, -_logVarianceLimit, logVariance);
         mean.CopyTo(latent);
         var (output, _) = Forward(_decoder, work.Mean, LatentDimension, work, last: work.Decoded);
         ReadOnlySpan<float> decoded = output.AsSpan(0, InputWidth);
 
-        if (!featureScores.IsEmpty) ReconstructionTerms(decoded, x, featureScores);
+        var terms = work.Terms.AsSpan(0, InputWidth);
+        var scratch = work.Scratch.AsSpan(0, InputWidth);
+        bool needsTerms = !featureScores.IsEmpty || kind is VaeScoreKind.ReconstructionError or VaeScoreKind.ReconstructionAndLatent;
+        if (needsTerms) ReconstructionTerms(decoded, x, terms, scratch);
+        if (!featureScores.IsEmpty) terms.CopyTo(featureScores);
         return kind switch
         {
-            VaeScoreKind.ReconstructionError => (float)ReconstructionError(decoded, x),
-            VaeScoreKind.SquaredError => (float)SquaredError(decoded, x),
-            VaeScoreKind.NegativeElbo => (float)(Reconstruction(decoded, x) + Kl(mean, logVariance)),
-            VaeScoreKind.ReconstructionAndLatent => Combined(decoded, x, mean, logVariance,
+            VaeScoreKind.ReconstructionError => TensorPrimitives.Sum(terms),
+            VaeScoreKind.SquaredError => SquaredError(decoded, x, scratch),
+            VaeScoreKind.NegativeElbo => (float)(Reconstruction(decoded, x, terms, scratch) + Kl(mean, logVariance)),
+            VaeScoreKind.ReconstructionAndLatent => Combined(TensorPrimitives.Sum(terms), mean, logVariance,
                 calibration ?? throw new InvalidOperationException("The model was not calibrated for the ReconstructionAndLatent score.")),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), $"Unknown score kind {kind}."),
         };
@@ -103,81 +116,95 @@ internal sealed class SingleRowScorer
     /// Runs <paramref name="layers"/> from the first <paramref name="width"/> values of <paramref name="input"/>, alternating
     /// between the workspace's two buffers, ReLU after every layer but a last one written to <paramref name="last"/>.
     /// </summary>
-    private static (float[] Output, int Width) Forward(Layer[] layers, float[] input, int width, Workspace work, float[]? last)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private (float[] Output, int Width) Forward(DenseLayer[] layers, float[] input, int width, Workspace work, float[]? last)
     {
         for (int i = 0; i < layers.Length; i++)
         {
             bool isLast = last is not null && i == layers.Length - 1;
             var output = isLast ? last! : input == work.A ? work.B : work.A;
-            layers[i].Apply(input.AsSpan(0, width), output.AsSpan(0, layers[i].Outputs), relu: !isLast);
+            if (_splitter is not null && layers[i].WeightBytes > SplitWeightBytes)
+                _splitter.Apply(layers[i], input, width, output, relu: !isLast);
+            else
+                layers[i].Apply(input.AsSpan(0, width), output, relu: !isLast, 0, layers[i].Outputs);
             (input, width) = (output, layers[i].Outputs);
         }
         return (input, width);
     }
 
     /// <summary>(R − m_R) / s_R + max(0, (K − m_K) / s_K − margin), as <see cref="VaeModel"/> computes it on libtorch.</summary>
-    private float Combined(ReadOnlySpan<float> decoded, ReadOnlySpan<float> x, ReadOnlySpan<float> mean, ReadOnlySpan<float> logVariance,
-        ScoreCalibration calibration)
+    private static float Combined(float reconstruction, ReadOnlySpan<float> mean, ReadOnlySpan<float> logVariance, ScoreCalibration calibration)
     {
-        float reconstruction = (float)ReconstructionError(decoded, x);
         float kl = (float)Kl(mean, logVariance);
         float latentExcess = Math.Max(0f, (kl - calibration.LatentCenter) / calibration.LatentScale - (float)VaeModel.LatentMargin);
         return (reconstruction - calibration.ReconstructionCenter) / calibration.ReconstructionScale + latentExcess;
     }
 
-    /// <summary>Σᵢ of <see cref="ReconstructionTerm"/>.</summary>
-    private double ReconstructionError(ReadOnlySpan<float> decoded, ReadOnlySpan<float> x)
-    {
-        double sum = 0;
-        for (int i = 0; i < x.Length; i++) sum += ReconstructionTerm(decoded[i], x[i]);
-        return sum;
-    }
-
-    private void ReconstructionTerms(ReadOnlySpan<float> decoded, ReadOnlySpan<float> x, Span<float> terms)
-    {
-        for (int i = 0; i < x.Length; i++) terms[i] = (float)ReconstructionTerm(decoded[i], x[i]);
-    }
-
-    /// <summary>BCE(xᵢ, σ(lᵢ)) − H(xᵢ) (Bernoulli) or (x̃ᵢ − μ̃ᵢ)² (Gaussian).</summary>
-    private double ReconstructionTerm(float decoded, float x)
+    /// <summary>
+    /// Each feature's term of the reconstruction error into <paramref name="terms"/>: BCE(xᵢ, σ(lᵢ)) − H(xᵢ) (Bernoulli) or
+    /// (x̃ᵢ − μ̃ᵢ)² (Gaussian), vectorized (<paramref name="scratch"/> is overwritten).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ReconstructionTerms(ReadOnlySpan<float> decoded, ReadOnlySpan<float> x, Span<float> terms, Span<float> scratch)
     {
         if (_likelihood != VaeLikelihood.Bernoulli)
         {
-            double difference = (double)decoded - x;
-            return difference * difference;
+            TensorPrimitives.Subtract(decoded, x, terms);
+            TensorPrimitives.Multiply(terms, terms, terms);
+            return;
         }
-        return BinaryCrossEntropy(decoded, x) - BinaryEntropy(x);
+        BinaryCrossEntropy(decoded, x, terms, scratch);
+        // − H(x) = x log x + (1 − x) log(1 − x), logs clamped at 10⁻¹² as VaeObjective.BinaryEntropy does.
+        TensorPrimitives.Max(x, LogFloor, scratch);
+        TensorPrimitives.Log(scratch, scratch);
+        TensorPrimitives.MultiplyAdd(x, scratch, terms, terms);
+        TensorPrimitives.Subtract(1f, x, scratch);
+        TensorPrimitives.Max(scratch, LogFloor, scratch);
+        TensorPrimitives.Log(scratch, scratch);
+        for (int i = 0; i < terms.Length; i++) terms[i] += (1 - x[i]) * scratch[i];
     }
 
     /// <summary>−log p(x | z): Σᵢ BCE (Bernoulli) or ½ Σᵢ (x̃ᵢ − μ̃ᵢ)² + ½ d log 2π (Gaussian, as in the negative ELBO).</summary>
-    private double Reconstruction(ReadOnlySpan<float> decoded, ReadOnlySpan<float> x)
+    private double Reconstruction(ReadOnlySpan<float> decoded, ReadOnlySpan<float> x, Span<float> terms, Span<float> scratch)
     {
-        double sum = 0;
         if (_likelihood == VaeLikelihood.Bernoulli)
         {
-            for (int i = 0; i < x.Length; i++) sum += BinaryCrossEntropy(decoded[i], x[i]);
-            return sum;
+            BinaryCrossEntropy(decoded, x, terms, scratch);
+            return TensorPrimitives.Sum(terms);
         }
-        for (int i = 0; i < x.Length; i++)
-        {
-            double difference = (double)decoded[i] - x[i];
-            sum += difference * difference;
-        }
-        return 0.5 * sum + 0.5 * Math.Log(2 * Math.PI) * x.Length;
+        TensorPrimitives.Subtract(decoded, x, terms);
+        return 0.5 * TensorPrimitives.SumOfSquares(terms) + 0.5 * Math.Log(2 * Math.PI) * x.Length;
     }
 
     /// <summary>Σᵢ (σ(lᵢ) − xᵢ)² (Bernoulli) or Σᵢ ((μ̃ᵢ − x̃ᵢ) sᵢ)² in the input's units (Gaussian).</summary>
-    private double SquaredError(ReadOnlySpan<float> decoded, ReadOnlySpan<float> x)
+    private float SquaredError(ReadOnlySpan<float> decoded, ReadOnlySpan<float> x, Span<float> scratch)
     {
-        double sum = 0;
-        for (int i = 0; i < x.Length; i++)
+        if (_likelihood == VaeLikelihood.Bernoulli)
         {
-            double difference = _likelihood == VaeLikelihood.Bernoulli
-                ? 1 / (1 + Math.Exp(-decoded[i])) - x[i]
-                : ((double)decoded[i] - x[i]) * (_featureScale?[i] ?? 1f);
-            sum += difference * difference;
+            TensorPrimitives.Sigmoid(decoded, scratch);
+            TensorPrimitives.Subtract(scratch, x, scratch);
         }
-        return sum;
+        else
+        {
+            TensorPrimitives.Subtract(decoded, x, scratch);
+            if (_featureScale is not null) TensorPrimitives.Multiply(scratch, _featureScale, scratch);
+        }
+        return TensorPrimitives.SumOfSquares(scratch);
+    }
+
+    /// <summary>BCE(xᵢ, σ(lᵢ)) = max(lᵢ, 0) − lᵢ xᵢ + log(1 + e^−|lᵢ|), the overflow-free form, into <paramref name="terms"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BinaryCrossEntropy(ReadOnlySpan<float> logits, ReadOnlySpan<float> x, Span<float> terms, Span<float> scratch)
+    {
+        TensorPrimitives.Abs(logits, scratch);
+        TensorPrimitives.Negate(scratch, scratch);
+        TensorPrimitives.Exp(scratch, scratch);
+        TensorPrimitives.Add(scratch, 1f, scratch);
+        TensorPrimitives.Log(scratch, terms);
+        TensorPrimitives.Max(logits, 0f, scratch);
+        TensorPrimitives.Add(terms, scratch, terms);
+        TensorPrimitives.Multiply(logits, x, scratch);
+        TensorPrimitives.Subtract(terms, scratch, terms);
     }
 
     /// <summary>½ Σⱼ (μⱼ² + σⱼ² − log σⱼ² − 1).</summary>
@@ -189,26 +216,11 @@ internal sealed class SingleRowScorer
         return 0.5 * sum;
     }
 
-    /// <summary>BCE(x, σ(l)) = max(l, 0) − l x + log(1 + e^−|l|), the overflow-free form.</summary>
-    private static double BinaryCrossEntropy(double logit, double x) => Math.Max(logit, 0) - logit * x + Math.Log(1 + Math.Exp(-Math.Abs(logit)));
-
-    /// <summary>H(x) = −x log x − (1 − x) log(1 − x), with log clamped at 10⁻¹² as <see cref="VaeObjective.BinaryEntropy"/> does.</summary>
-    private static double BinaryEntropy(double x) =>
-        -(x * Math.Log(Math.Max(x, 1e-12)) + (1 - x) * Math.Log(Math.Max(1 - x, 1e-12)));
-
-    /// <summary>A linear layer y = W x + b, W row-major [outputs × inputs].</summary>
-    private sealed class Layer(float[] weight, float[] bias)
+    /// <summary>Ends the helper thread.</summary>
+    public void Dispose()
     {
-        public int Outputs => bias.Length;
-
-        public void Apply(ReadOnlySpan<float> input, Span<float> output, bool relu)
-        {
-            int inputs = input.Length;
-            var w = weight.AsSpan();
-            for (int i = 0; i < output.Length; i++)
-                output[i] = TensorPrimitives.Dot(w.Slice(i * inputs, inputs), input) + bias[i];
-            if (relu) TensorPrimitives.Max(output, 0f, output);
-        }
+        _splitter?.Dispose();
+        _workspaces.Dispose();
     }
 
     /// <summary>One thread's buffers: two for the hidden layers in turn, the standardized input, μ, log σ² and the decoder's output.</summary>
@@ -220,5 +232,7 @@ internal sealed class SingleRowScorer
         public readonly float[] Mean = new float[latent];
         public readonly float[] LogVariance = new float[latent];
         public readonly float[] Decoded = new float[inputWidth];
+        public readonly float[] Terms = new float[inputWidth];
+        public readonly float[] Scratch = new float[inputWidth];
     }
 }

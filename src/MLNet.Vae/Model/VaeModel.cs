@@ -148,7 +148,9 @@ internal sealed class VaeModel : IDisposable
     public void PrepareSingleRowScoring()
     {
         using var lease = Lease();
-        _singleRow ??= SingleRowScorer.For(Network, Likelihood, Standardization);
+        if (_singleRow is not null) return;
+        var scorer = SingleRowScorer.For(Network, Likelihood, Standardization);
+        if (Interlocked.CompareExchange(ref _singleRow, scorer, null) is not null) scorer?.Dispose();
     }
 
     /// <summary>
@@ -297,6 +299,7 @@ internal sealed class VaeModel : IDisposable
     {
         if (Interlocked.Decrement(ref _references) != 0) return;
         Network.Dispose();
+        _singleRow?.Dispose();
         _mean?.Dispose();
         _scale?.Dispose();
     }

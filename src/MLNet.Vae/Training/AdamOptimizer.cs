@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using System.Runtime.InteropServices;
@@ -87,6 +88,7 @@ internal sealed class AdamOptimizer : IDisposable
     }
 
     /// <summary>One parameter's update in place; returns Σ ∇θ² of its gradient before clipping.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double Update(Span<float> theta, ReadOnlySpan<float> gradient, Span<float> m, Span<float> v,
         float clipScale, float decay, float stepSize, float secondMomentCorrection)
     {
