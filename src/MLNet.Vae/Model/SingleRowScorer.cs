@@ -198,6 +198,8 @@ internal sealed class SingleRowScorer : IDisposable
     {
         TensorPrimitives.Abs(logits, scratch);
         TensorPrimitives.Negate(scratch, scratch);
+        // e^−88 is already a denormal float, which the CPU handles a hundred times slower; log(1 + e^−80) rounds to 0 anyway.
+        TensorPrimitives.Max(scratch, -80f, scratch);
         TensorPrimitives.Exp(scratch, scratch);
         TensorPrimitives.Add(scratch, 1f, scratch);
         TensorPrimitives.Log(scratch, terms);
