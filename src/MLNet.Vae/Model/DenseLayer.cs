@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -53,7 +52,7 @@ internal sealed class DenseLayer(float[] weight, float[] bias)
             }
         }
         for (; i < to; i++)
-            output[i] = TensorPrimitives.Dot(w.Slice(i * inputs, inputs), input) + bias[i];
-        if (relu) TensorPrimitives.Max(output[from..to], 0f, output[from..to]);
+            output[i] = RowMath.Dot(w.Slice(i * inputs, inputs), input) + bias[i];
+        if (relu) RowMath.Relu(output[from..to]);
     }
 }

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Numerics.Tensors;
 using MLNet.Vae.Network;
 using MLNet.Vae.Tensors;
 using static TorchSharp.torch;
@@ -9,8 +8,8 @@ namespace MLNet.Vae.Model;
 /// <summary>
 /// One row through the MLP network in managed code, over a copy of its weights: what <c>PredictionEngine</c> runs. A one-row
 /// call through libtorch costs about 70 µs, most of it per-operator dispatch and allocation around products that take a few
-/// µs; here each layer is one matrix-vector product (<see cref="TensorPrimitives.Dot(ReadOnlySpan{float}, ReadOnlySpan{float})"/>
-/// per output unit, vectorized to the CPU's widest registers) into buffers reused by the calling thread.
+/// µs; here each layer is one matrix-vector product (<see cref="DenseLayer"/>) and the score terms are vectorized
+/// (<see cref="RowMath"/>), into buffers reused by the calling thread.
 /// </summary>
 /// <remarks>
 /// It computes the same formulas as <see cref="VaeObjective"/> (see there and <see cref="VaeScoreKind"/>), vectorized in float32
@@ -30,7 +29,6 @@ internal sealed class SingleRowScorer : IDisposable
     private readonly int _widestLayer;
     private readonly ThreadLocal<Workspace> _workspaces;
     private readonly LayerSplitter? _splitter;
-    private const float LogFloor = 1e-12f;
 
     /// <summary>Layers with more weights than this are split over two cores (<see cref="LayerSplitter"/>): 256 KiB.</summary>
     private const long SplitWeightBytes = 256 * 1024;
@@ -81,8 +79,7 @@ internal sealed class SingleRowScorer : IDisposable
         else
         {
             // x̃ = (x − m) / s
-            TensorPrimitives.Subtract(row, _featureMean, x);
-            TensorPrimitives.Divide(x, _featureScale!, x);
+            RowMath.Standardize(row, _featureMean, _featureScale!, x);
         }
 
         var (hidden, hiddenWidth) = Forward(_encoder, work.Input, InputWidth, work, last: null);
@@ -90,8 +87,7 @@ internal sealed class SingleRowScorer : IDisposable
         var logVariance = work.LogVariance.AsSpan(0, LatentDimension);
         _mean.Apply(hidden.AsSpan(0, hiddenWidth), mean, relu: false, 0, LatentDimension);
         _logVariance.Apply(hidden.AsSpan(0, hiddenWidth), logVariance, relu: false, 0, LatentDimension);
-        TensorPrimitives.Min(logVariance, _logVarianceLimit, logVariance);
-        TensorPrimitives.Max(logVariance, -_logVarianceLimit, logVariance);
+        for (int j = 0; j < logVariance.Length; j++) logVariance[j] = Math.Clamp(logVariance[j], -_logVarianceLimit, _logVarianceLimit);
         mean.CopyTo(latent);
         var (output, _) = Forward(_decoder, work.Mean, LatentDimension, work, last: work.Decoded);
         ReadOnlySpan<float> decoded = output.AsSpan(0, InputWidth);
@@ -99,14 +95,14 @@ internal sealed class SingleRowScorer : IDisposable
         var terms = work.Terms.AsSpan(0, InputWidth);
         var scratch = work.Scratch.AsSpan(0, InputWidth);
         bool needsTerms = !featureScores.IsEmpty || kind is VaeScoreKind.ReconstructionError or VaeScoreKind.ReconstructionAndLatent;
-        if (needsTerms) ReconstructionTerms(decoded, x, terms, scratch);
+        if (needsTerms) ReconstructionTerms(decoded, x, terms);
         if (!featureScores.IsEmpty) terms.CopyTo(featureScores);
         return kind switch
         {
-            VaeScoreKind.ReconstructionError => TensorPrimitives.Sum(terms),
+            VaeScoreKind.ReconstructionError => RowMath.Sum(terms),
             VaeScoreKind.SquaredError => SquaredError(decoded, x, scratch),
-            VaeScoreKind.NegativeElbo => (float)(Reconstruction(decoded, x, terms, scratch) + Kl(mean, logVariance)),
-            VaeScoreKind.ReconstructionAndLatent => Combined(TensorPrimitives.Sum(terms), mean, logVariance,
+            VaeScoreKind.NegativeElbo => (float)(Reconstruction(decoded, x, scratch) + Kl(mean, logVariance)),
+            VaeScoreKind.ReconstructionAndLatent => Combined(RowMath.Sum(terms), mean, logVariance,
                 calibration ?? throw new InvalidOperationException("The model was not calibrated for the ReconstructionAndLatent score.")),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), $"Unknown score kind {kind}."),
         };
@@ -140,73 +136,31 @@ internal sealed class SingleRowScorer : IDisposable
         return (reconstruction - calibration.ReconstructionCenter) / calibration.ReconstructionScale + latentExcess;
     }
 
-    /// <summary>
-    /// Each feature's term of the reconstruction error into <paramref name="terms"/>: BCE(xᵢ, σ(lᵢ)) − H(xᵢ) (Bernoulli) or
-    /// (x̃ᵢ − μ̃ᵢ)² (Gaussian), vectorized (<paramref name="scratch"/> is overwritten).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ReconstructionTerms(ReadOnlySpan<float> decoded, ReadOnlySpan<float> x, Span<float> terms, Span<float> scratch)
+    /// <summary>Each feature's term of the reconstruction error: BCE(xᵢ, σ(lᵢ)) − H(xᵢ) (Bernoulli) or (x̃ᵢ − μ̃ᵢ)² (Gaussian).</summary>
+    private void ReconstructionTerms(ReadOnlySpan<float> decoded, ReadOnlySpan<float> x, Span<float> terms)
     {
-        if (_likelihood != VaeLikelihood.Bernoulli)
-        {
-            TensorPrimitives.Subtract(decoded, x, terms);
-            TensorPrimitives.Multiply(terms, terms, terms);
-            return;
-        }
-        BinaryCrossEntropy(decoded, x, terms, scratch);
-        // − H(x) = x log x + (1 − x) log(1 − x), logs clamped at 10⁻¹² as VaeObjective.BinaryEntropy does.
-        TensorPrimitives.Max(x, LogFloor, scratch);
-        TensorPrimitives.Log(scratch, scratch);
-        TensorPrimitives.MultiplyAdd(x, scratch, terms, terms);
-        TensorPrimitives.Subtract(1f, x, scratch);
-        TensorPrimitives.Max(scratch, LogFloor, scratch);
-        TensorPrimitives.Log(scratch, scratch);
-        for (int i = 0; i < terms.Length; i++) terms[i] += (1 - x[i]) * scratch[i];
+        if (_likelihood == VaeLikelihood.Bernoulli) RowMath.BernoulliTerms(decoded, x, terms, minusEntropy: true);
+        else RowMath.SquaredDifferences(decoded, x, default, terms);
     }
 
     /// <summary>−log p(x | z): Σᵢ BCE (Bernoulli) or ½ Σᵢ (x̃ᵢ − μ̃ᵢ)² + ½ d log 2π (Gaussian, as in the negative ELBO).</summary>
-    private double Reconstruction(ReadOnlySpan<float> decoded, ReadOnlySpan<float> x, Span<float> terms, Span<float> scratch)
+    private double Reconstruction(ReadOnlySpan<float> decoded, ReadOnlySpan<float> x, Span<float> terms)
     {
         if (_likelihood == VaeLikelihood.Bernoulli)
         {
-            BinaryCrossEntropy(decoded, x, terms, scratch);
-            return TensorPrimitives.Sum(terms);
+            RowMath.BernoulliTerms(decoded, x, terms, minusEntropy: false);
+            return RowMath.Sum(terms);
         }
-        TensorPrimitives.Subtract(decoded, x, terms);
-        return 0.5 * TensorPrimitives.SumOfSquares(terms) + 0.5 * Math.Log(2 * Math.PI) * x.Length;
+        RowMath.SquaredDifferences(decoded, x, default, terms);
+        return 0.5 * RowMath.Sum(terms) + 0.5 * Math.Log(2 * Math.PI) * x.Length;
     }
 
     /// <summary>Σᵢ (σ(lᵢ) − xᵢ)² (Bernoulli) or Σᵢ ((μ̃ᵢ − x̃ᵢ) sᵢ)² in the input's units (Gaussian).</summary>
-    private float SquaredError(ReadOnlySpan<float> decoded, ReadOnlySpan<float> x, Span<float> scratch)
+    private float SquaredError(ReadOnlySpan<float> decoded, ReadOnlySpan<float> x, Span<float> terms)
     {
-        if (_likelihood == VaeLikelihood.Bernoulli)
-        {
-            TensorPrimitives.Sigmoid(decoded, scratch);
-            TensorPrimitives.Subtract(scratch, x, scratch);
-        }
-        else
-        {
-            TensorPrimitives.Subtract(decoded, x, scratch);
-            if (_featureScale is not null) TensorPrimitives.Multiply(scratch, _featureScale, scratch);
-        }
-        return TensorPrimitives.SumOfSquares(scratch);
-    }
-
-    /// <summary>BCE(xᵢ, σ(lᵢ)) = max(lᵢ, 0) − lᵢ xᵢ + log(1 + e^−|lᵢ|), the overflow-free form, into <paramref name="terms"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void BinaryCrossEntropy(ReadOnlySpan<float> logits, ReadOnlySpan<float> x, Span<float> terms, Span<float> scratch)
-    {
-        TensorPrimitives.Abs(logits, scratch);
-        TensorPrimitives.Negate(scratch, scratch);
-        // e^−88 is already a denormal float, which the CPU handles a hundred times slower; log(1 + e^−80) rounds to 0 anyway.
-        TensorPrimitives.Max(scratch, -80f, scratch);
-        TensorPrimitives.Exp(scratch, scratch);
-        TensorPrimitives.Add(scratch, 1f, scratch);
-        TensorPrimitives.Log(scratch, terms);
-        TensorPrimitives.Max(logits, 0f, scratch);
-        TensorPrimitives.Add(terms, scratch, terms);
-        TensorPrimitives.Multiply(logits, x, scratch);
-        TensorPrimitives.Subtract(terms, scratch, terms);
+        if (_likelihood == VaeLikelihood.Bernoulli) RowMath.SquaredSigmoidErrors(decoded, x, terms);
+        else RowMath.SquaredDifferences(decoded, x, _featureScale, terms);
+        return RowMath.Sum(terms);
     }
 
     /// <summary>½ Σⱼ (μⱼ² + σⱼ² − log σⱼ² − 1).</summary>
