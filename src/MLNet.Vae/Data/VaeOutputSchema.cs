@@ -19,7 +19,8 @@ internal sealed class VaeOutputSchema
         builder.AddColumn(options.LatentColumnName, new VectorDataViewType(NumberDataViewType.Single, latentDimension));
         builder.AddColumn(options.ScoreColumnName, NumberDataViewType.Single, ScoreAnnotations("Score"));
         builder.AddColumn(options.PredictedLabelColumnName, BooleanDataViewType.Instance, ScoreAnnotations("PredictedLabel"));
-        if (options.PValueColumnName is not null) builder.AddColumn(options.PValueColumnName, NumberDataViewType.Single);
+        HasPValue = options.PValueColumnName is not null;
+        if (HasPValue) builder.AddColumn(options.PValueColumnName!, NumberDataViewType.Single);
         if (options.FeatureScoresColumnName is not null)
         {
             var feature = input[FeatureColumnIndex];
@@ -49,6 +50,8 @@ internal sealed class VaeOutputSchema
     public int PredictedLabelColumnIndex => Input.Count + 2;
     /// <summary>The p-value column's index, when the options ask for it (<see cref="VaeOptions.PValueColumnName"/>).</summary>
     public int PValueColumnIndex => Input.Count + 3;
+    /// <summary>Whether the options ask for the p-value column.</summary>
+    public bool HasPValue { get; }
     /// <summary>The feature scores column's index (<see cref="VaeOptions.FeatureScoresColumnName"/>), or −1 without it.</summary>
     public int FeatureScoresColumnIndex { get; } = -1;
 

@@ -1,4 +1,6 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Model.OnnxConverter;
 using MLNet.Vae.Model;
 
 namespace MLNet.Vae.Data;
@@ -7,7 +9,12 @@ namespace MLNet.Vae.Data;
 /// The lazy result of <see cref="VaeTransformer.Transform"/>: nothing is computed until a cursor moves, and a cursor
 /// pulls from the input only the columns it needs.
 /// </summary>
-internal sealed class VaeScoringView : IDataView
+/// <remarks>
+/// It is also the VAE's step in ML.NET's ONNX export: <c>mlContext.Model.ConvertToOnnx</c> walks a transformed view back
+/// through <see cref="IDataTransform.Source"/> and asks each step to write its nodes (<see cref="ITransformCanSaveOnnx"/>).
+/// A view that is not such a step ends the walk, and ML.NET then turns its output columns into graph inputs.
+/// </remarks>
+internal sealed class VaeScoringView : ITransformCanSaveOnnx
 {
     private readonly IDataView _input;
     private readonly VaeOutputSchema _schema;
@@ -39,6 +46,30 @@ internal sealed class VaeScoringView : IDataView
         var scored = scoring ? new ScoredRows(_model, _settings, _model.ScoringBatchRows, featureScores: _schema.FeatureScoresColumnIndex >= 0) : null;
         return new VaeScoringCursor(_schema, input, scored, needed);
     }
+
+    /// <summary>The view this one scores (ML.NET's ONNX export walks the chain through it).</summary>
+    public IDataView Source => _input;
+
+    /// <summary>Always true: what cannot be exported is refused by <see cref="SaveAsOnnx"/> with the reason, never skipped.</summary>
+    public bool CanSaveOnnx(OnnxContext ctx) => true;
+
+    /// <summary>Writes the VAE's nodes (<see cref="VaeOnnxGraph"/>) from the feature column's variable to the output columns'.</summary>
+    public void SaveAsOnnx(OnnxContext ctx)
+    {
+        string feature = _settings.FeatureColumnName;
+        if (!ctx.ContainsColumn(feature))
+            throw new InvalidOperationException($"The ONNX export has no variable for the VAE's input column '{feature}'.");
+        string Output(int index) => ctx.AddIntermediateVariable(_schema.Output[index].Type, _schema.Output[index].Name);
+        string input = ctx.GetVariableName(feature);
+        var outputs = new VaeOnnxOutputs(Output(_schema.LatentColumnIndex), Output(_schema.ScoreColumnIndex), Output(_schema.PredictedLabelColumnIndex),
+            _schema.HasPValue ? Output(_schema.PValueColumnIndex) : null,
+            _schema.FeatureScoresColumnIndex >= 0 ? Output(_schema.FeatureScoresColumnIndex) : null);
+        VaeOnnxGraph.Write(ctx, _model, input, _settings.Threshold, _settings.TrainingScores, outputs);
+    }
+
+    /// <summary>A legacy data-pipe save, which ML.NET never asks of a transformer's view: save the transformer (mlContext.Model.Save).</summary>
+    void ICanSaveModel.Save(ModelSaveContext ctx) =>
+        throw new NotSupportedException("Save the VAE through its transformer (mlContext.Model.Save or VaeTransformer.Save), not through its transformed data view.");
 
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
         [GetRowCursor(columnsNeeded, rand)];
