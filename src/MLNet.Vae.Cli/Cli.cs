@@ -47,9 +47,12 @@ public static class Cli
         var reportCommand = new Command("report", "Write the training report (charts and index.html) for a model and some data.") { model, data, output_ };
         reportCommand.SetAction(r => Guard(error, () => commands.Report(r.GetValue(model)!, r.GetValue(data)!, r.GetValue(output_)!)));
 
+        var exportOnnx = new Command("export-onnx", "Write the model's VAE as an ONNX file (input: the feature vector; outputs: latent features, score, label) for ONNX Runtime.") { model, output_ };
+        exportOnnx.SetAction(r => Guard(error, () => commands.ExportOnnx(r.GetValue(model)!, r.GetValue(output_)!)));
+
         var root = new RootCommand("mlnet-vae: a variational autoencoder for CSV files and images (MLNet.Vae).")
         {
-            train, score, encode, generate, reportCommand,
+            train, score, encode, generate, reportCommand, exportOnnx,
         };
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
     }

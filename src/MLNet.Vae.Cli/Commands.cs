@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNet.Vae.Onnx;
 
 namespace MLNet.Vae.Cli;
 
@@ -88,6 +89,20 @@ internal sealed class Commands(TextWriter output, TextWriter error)
             rowNames.Select((name, i) => new[] { name }.Concat(latent[i].Select(CsvTable.Number))));
         return $"Encoded {latent.Length} rows into {vae.LatentDimension} latent features in {outPath}.";
     });
+
+    /// <summary>Writes the model's VAE alone as ONNX: input Features (the feature vector), outputs its columns (docs/onnx.md).</summary>
+    public int ExportOnnx(string modelPath, string outPath)
+    {
+        var (model, _) = Load(modelPath);
+        var vae = FindVae(model);
+        vae.ExportToOnnx(_ml, outPath);
+        var o = vae.Options;
+        var outputs = new[] { o.LatentColumnName, o.ScoreColumnName, o.PredictedLabelColumnName, o.PValueColumnName, o.FeatureScoresColumnName }.OfType<string>();
+        output.WriteLine($"Exported the VAE ({vae.NetworkDescription}) to {outPath}: input '{o.FeatureColumnName}' [n, {vae.InputWidth}], " +
+                         $"outputs {string.Join(", ", outputs.Select(name => name + ".output"))}.");
+        Dispose(model);
+        return 0;
+    }
 
     public int Generate(string modelPath, int count, int seed, string outPath)
     {

@@ -77,6 +77,17 @@ public sealed class CliTests
         var report = Run("report", "--model", model, "--data", data, "--out", PathOf("report"));
         Assert.AreEqual(0, report.ExitCode, report.Error);
         Assert.IsTrue(File.Exists(Path.Combine(PathOf("report"), "index.html")));
+
+        var export = Run("export-onnx", "--model", model, "--out", PathOf("model.onnx"));
+        Assert.AreEqual(0, export.ExitCode, export.Error);
+        StringAssert.Contains(export.Output, "Score.output");
+        var features = File.ReadLines(data).Skip(1).SelectMany(l => l.Split(',').Take(6).Select(v => float.Parse(v, CultureInfo.InvariantCulture))).ToArray();
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(PathOf("model.onnx"));
+        using var results = session.Run([Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("Features",
+            new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(features, [210, 6]))]);
+        var onnxScores = results.Single(r => r.Name == "Score.output").AsTensor<float>();
+        for (int i = 0; i < values.Length; i++)
+            Assert.AreEqual(values[i], onnxScores[i, 0], 1e-4 * Math.Max(1, Math.Abs(values[i])), $"the exported model scores row {i} as the score command does");
     }
 
     [TestMethod]
@@ -118,6 +129,7 @@ public sealed class CliTests
     [DataRow("encode")]
     [DataRow("generate")]
     [DataRow("report")]
+    [DataRow("export-onnx")]
     public void EachCommand_HasHelp(string command)
     {
         var help = Run(command, "--help");
