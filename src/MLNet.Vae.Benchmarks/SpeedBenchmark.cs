@@ -74,6 +74,7 @@ public static class SpeedBenchmark
         }
         latencies.Sort();
 
+        var onnx = OnnxRuntimeSpeed.Measure(ml, model, data.TestImages);
         var samples = MemoryWhileScoring(ml, model, data.TestImages, scoredRows);
         var (slope, first) = Trend(samples);
         double growth = slope * (samples[^1].Rows - samples[0].Rows) / first;
@@ -90,6 +91,7 @@ public static class SpeedBenchmark
         output.WriteLine($"| batched scoring rows/s (Transform + cursor, every column; PyTorch: batches of 1000) | {Median(batched):F0} | {Theirs(baseline?.ScoreRowsPerSecond, "F0")} | {Ratio(Median(batched), baseline?.ScoreRowsPerSecond)} |");
         output.WriteLine($"| one row, p50 µs (PredictionEngine; PyTorch: a 1-row batch) | {latencies[latencies.Count / 2]:F1} | {Theirs(baseline?.SingleRowP50, "F1")} | {Ratio(latencies[latencies.Count / 2], baseline?.SingleRowP50, higherIsBetter: false)} |");
         output.WriteLine($"| one row, p99 µs | {latencies[(int)(latencies.Count * 0.99)]:F1} | {Theirs(baseline?.SingleRowP99, "F1")} | {Ratio(latencies[(int)(latencies.Count * 0.99)], baseline?.SingleRowP99, higherIsBetter: false)} |");
+        output.WriteLine($"| the exported ONNX model under ONNX Runtime 1.31 (2 threads): batched rows/s, one row p50 / p99 µs | {onnx.BatchedRowsPerSecond:F0}, {onnx.SingleRowP50:F1} / {onnx.SingleRowP99:F1} | - | - |");
         output.WriteLine($"| sgemm 512x784 by 784x400, GFLOP/s (median of 200) | {ourGflops:F0} | {Theirs(baseline?.GemmGflops, "F0")} | {Ratio(ourGflops, baseline?.GemmGflops)} |");
         output.WriteLine($"| test negative ELBO, nats per image (one sample of z; lower is better) | {testElbo:F2} | {Theirs(baseline?.TestNegativeElbo, "F2")} | - |");
         output.WriteLine($"| peak memory after training (VmHWM) | {peakTrainingBytes / 1048576.0:F0} MiB | - | - |");

@@ -28,8 +28,9 @@ public static class VaeOnnxExport
         var options = model.Options;
         // No rows: the converter reads only the schema, a single feature column.
         var definition = SchemaDefinition.Create(typeof(FeatureRow));
-        definition[nameof(FeatureRow.Features)].ColumnName = options.FeatureColumnName;
-        definition[nameof(FeatureRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, model.InputWidth);
+        var column = definition[nameof(FeatureRow.Features)];
+        column.ColumnName = options.FeatureColumnName;
+        column.ColumnType = new VectorDataViewType(NumberDataViewType.Single, model.InputWidth);
         var input = mlContext.Data.LoadFromEnumerable(Array.Empty<FeatureRow>(), definition);
         var outputs = model.GetOutputSchema(input.Schema).Skip(1).Select(c => c.Name).ToArray();
         // The graph is built in memory first: an export that fails writes nothing.
