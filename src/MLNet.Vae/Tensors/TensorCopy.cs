@@ -18,6 +18,18 @@ internal static class TensorCopy
         return result;
     }
 
+    /// <summary>
+    /// A [rows × width] tensor over the first rows × width values of <paramref name="values"/> itself, without a copy: the
+    /// array stays pinned until the tensor's storage is freed, and a write to either shows in both. Fit trains on the rows it
+    /// read this way, so the training data is held once (188 MB for 60 000 Fashion-MNIST images, instead of twice).
+    /// </summary>
+    public static Tensor Wrap(float[] values, long rows, long width)
+    {
+        if (rows * width == 0) return empty(rows, width, dtype: ScalarType.Float32);
+        using var flat = frombuffer(values, ScalarType.Float32, count: rows * width);
+        return flat.view(rows, width);
+    }
+
     /// <summary>Copies a float32 CPU tensor's values, in row-major order, into <paramref name="destination"/>.</summary>
     public static void CopyTo(Tensor source, Span<float> destination)
     {

@@ -153,7 +153,8 @@ internal static class VaeTrainingLoop
     private static (Tensor Train, Tensor? Validation) LoadAndSplit(VaeModel model, float[] rows, int rowCount, double validationFraction, Generator generator)
     {
         using var scope = NewDisposeScope();
-        var all = model.ToModelSpace(TensorCopy.FromRows(rows, rowCount, model.InputWidth));
+        // Over the caller's array, not a copy of it (the Bernoulli model space is the input itself): the rows are held once.
+        var all = model.ToModelSpace(TensorCopy.Wrap(rows, rowCount, model.InputWidth));
         int validationCount = ValidationRowCount(rowCount, validationFraction);
         if (validationCount == 0)
             return (all.MoveToOuterDisposeScope(), null);
