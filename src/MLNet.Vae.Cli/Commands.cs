@@ -43,9 +43,15 @@ internal sealed class Commands(TextWriter output, TextWriter error)
             Seed = settings.Seed,
             Progress = new ConsoleProgress(error),
         };
+        var bar = new ProgressRelay();
+        options.TrainingProgress = bar;
         IEstimator<ITransformer> pipeline = new VaeEstimator(_ml, options);
         if (input.IsImages) pipeline = InputData.ImagePipeline(_ml, settings.ImageSize, settings.Grayscale).Append(pipeline);
-        var model = pipeline.Fit(input.Data);
+        var model = TerminalProgress.Run(error, "training", update =>
+        {
+            bar.Target = p => update(((p.Epoch - 1) * (double)p.RowsPerEpoch + p.RowsDone) / ((double)p.NumberOfEpochs * p.RowsPerEpoch), $"training: {p}");
+            return pipeline.Fit(input.Data);
+        });
         var vae = FindVae(model);
         _ml.Model.Save(model, input.Data.Schema, settings.Model);
         output.WriteLine($"Trained on {input.RowNames.Count} {(input.IsImages ? "images" : "rows")}: final loss {vae.Training.History[^1].Loss:G5}, threshold {vae.Threshold:G5}; model saved to {settings.Model}.");
@@ -195,6 +201,13 @@ internal sealed class Commands(TextWriter output, TextWriter error)
     {
         if (model is IDisposable disposable) disposable.Dispose();
         if (model is IEnumerable<ITransformer> chain) foreach (var part in chain.OfType<IDisposable>()) part.Dispose();
+    }
+
+    /// <summary>Passes Fit's progress to whatever draws it, once that exists.</summary>
+    private sealed class ProgressRelay : IProgress<VaeTrainingProgress>
+    {
+        public Action<VaeTrainingProgress>? Target { get; set; }
+        public void Report(VaeTrainingProgress value) => Target?.Invoke(value);
     }
 
     /// <summary>One line per epoch on standard error, so standard output stays the result.</summary>

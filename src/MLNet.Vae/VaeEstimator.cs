@@ -89,11 +89,21 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         {
             using (var initialization = new torch.Generator((ulong)seed))
                 model.Network.Initialize(initialization);
+            var sinceLogged = System.Diagnostics.Stopwatch.StartNew();
             var outcome = VaeTrainingLoop.Train(model, rows, rowCount, options, seed, record =>
             {
                 channel.Info(MessageSensitivity.None, DescribeEpoch(record));
                 options.Progress?.Report(record);
-            }, checkCancelled);
+            }, checkCancelled, progress =>
+            {
+                options.TrainingProgress?.Report(progress);
+                // The log hears from long epochs every 10 s, and at each epoch's end.
+                if (sinceLogged.Elapsed >= ProgressLogInterval || progress.RowsDone == progress.RowsPerEpoch)
+                {
+                    channel.Info(MessageSensitivity.None, $"Training: {progress}.");
+                    sinceLogged.Restart();
+                }
+            });
             if (KeptWeightsMessage(outcome.History.Count, options.NumberOfEpochs!.Value, outcome.BestEpoch) is string kept)
                 channel.Info(MessageSensitivity.None, kept);
             var trainedWarnings = TrainingDiagnostics.AfterTraining(options, outcome.History, outcome.ReconstructionBaseline).ToList();
@@ -117,6 +127,9 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
             torch.set_num_threads(hostThreads);
         }
     }
+
+    /// <summary>How often a long epoch's progress goes to MLContext.Log.</summary>
+    private static readonly TimeSpan ProgressLogInterval = TimeSpan.FromSeconds(10);
 
     /// <summary>The most training scores a model keeps for its p-values (as quantiles beyond that): 40 KB.</summary>
     private const int MaximumStoredScores = 10_000;

@@ -200,6 +200,13 @@ public sealed class VaeOptions
     [System.Text.Json.Serialization.JsonIgnore]
     public IProgress<VaeEpochRecord>? Progress { get; set; }
 
+    /// <summary>
+    /// Receives where training is within each epoch (rows done, rows per second, the time left) about twice a second (for a
+    /// progress bar). Not saved with the model.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IProgress<VaeTrainingProgress>? TrainingProgress { get; set; }
+
     /// <summary>A deep copy, so that later changes by the caller do not reach a fitted model.</summary>
     public VaeOptions Clone()
     {

@@ -51,6 +51,7 @@ public sealed class CliTests
         Assert.AreEqual(0, train.ExitCode, train.Error);
         StringAssert.Contains(train.Output, "Trained on 210 rows");
         Assert.AreEqual(60, train.Error.Split('\n').Count(l => l.StartsWith("epoch ")), "one progress line per epoch");
+        Assert.DoesNotContain('\u001b', train.Error, "no progress bar (terminal escape codes) when standard error is not a terminal");
 
         var score = Run("score", "--model", model, "--data", data, "--out", PathOf("scores.csv"));
         Assert.AreEqual(0, score.ExitCode, score.Error);

@@ -53,6 +53,31 @@ public sealed class TrainingControlsTests
         Assert.AreSame(model.Training.History[3], recorder.Reports[3]);
     }
 
+    private sealed class ProgressRecorder : IProgress<VaeTrainingProgress>
+    {
+        public List<VaeTrainingProgress> Reports { get; } = [];
+        public void Report(VaeTrainingProgress value) => Reports.Add(value);
+    }
+
+    [TestMethod]
+    public void TrainingProgress_ReportsEachEpochsEndWithItsRateAndTimeLeft_AndTheLogHearsIt()
+    {
+        var ml = new MLContext(seed: 1);
+        var messages = new List<string>();
+        ml.Log += (_, e) => { lock (messages) messages.Add(e.Message); };
+        var options = TestData.FastOptions(epochs: 4);
+        var progress = new ProgressRecorder();
+        options.TrainingProgress = progress;
+        using var model = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(TestData.ToDataView(ml, TestData.Normal(200, seed: 1)));
+
+        var ends = progress.Reports.Where(p => p.RowsDone == p.RowsPerEpoch).ToList();
+        CollectionAssert.AreEqual(new[] { 1, 2, 3, 4 }, ends.Select(p => p.Epoch).ToArray(), "every epoch reports its end, in order");
+        Assert.IsTrue(progress.Reports.All(p => p.NumberOfEpochs == 4 && p.RowsPerEpoch == 200 && p.RowsPerSecond > 0), "epochs, rows and a positive rate");
+        Assert.AreEqual(TimeSpan.Zero, ends[^1].EstimatedTimeLeft, "nothing left after the last epoch");
+        Assert.IsGreaterThan(ends[^1].EstimatedTimeLeft, ends[0].EstimatedTimeLeft, "three epochs left after the first");
+        Assert.AreEqual(4, messages.Count(m => m.Contains("Training: epoch ") && m.Contains("rows/s")), "the log hears each epoch's end");
+    }
+
     [TestMethod]
     public void KlWarmup_RaisesBetaFromZeroToItsTargetOverTheWarmupEpochs()
     {

@@ -31,9 +31,16 @@ internal static class VaeTrainingLoop
     private const int ActiveUnitSampleRows = 2048;
     private const int EvaluationBatchRows = 1024;
 
-    /// <summary>Trains <paramref name="model"/>'s network in place; <paramref name="checkCancelled"/> runs before every mini-batch and may throw <see cref="OperationCanceledException"/>.</summary>
+    /// <summary>How often <c>onProgress</c> hears from a running epoch.</summary>
+    public static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(0.5);
+
+    /// <summary>
+    /// Trains <paramref name="model"/>'s network in place; <paramref name="checkCancelled"/> runs before every mini-batch and may
+    /// throw <see cref="OperationCanceledException"/>; <paramref name="onProgress"/> hears every <see cref="ProgressInterval"/>
+    /// and at each epoch's end.
+    /// </summary>
     public static TrainingOutcome Train(VaeModel model, float[] rows, int rowCount, VaeOptions options, long seed,
-        Action<VaeEpochRecord>? onEpoch, Action? checkCancelled = null)
+        Action<VaeEpochRecord>? onEpoch, Action? checkCancelled = null, Action<VaeTrainingProgress>? onProgress = null)
     {
         using var generator = new Generator((ulong)seed);
         var (train, validation) = LoadAndSplit(model, rows, rowCount, options.ValidationFraction, generator);
@@ -54,6 +61,17 @@ internal static class VaeTrainingLoop
         double bestValidationLoss = double.PositiveInfinity;
         int bestEpoch = 0, epochsWithoutImprovement = 0;
         long steps = 0;
+        var trainingClock = Stopwatch.StartNew();
+        var sinceProgress = Stopwatch.StartNew();
+        long rowsTrained = 0;
+        int epochs = options.NumberOfEpochs!.Value;
+        void ReportProgress(int epoch, long done)
+        {
+            double rate = rowsTrained / Math.Max(trainingClock.Elapsed.TotalSeconds, 1e-9);
+            long rowsLeft = (long)(epochs - epoch) * trainCount + (trainCount - done);
+            onProgress!(new VaeTrainingProgress(epoch, epochs, done, trainCount, rate, TimeSpan.FromSeconds(rate > 0 ? rowsLeft / rate : 0)));
+            sinceProgress.Restart();
+        }
         for (int epoch = 1; epoch <= options.NumberOfEpochs!.Value; epoch++)
         {
             var clock = Stopwatch.StartNew();
@@ -82,6 +100,9 @@ internal static class VaeTrainingLoop
                 klSum += batchKl;
                 gradientNormSum += gradientNorm;
                 klPerDimensionSum.add_(losses.KlPerDimension.detach(), Scalars.One);
+                rowsTrained += count;
+                if (onProgress is not null && (sinceProgress.Elapsed >= ProgressInterval || start + count >= trainCount))
+                    ReportProgress(epoch, start + count);
             }
 
             int batches = (int)stepsPerEpoch;
