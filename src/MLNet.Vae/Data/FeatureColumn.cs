@@ -72,14 +72,7 @@ internal static class FeatureColumn
                 getter(ref values);
                 var row = chunk.AsSpan(inChunk * width, width);
                 CopyDense(values, row);
-                int bad = IndexOfNonFinite(row);
-                if (bad >= 0)
-                {
-                    throw new InvalidOperationException(
-                        $"Input column '{name}' has a non-finite value ({row[bad].ToString(CultureInfo.InvariantCulture)}) at row {rows}, feature {bad}. " +
-                        "The VAE cannot train on NaN or infinity: remove or impute these rows first " +
-                        "(e.g. mlContext.Transforms.ReplaceMissingValues or mlContext.Data.FilterRowsByMissingValues).");
-                }
+                RequireFinite(row, name, rows);
                 rows++;
                 if ((long)rows * width > Array.MaxLength)
                 {
@@ -107,6 +100,37 @@ internal static class FeatureColumn
         return all;
     }
 
+    /// <summary>
+    /// One pass over the column in blocks of up to <paramref name="blockRows"/> rows, for training on data larger than memory:
+    /// each block is the same buffer, row-major [rows × width], valid until the next block is asked for. A NaN or infinite value
+    /// stops the pass as in <see cref="ReadAll"/>. Each enumeration is a new pass over <paramref name="data"/>.
+    /// </summary>
+    public static IEnumerable<(float[] Rows, int Count)> ReadBlocks(IDataView data, string name, int width, int blockRows, Action? checkCancelled = null)
+    {
+        var (index, _) = Check(data.Schema, name, width);
+        var buffer = new float[(long)blockRows * width];
+        var values = default(VBuffer<float>);
+        long rows = 0;
+        int inBlock = 0;
+        using var cursor = data.GetRowCursor([data.Schema[index]]);
+        var getter = cursor.GetGetter<VBuffer<float>>(data.Schema[index]);
+        while (cursor.MoveNext())
+        {
+            getter(ref values);
+            var row = buffer.AsSpan(inBlock * width, width);
+            CopyDense(values, row);
+            RequireFinite(row, name, rows);
+            rows++;
+            if (++inBlock == blockRows)
+            {
+                checkCancelled?.Invoke();
+                yield return (buffer, inBlock);
+                inBlock = 0;
+            }
+        }
+        if (inBlock > 0) yield return (buffer, inBlock);
+    }
+
     /// <summary>Writes a possibly sparse vector into a dense span of the same logical length.</summary>
     public static void CopyDense(in VBuffer<float> values, Span<float> destination)
     {
@@ -121,6 +145,18 @@ internal static class FeatureColumn
         destination.Clear();
         var indices = values.GetIndices();
         for (int i = 0; i < indices.Length; i++) destination[indices[i]] = stored[i];
+    }
+
+    private static void RequireFinite(ReadOnlySpan<float> row, string name, long rowIndex)
+    {
+        int bad = IndexOfNonFinite(row);
+        if (bad >= 0)
+        {
+            throw new InvalidOperationException(
+                $"Input column '{name}' has a non-finite value ({row[bad].ToString(CultureInfo.InvariantCulture)}) at row {rowIndex}, feature {bad}. " +
+                "The VAE cannot train on NaN or infinity: remove or impute these rows first " +
+                "(e.g. mlContext.Transforms.ReplaceMissingValues or mlContext.Data.FilterRowsByMissingValues).");
+        }
     }
 
     private static int IndexOfNonFinite(ReadOnlySpan<float> row)

@@ -25,10 +25,6 @@ internal static class VaeTrainingLoop
     /// <summary>A latent dimension is active when its encoder mean varies over the data more than this (Burda et al., 2016).</summary>
     public const double ActiveUnitVariance = 0.01;
     private static readonly Scalar ActiveUnitVarianceScalar = ActiveUnitVariance.ToScalar();
-    // The mean-prediction baseline's probabilities stay inside (0, 1), so its BCE is finite.
-    private static readonly Scalar ProbabilityFloor = 1e-6.ToScalar();
-    private static readonly Scalar ProbabilityCeiling = (1 - 1e-6).ToScalar();
-    private const int ActiveUnitSampleRows = 2048;
     private const int EvaluationBatchRows = 1024;
 
     /// <summary>How often <c>onProgress</c> hears from a running epoch.</summary>
@@ -40,18 +36,21 @@ internal static class VaeTrainingLoop
     /// and at each epoch's end.
     /// </summary>
     public static TrainingOutcome Train(VaeModel model, float[] rows, int rowCount, VaeOptions options, long seed,
+        Action<VaeEpochRecord>? onEpoch, Action? checkCancelled = null, Action<VaeTrainingProgress>? onProgress = null) =>
+        Train(model, generator => TrainingRows.InMemory(model, rows, rowCount, options.ValidationFraction, generator), options, seed,
+            onEpoch, checkCancelled, onProgress);
+
+    /// <summary>As above, on the rows <paramref name="load"/> gives (it draws from the training generator first).</summary>
+    public static TrainingOutcome Train(VaeModel model, Func<Generator, TrainingRows> load, VaeOptions options, long seed,
         Action<VaeEpochRecord>? onEpoch, Action? checkCancelled = null, Action<VaeTrainingProgress>? onProgress = null)
     {
         using var generator = new Generator((ulong)seed);
-        var (train, validation) = LoadAndSplit(model, rows, rowCount, options.ValidationFraction, generator);
-        using var trainRows = train;
-        using var validationRows = validation;
-        int trainCount = (int)train.shape[0];
-        // Active units are counted on a fixed random sample: the first rows of sorted data would bias the count.
-        using var activeUnitSample = ActiveUnitSample(train, generator);
-        double baseline = ReconstructionBaseline(model, train);
+        using var rows = load(generator);
+        var validation = rows.Validation;
+        long trainCount = rows.Count;
+        double baseline = rows.ReconstructionBaseline;
         using var step = new TrainingStep(model, options.LearningRate, options.WeightDecay, options.FreeBits, generator);
-        int batchSize = Math.Min(options.BatchSize!.Value, trainCount);
+        int batchSize = (int)Math.Min(options.BatchSize!.Value, trainCount);
         long stepsPerEpoch = (trainCount + batchSize - 1) / batchSize;
         long warmupSteps = options.KlWarmupEpochs * stepsPerEpoch;
         double clip = options.GradientNormClip ?? double.PositiveInfinity;
@@ -80,14 +79,17 @@ internal static class VaeTrainingLoop
             model.Network.train();
             double lossSum = 0, reconstructionSum = 0, klSum = 0, gradientNormSum = 0, beta = 0;
             using var klPerDimensionSum = zeros(model.LatentDimension);
-            using var order = randperm(trainCount, generator: generator);
-            for (int start = 0, batch = 1; start < trainCount; start += batchSize, batch++, steps++)
+            long done = 0;
+            int batch = 0;
+            foreach (var rowsOfBatch in rows.Batches(batchSize, generator))
             {
+                using var x = rowsOfBatch;
                 checkCancelled?.Invoke();
                 using var scope = NewDisposeScope();
-                int count = Math.Min(batchSize, trainCount - start);
+                batch++;
+                int count = (int)x.shape[0];
                 beta = warmupSteps == 0 ? options.Beta : options.Beta * Math.Min(1.0, (double)steps / warmupSteps);
-                var losses = step.Forward(train.index_select(0, order.narrow(0, start, count)), beta);
+                var losses = step.Forward(x, beta);
                 double batchReconstruction = losses.Reconstruction.item<float>(), batchKl = losses.Kl.item<float>(), batchLoss = losses.Loss.item<float>();
                 if (!double.IsFinite(batchLoss))
                     throw Diverged(epoch, batch, $"the loss is {batchLoss} (reconstruction {batchReconstruction / count:G6}, KL {batchKl / count:G6} per row)", history, options);
@@ -101,11 +103,13 @@ internal static class VaeTrainingLoop
                 gradientNormSum += gradientNorm;
                 klPerDimensionSum.add_(losses.KlPerDimension.detach(), Scalars.One);
                 rowsTrained += count;
-                if (onProgress is not null && (sinceProgress.Elapsed >= ProgressInterval || start + count >= trainCount))
-                    ReportProgress(epoch, start + count);
+                done += count;
+                steps++;
+                if (onProgress is not null && (sinceProgress.Elapsed >= ProgressInterval || done >= trainCount))
+                    ReportProgress(epoch, done);
             }
 
-            int batches = (int)stepsPerEpoch;
+            int batches = Math.Max(batch, 1);
             double[] klPerDimensionMean;
             using (var trainRowCount = ((double)trainCount).ToScalar())
             using (var perRow = klPerDimensionSum.div(trainRowCount))
@@ -117,7 +121,7 @@ internal static class VaeTrainingLoop
                 Reconstruction: reconstructionSum / trainCount,
                 Kl: klSum / trainCount,
                 KlPerDimension: klPerDimensionMean,
-                ActiveUnits: CountActiveUnits(model, activeUnitSample),
+                ActiveUnits: CountActiveUnits(model, rows.ActiveUnitSample),
                 GradientNorm: gradientNormSum / batches,
                 ValidationLoss: validationTerms?.Item1,
                 ValidationReconstruction: validationTerms?.Item2,
@@ -159,48 +163,6 @@ internal static class VaeTrainingLoop
     {
         int count = (int)Math.Round(rowCount * validationFraction);
         return count >= rowCount ? 0 : count;
-    }
-
-    /// <summary>Up to <see cref="ActiveUnitSampleRows"/> training rows drawn without replacement (all of them when fewer).</summary>
-    private static Tensor ActiveUnitSample(Tensor rows, Generator generator)
-    {
-        if (rows.shape[0] <= ActiveUnitSampleRows) return rows.alias();
-        using var order = randperm(rows.shape[0], generator: generator);
-        using var chosen = order.narrow(0, 0, ActiveUnitSampleRows);
-        return rows.index_select(0, chosen);
-    }
-
-    /// <summary>The rows in model space, split after a seeded shuffle into training rows and (optionally) validation rows.</summary>
-    private static (Tensor Train, Tensor? Validation) LoadAndSplit(VaeModel model, float[] rows, int rowCount, double validationFraction, Generator generator)
-    {
-        using var scope = NewDisposeScope();
-        // Over the caller's array, not a copy of it (the Bernoulli model space is the input itself): the rows are held once.
-        var all = model.ToModelSpace(TensorCopy.Wrap(rows, rowCount, model.InputWidth));
-        int validationCount = ValidationRowCount(rowCount, validationFraction);
-        if (validationCount == 0)
-            return (all.MoveToOuterDisposeScope(), null);
-        var order = randperm(rowCount, generator: generator);
-        var train = all.index_select(0, order.narrow(0, 0, rowCount - validationCount)).MoveToOuterDisposeScope();
-        var validation = all.index_select(0, order.narrow(0, rowCount - validationCount, validationCount)).MoveToOuterDisposeScope();
-        return (train, validation);
-    }
-
-    /// <summary>Reconstruction per row of predicting each feature's mean (see <see cref="TrainingOutcome"/>).</summary>
-    private static double ReconstructionBaseline(VaeModel model, Tensor rows)
-    {
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        var featureMean = rows.mean([0], keepdim: true);
-        double sum = 0;
-        for (long start = 0; start < rows.shape[0]; start += EvaluationBatchRows)
-        {
-            using var batchScope = NewDisposeScope();
-            var x = rows.narrow(0, start, Math.Min(EvaluationBatchRows, rows.shape[0] - start));
-            sum += model.Likelihood == VaeLikelihood.Bernoulli
-                ? nn.functional.binary_cross_entropy(featureMean.clamp(ProbabilityFloor, ProbabilityCeiling).expand(x.shape), x, reduction: nn.Reduction.Sum).item<float>()
-                : VaeObjective.Reconstruction(VaeLikelihood.Gaussian, featureMean.expand(x.shape), x).sum().item<float>();
-        }
-        return sum / rows.shape[0];
     }
 
     /// <summary>Loss, reconstruction and KL per row on held-out rows, with the full β and noise fixed across epochs.</summary>
