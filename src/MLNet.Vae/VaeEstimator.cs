@@ -57,12 +57,16 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
             _options.CancellationToken.ThrowIfCancellationRequested();
         };
 
-        float[] rows = FeatureColumn.ReadAll(input, _options.FeatureColumnName, width, out int rowCount, checkCancelled);
-        if (rowCount == 0)
-            throw new InvalidOperationException("Training set has 0 instances, aborting training.");
-        if (_options.Likelihood == VaeLikelihood.Bernoulli)
-            RequireUnitInterval(rows, width);
-        if (_options.EarlyStoppingPatience is not null && VaeTrainingLoop.ValidationRowCount(rowCount, _options.ValidationFraction) == 0)
+        long seed = _options.Seed ?? _host.Rand.Next();
+        var data = ReadOrScan(input, width, (int)seed, checkCancelled);
+        long rowCount = data.RowCount;
+        if (data is TrainingData.Streamed && _options.ValidationFraction > 0)
+        {
+            throw new InvalidOperationException(
+                $"The {rowCount:N0} rows of {width} features are above MaximumInMemoryBytes ({_options.MaximumInMemoryBytes:N0} bytes), so Fit streams them, " +
+                "and a stream holds no validation rows: set ValidationFraction to 0 (and EarlyStoppingPatience to null), or raise MaximumInMemoryBytes.");
+        }
+        if (_options.EarlyStoppingPatience is not null && VaeTrainingLoop.ValidationRowCount((int)rowCount, _options.ValidationFraction) == 0)
         {
             throw new InvalidOperationException(
                 $"ValidationFraction {_options.ValidationFraction:G3} of {rowCount} rows holds out no row, so early stopping would have no validation " +
@@ -72,15 +76,14 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         using var channel = _host.Start("Training");
         var automaticChoices = new List<string>();
         // From here on, every automatic option (null) holds its choice for this data.
-        var options = _options.Resolve(width, rowCount, automaticChoices);
+        var options = _options.Resolve(width, (int)Math.Min(rowCount, int.MaxValue), automaticChoices);
         foreach (string choice in automaticChoices) channel.Info(MessageSensitivity.None, $"Automatic option: {choice}.");
-        long seed = options.Seed ?? _host.Rand.Next();
-        channel.Info(MessageSensitivity.None, $"Training a VAE {spec.Describe()} ({options.Likelihood}) on {rowCount} rows for {options.NumberOfEpochs} epochs, seed {seed}.");
+        channel.Info(MessageSensitivity.None, $"Training a VAE {spec.Describe()} ({options.Likelihood}) on {rowCount} rows ({data.Description}) for {options.NumberOfEpochs} epochs, seed {seed}.");
         // Only what the caller chose is warned about: the automatic choices are made to suit the data.
         var warnings = TrainingDiagnostics.BeforeTraining(_options, width, _options.HiddenLayerSizes ?? []).ToList();
         foreach (var warning in warnings) channel.Warning(MessageSensitivity.None, warning.Message);
 
-        var standardization = options.Likelihood == VaeLikelihood.Gaussian ? FeatureStandardization.Fit(rows, rowCount, width) : null;
+        var standardization = data.Standardization;
         // libtorch's thread count is process-wide: set it for this Fit only, and give the host its own back.
         int hostThreads = torch.get_num_threads();
         if (options.NumberOfThreads is int threads) torch.set_num_threads(threads);
@@ -90,7 +93,7 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
             using (var initialization = new torch.Generator((ulong)seed))
                 model.Network.Initialize(initialization);
             var sinceLogged = System.Diagnostics.Stopwatch.StartNew();
-            var outcome = VaeTrainingLoop.Train(model, rows, rowCount, options, seed, record =>
+            var outcome = VaeTrainingLoop.Train(model, generator => data.Load(model, options.ValidationFraction, generator), options, seed, record =>
             {
                 channel.Info(MessageSensitivity.None, DescribeEpoch(record));
                 options.Progress?.Report(record);
@@ -109,8 +112,8 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
             var trainedWarnings = TrainingDiagnostics.AfterTraining(options, outcome.History, outcome.ReconstructionBaseline).ToList();
             foreach (var warning in trainedWarnings) channel.Warning(MessageSensitivity.None, warning.Message);
             warnings.AddRange(trainedWarnings);
-            if (options.ScoreKind == VaeScoreKind.ReconstructionAndLatent) model.Calibrate(rows, rowCount);
-            var trainingScores = model.ScoreRows(rows, rowCount).Scores;
+            if (options.ScoreKind == VaeScoreKind.ReconstructionAndLatent) data.Calibrate(model);
+            var trainingScores = data.TrainingScores(model);
             float threshold = ScoreThreshold.FromContamination(trainingScores, options.Contamination);
             channel.Info(MessageSensitivity.None, $"Threshold {threshold:G6} ({options.ScoreKind}, contamination {options.Contamination:G3}).");
             var summary = new VaeTrainingSummary(outcome.History, warnings, outcome.BestEpoch, outcome.ReconstructionBaseline, automaticChoices,
@@ -169,18 +172,26 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
                $"{e.ActiveUnits}/{e.KlPerDimension.Count} active units, gradient norm {e.GradientNorm:G4}, learning rate {e.LearningRate:G3} ({e.Seconds:F2} s)";
     }
 
-    private void RequireUnitInterval(float[] rows, int width)
+    /// <summary>
+    /// The rows in memory when they take at most <see cref="VaeOptions.MaximumInMemoryBytes"/>; otherwise a stream, after a
+    /// statistics pass. A view that does not know its row count is read into memory up to the limit first.
+    /// </summary>
+    private TrainingData ReadOrScan(IDataView input, int width, int seed, Action checkCancelled)
     {
-        for (long i = 0; i < rows.LongLength; i++)
+        long limitRows = _options.MaximumInMemoryBytes / (sizeof(float) * (long)width);
+        if (input.GetRowCount() is not long known || known <= limitRows)
         {
-            if (rows[i] is < 0f or > 1f)
+            // One row past the limit tells that the data is above it.
+            float[] rows = FeatureColumn.ReadAll(input, _options.FeatureColumnName, width, out int rowCount, checkCancelled,
+                maximumRows: (int)Math.Min(limitRows + 1, int.MaxValue));
+            if (rowCount <= limitRows)
             {
-                throw new InvalidOperationException(
-                    $"Input column '{_options.FeatureColumnName}' has the value {rows[i]} at row {i / width}, feature {i % width}, but the Bernoulli " +
-                    "likelihood needs every value in [0, 1]. Scale the features first (e.g. mlContext.Transforms.NormalizeMinMax) " +
-                    "or use VaeLikelihood.Gaussian for real-valued data.");
+                if (rowCount == 0) throw new InvalidOperationException("Training set has 0 instances, aborting training.");
+                if (_options.Likelihood == VaeLikelihood.Bernoulli) FeatureColumn.RequireUnitInterval(rows, width, _options.FeatureColumnName);
+                return new TrainingData.InMemory(rows, rowCount, width, _options.Likelihood);
             }
         }
+        return TrainingData.Streamed.Scan(input, _options.FeatureColumnName, width, _options.Likelihood, seed, checkCancelled);
     }
 
     /// <summary>The input schema plus the latent vector, score and predicted label columns, with ML.NET's score annotations.</summary>

@@ -17,6 +17,8 @@ public sealed class VaeOptions
     {
         /// <summary>Default of <see cref="VaeOptions.FeatureColumnName"/>.</summary>
         public const string FeatureColumnName = "Features";
+        /// <summary>Default of <see cref="VaeOptions.MaximumInMemoryBytes"/>: 512 MiB.</summary>
+        public const long MaximumInMemoryBytes = 512L << 20;
         /// <summary>Default of <see cref="VaeOptions.LatentColumnName"/>.</summary>
         public const string LatentColumnName = "LatentFeatures";
         /// <summary>Default of <see cref="VaeOptions.ScoreColumnName"/>.</summary>
@@ -190,6 +192,17 @@ public sealed class VaeOptions
     public VaeOutOfDomainInput OutOfDomainInput { get; set; } = VaeOutOfDomainInput.ScoreAsAnomaly;
 
     /// <summary>
+    /// The most feature data <see cref="VaeEstimator.Fit"/> holds in memory, in bytes of float32 values (rows × width × 4);
+    /// default 512 MiB. Up to it, Fit reads every row once and trains on the array. Above it, Fit streams: one pass gathers
+    /// the statistics (row count, standardization, a sample), each epoch reads the data again in blocks of about 64 MB shuffled
+    /// within the block, and a last pass (two for <see cref="VaeScoreKind.ReconstructionAndLatent"/>) scores the rows for the
+    /// threshold on a uniform sample of up to 1,000,000 scores. Memory then stays flat as rows grow (docs/scale.md). Streaming
+    /// needs a data view that can be read several times, no validation rows (<see cref="ValidationFraction"/> 0) and shuffled
+    /// rows: shuffle sorted data upstream (mlContext.Data.ShuffleRows).
+    /// </summary>
+    public long MaximumInMemoryBytes { get; set; } = Defaults.MaximumInMemoryBytes;
+
+    /// <summary>
     /// Stops <see cref="VaeEstimator.Fit"/> with an <see cref="OperationCanceledException"/> at the next mini-batch once
     /// cancelled (as does <c>MLContext.CancelExecution</c>). Not saved with the model.
     /// </summary>
@@ -283,6 +296,7 @@ public sealed class VaeOptions
         var outputs = new[] { LatentColumnName, ScoreColumnName, PredictedLabelColumnName, PValueColumnName, FeatureScoresColumnName }.OfType<string>().ToArray();
         if (outputs.Distinct(StringComparer.Ordinal).Count() != outputs.Length)
             throw new ArgumentOutOfRangeException(nameof(LatentColumnName), "The latent, score, predicted label, p-value and feature score output columns must have different names.");
+        Require(MaximumInMemoryBytes >= 0, nameof(MaximumInMemoryBytes), $"MaximumInMemoryBytes must be 0 (always stream) or positive, got {MaximumInMemoryBytes}.");
         Require(LatentDimension is null or >= 1, nameof(LatentDimension), $"LatentDimension must be positive or null (automatic), got {LatentDimension}.");
         if (HiddenLayerSizes is not null)
         {

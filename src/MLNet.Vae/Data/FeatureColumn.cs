@@ -131,6 +131,22 @@ internal static class FeatureColumn
         if (inBlock > 0) yield return (buffer, inBlock);
     }
 
+    /// <summary>Refuses a value outside [0, 1], which the Bernoulli likelihood cannot model; <paramref name="firstRow"/> numbers the rows in the message.</summary>
+    /// <exception cref="InvalidOperationException">A value is outside [0, 1].</exception>
+    public static void RequireUnitInterval(ReadOnlySpan<float> rows, int width, string name, long firstRow = 0)
+    {
+        for (int i = 0; i < rows.Length; i++)
+        {
+            if (rows[i] is < 0f or > 1f)
+            {
+                throw new InvalidOperationException(
+                    $"Input column '{name}' has the value {rows[i]} at row {firstRow + i / width}, feature {i % width}, but the Bernoulli " +
+                    "likelihood needs every value in [0, 1]. Scale the features first (e.g. mlContext.Transforms.NormalizeMinMax) " +
+                    "or use VaeLikelihood.Gaussian for real-valued data.");
+            }
+        }
+    }
+
     /// <summary>Writes a possibly sparse vector into a dense span of the same logical length.</summary>
     public static void CopyDense(in VBuffer<float> values, Span<float> destination)
     {

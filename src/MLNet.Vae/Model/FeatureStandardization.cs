@@ -13,15 +13,31 @@ internal sealed record FeatureStandardization(float[] Mean, float[] Scale)
     {
         var sum = new double[width];
         var sumOfSquares = new double[width];
-        for (int r = 0; r < rowCount; r++)
+        for (int r = 0; r < rowCount; r++) AddRow(rows.Slice(r * width, width), sum, sumOfSquares);
+        return FromMoments(sum, sumOfSquares, rowCount);
+    }
+
+    /// <summary>Adds a row's values and their squares to running per-feature sums (one pass, for data streamed in blocks).</summary>
+    public static void AddRow(ReadOnlySpan<float> row, double[] sum, double[] sumOfSquares)
+    {
+        for (int i = 0; i < row.Length; i++)
         {
-            var row = rows.Slice(r * width, width);
-            for (int i = 0; i < width; i++)
-            {
-                sum[i] += row[i];
-                sumOfSquares[i] += (double)row[i] * row[i];
-            }
+            sum[i] += row[i];
+            sumOfSquares[i] += (double)row[i] * row[i];
         }
+    }
+
+    /// <summary>Whether a feature varies, from its sums over <paramref name="rowCount"/> rows: a constant one gets s = 1.</summary>
+    public static bool Varies(double sum, double sumOfSquares, long rowCount)
+    {
+        double m = sum / rowCount;
+        return Math.Max(0, sumOfSquares / rowCount - m * m) > ConstantFeatureTolerance;
+    }
+
+    /// <summary>m and s from per-feature sums of the values and of their squares over <paramref name="rowCount"/> rows.</summary>
+    public static FeatureStandardization FromMoments(double[] sum, double[] sumOfSquares, long rowCount)
+    {
+        int width = sum.Length;
         var mean = new float[width];
         var scale = new float[width];
         for (int i = 0; i < width; i++)

@@ -179,6 +179,13 @@ internal sealed class VaeModel : IDisposable
     {
         var reconstruction = new float[count];
         var kl = new float[count];
+        CalibrationTerms(rows, count, reconstruction, kl);
+        Calibration = ScoreCalibration.Fit(reconstruction, kl);
+    }
+
+    /// <summary>Each row's reconstruction error and KL term, the two terms <see cref="Calibration"/> is fitted on, in batches.</summary>
+    public void CalibrationTerms(ReadOnlySpan<float> rows, int count, Span<float> reconstruction, Span<float> kl)
+    {
         for (int start = 0; start < count; start += ScoringBatchRows)
         {
             int n = Math.Min(ScoringBatchRows, count - start);
@@ -186,10 +193,9 @@ internal sealed class VaeModel : IDisposable
             var x = ToModelSpace(FromRows(rows.Slice(checked(start * InputWidth), n * InputWidth), n));
             var (mean, logVariance) = Network.Encode(x);
             var errors = VaeObjective.Score(VaeScoreKind.ReconstructionError, Likelihood, Network.Decode(mean), x, mean, logVariance, _scale);
-            TensorCopy.CopyTo(errors, reconstruction.AsSpan(start, n));
-            TensorCopy.CopyTo(VaeObjective.KlDivergence(mean, logVariance), kl.AsSpan(start, n));
+            TensorCopy.CopyTo(errors, reconstruction.Slice(start, n));
+            TensorCopy.CopyTo(VaeObjective.KlDivergence(mean, logVariance), kl.Slice(start, n));
         }
-        Calibration = ScoreCalibration.Fit(reconstruction, kl);
     }
 
     private void ScoreInDomain(VaeScoreKind kind, ReadOnlySpan<float> rows, int count, Span<float> latent, Span<float> scores,

@@ -1,0 +1,31 @@
+namespace MLNet.Vae.Data;
+
+/// <summary>
+/// A uniform random sample of at most <see cref="Capacity"/> items of a stream of unknown length (Vitter's algorithm R):
+/// after n items each of them is in the sample with probability min(1, capacity / n). Holds every item while there are
+/// fewer than the capacity, so small data gets exact statistics.
+/// </summary>
+internal sealed class ReservoirSample<T>(int capacity, int seed)
+{
+    private readonly List<T> _items = new(Math.Min(capacity, 1 << 16));
+    private readonly Random _random = new(seed);
+
+    public int Capacity { get; } = capacity;
+
+    /// <summary>Items seen so far.</summary>
+    public long Seen { get; private set; }
+
+    public IReadOnlyList<T> Items => _items;
+
+    public void Add(T item)
+    {
+        Seen++;
+        if (_items.Count < Capacity)
+        {
+            _items.Add(item);
+            return;
+        }
+        long slot = _random.NextInt64(Seen);
+        if (slot < Capacity) _items[(int)slot] = item;
+    }
+}
