@@ -130,8 +130,19 @@ internal abstract class TrainingData
         public override float[] TrainingScores(VaeModel model)
         {
             var scores = new ReservoirSample<float>(MaximumSampledScores, _seed + 2);
+            // Buffers of one forward pass, reused: a block's worth of latent vectors would be tens of MB of garbage per block.
+            int batchRows = model.ScoringBatchRows;
+            var latent = new float[batchRows * model.LatentDimension];
+            var batchScores = new float[batchRows];
             foreach (var (block, count) in Blocks())
-                foreach (float score in model.ScoreRows(block, count).Scores) scores.Add(score);
+            {
+                for (int start = 0; start < count; start += batchRows)
+                {
+                    int n = Math.Min(batchRows, count - start);
+                    model.Score(model.ScoreKind, block.AsSpan(start * _width, n * _width), n, latent, batchScores);
+                    for (int r = 0; r < n; r++) scores.Add(batchScores[r]);
+                }
+            }
             return scores.Items.ToArray();
         }
 

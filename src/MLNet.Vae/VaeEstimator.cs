@@ -181,15 +181,17 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         long limitRows = _options.MaximumInMemoryBytes / (sizeof(float) * (long)width);
         if (input.GetRowCount() is not long known || known <= limitRows)
         {
-            // One row past the limit tells that the data is above it.
-            float[] rows = FeatureColumn.ReadAll(input, _options.FeatureColumnName, width, out int rowCount, checkCancelled,
-                maximumRows: (int)Math.Min(limitRows + 1, int.MaxValue));
-            if (rowCount <= limitRows)
+            float[]? rows = FeatureColumn.ReadAll(input, _options.FeatureColumnName, width, out int rowCount, checkCancelled,
+                maximumRows: (int)Math.Min(limitRows, int.MaxValue));
+            if (rows is not null)
             {
                 if (rowCount == 0) throw new InvalidOperationException("Training set has 0 instances, aborting training.");
                 if (_options.Likelihood == VaeLikelihood.Bernoulli) FeatureColumn.RequireUnitInterval(rows, width, _options.FeatureColumnName);
                 return new TrainingData.InMemory(rows, rowCount, width, _options.Likelihood);
             }
+            // The rows read up to the limit are garbage now, up to MaximumInMemoryBytes of it: give it back before streaming,
+            // or the process would hold it beside every block it streams.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         }
         return TrainingData.Streamed.Scan(input, _options.FeatureColumnName, width, _options.Likelihood, seed, checkCancelled);
     }

@@ -50,11 +50,12 @@ internal static class FeatureColumn
         new("inputSchema", $"Schema mismatch for input column '{name}': expected {expected}, got {got}");
 
     /// <summary>
-    /// Reads every row of the column (or the first <paramref name="maximumRows"/>) into one row-major array [rows × width]. A NaN or infinite value stops the read
-    /// with the row and feature index, since no loss can be trained on it.
+    /// Reads every row of the column into one row-major array [rows × width], or returns null as soon as there are more than
+    /// <paramref name="maximumRows"/> rows (before gathering them into one array, so that the caller can stream instead). A NaN
+    /// or infinite value stops the read with the row and feature index, since no loss can be trained on it.
     /// </summary>
     /// <exception cref="InvalidOperationException">The rows hold more values than one array can (<see cref="Array.MaxLength"/>).</exception>
-    public static float[] ReadAll(IDataView data, string name, int width, out int rows, Action? checkCancelled = null, int maximumRows = int.MaxValue)
+    public static float[]? ReadAll(IDataView data, string name, int width, out int rows, Action? checkCancelled = null, int maximumRows = int.MaxValue)
     {
         var (index, _) = Check(data.Schema, name, width);
         var buffer = new List<float[]>();
@@ -67,8 +68,9 @@ internal static class FeatureColumn
         using (var cursor = data.GetRowCursor([data.Schema[index]]))
         {
             var getter = cursor.GetGetter<VBuffer<float>>(data.Schema[index]);
-            while (rows < maximumRows && cursor.MoveNext())
+            while (cursor.MoveNext())
             {
+                if (rows == maximumRows) return null;
                 getter(ref values);
                 var row = chunk.AsSpan(inChunk * width, width);
                 CopyDense(values, row);
