@@ -25,13 +25,22 @@ public static class Cli
         var grayscale = new Option<bool>("--grayscale") { Description = "Convert images to grey (one channel)." };
         var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 1 };
         var report = new Option<string?>("--report") { Description = "Also write the training report into this folder." };
+        var pValues = new Option<bool>("--p-values") { Description = "Give the model a p-value output: each score's upper-tail p-value among the training rows' scores (score writes it as p_value)." };
         var train = new Command("train", "Train a VAE on a CSV file or a folder of images and save the model.")
         {
-            data, model, label, latent, epochs, likelihood, architecture, contamination, imageSize, grayscale, seed, report,
+            data, model, label, latent, epochs, likelihood, architecture, contamination, imageSize, grayscale, seed, report, pValues,
         };
         train.SetAction(r => Guard(error, () => commands.Train(new Commands.TrainSettings(r.GetValue(data)!, r.GetValue(model)!, r.GetValue(label),
             r.GetValue(latent), r.GetValue(epochs), r.GetValue(likelihood)!, r.GetValue(architecture)!, r.GetValue(contamination),
-            r.GetValue(imageSize), r.GetValue(grayscale), r.GetValue(seed), r.GetValue(report)))));
+            r.GetValue(imageSize), r.GetValue(grayscale), r.GetValue(seed), r.GetValue(report), r.GetValue(pValues)))));
+
+        var normal = new Option<string>("--normal") { Description = "Rows known to be normal (a CSV file or a folder of images, like the training data).", Required = true };
+        var falsePositiveRate = new Option<double>("--false-positive-rate") { Description = "The fraction of normal rows to flag, in (0, 0.5].", Required = true };
+        var calibrate = new Command("calibrate", "Set the threshold from rows known to be normal for a target false-positive rate, and save the model to --out.")
+        {
+            model, normal, falsePositiveRate, output_,
+        };
+        calibrate.SetAction(r => Guard(error, () => commands.Calibrate(r.GetValue(model)!, r.GetValue(normal)!, r.GetValue(falsePositiveRate), r.GetValue(output_)!)));
 
         var featureScores = new Option<bool>("--feature-scores") { Description = "Also write each feature's share of the reconstruction error (which features drove the score)." };
         var score = new Command("score", "Write each row's anomaly score and predicted label (score above the threshold) to a CSV file.") { model, data, output_, featureScores };
@@ -52,7 +61,7 @@ public static class Cli
 
         var root = new RootCommand("mlnet-vae: a variational autoencoder for CSV files and images (MLNet.Vae).")
         {
-            train, score, encode, generate, reportCommand, exportOnnx,
+            train, score, encode, generate, reportCommand, exportOnnx, calibrate,
         };
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
     }

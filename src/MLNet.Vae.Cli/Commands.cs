@@ -14,7 +14,7 @@ internal sealed class Commands(TextWriter output, TextWriter error)
     private readonly MLContext _ml = new(seed: 1);
 
     public sealed record TrainSettings(string Data, string Model, string? LabelColumn, int? Latent, int? Epochs, string Likelihood,
-        string Architecture, double Contamination, int ImageSize, bool Grayscale, int Seed, string? Report);
+        string Architecture, double Contamination, int ImageSize, bool Grayscale, int Seed, string? Report, bool PValues = false);
 
     public int Train(TrainSettings settings)
     {
@@ -42,6 +42,7 @@ internal sealed class Commands(TextWriter output, TextWriter error)
             Contamination = settings.Contamination,
             Seed = settings.Seed,
             Progress = new ConsoleProgress(error),
+            PValueColumnName = settings.PValues ? "PValue" : null,
         };
         var bar = new ProgressRelay();
         options.TrainingProgress = bar;
@@ -76,6 +77,8 @@ internal sealed class Commands(TextWriter output, TextWriter error)
         var labels = scored.GetColumn<bool>(vae.Options.PredictedLabelColumnName).ToArray();
         float[][] terms = [];
         var header = new List<string> { "row", "score", "predicted_label" };
+        var pValues = vae.Options.PValueColumnName is { } pValueColumn ? scored.GetColumn<float>(pValueColumn).ToArray() : null;
+        if (pValues is not null) header.Add("p_value");
         if (featureScores)
         {
             terms = vae.FeatureScores(scored.GetColumn<float[]>(vae.Options.FeatureColumnName).ToList());
@@ -84,6 +87,7 @@ internal sealed class Commands(TextWriter output, TextWriter error)
         }
         CsvTable.Write(outPath, header,
             rowNames.Select((name, i) => new[] { name, CsvTable.Number(scores[i]), labels[i] ? "1" : "0" }
+                .Concat(pValues is null ? [] : [CsvTable.Number(pValues[i])])
                 .Concat(featureScores ? terms[i].Select(CsvTable.Number) : [])));
         return $"Scored {scores.Length} rows ({labels.Count(l => l)} above the threshold {vae.Threshold:G5}) into {outPath}.";
     });
@@ -95,6 +99,23 @@ internal sealed class Commands(TextWriter output, TextWriter error)
             rowNames.Select((name, i) => new[] { name }.Concat(latent[i].Select(CsvTable.Number))));
         return $"Encoded {latent.Length} rows into {vae.LatentDimension} latent features in {outPath}.";
     });
+
+    /// <summary>Saves the model with the threshold that flags <paramref name="falsePositiveRate"/> of the normal rows (VaeTransformer.WithFalsePositiveRate).</summary>
+    public int Calibrate(string modelPath, string normalPath, double falsePositiveRate, string outPath)
+    {
+        var (model, inputSchema) = Load(modelPath);
+        var vae = FindVae(model);
+        var normal = LoadMatching(inputSchema, normalPath);
+        var features = model is VaeTransformer ? normal.Data : Prefix(model).Transform(normal.Data);
+        var calibrated = vae.WithFalsePositiveRate(features, falsePositiveRate);
+        ITransformer result = model is VaeTransformer ? calibrated
+            : new TransformerChain<ITransformer>(((IEnumerable<ITransformer>)model).SkipLast(1).Append(calibrated).ToArray());
+        _ml.Model.Save(result, inputSchema, outPath);
+        output.WriteLine($"Threshold {vae.Threshold:G5} -> {calibrated.Threshold:G5}: flags {falsePositiveRate:P1} of the {normal.RowNames.Count} normal rows; model saved to {outPath}.");
+        calibrated.Dispose();
+        Dispose(model);
+        return 0;
+    }
 
     /// <summary>Writes the model's VAE alone as ONNX: input Features (the feature vector), outputs its columns (docs/onnx.md).</summary>
     public int ExportOnnx(string modelPath, string outPath)

@@ -125,12 +125,34 @@ public sealed class CliTests
     }
 
     [TestMethod]
+    public void Csv_PValuesAndCalibration_AreReachableFromTheCommandLine()
+    {
+        string data = WriteCsv("data.csv"), model = PathOf("model.zip"), calibrated = PathOf("calibrated.zip");
+        File.WriteAllLines(PathOf("normal.csv"), File.ReadLines(data).Take(201));   // the header and the 200 normal rows
+        Assert.AreEqual(0, Run("train", "--data", data, "--model", model, "--label-column", "label", "--latent", "2", "--epochs", "60", "--p-values").ExitCode);
+
+        Assert.AreEqual(0, Run("score", "--model", model, "--data", data, "--out", PathOf("scores.csv")).ExitCode);
+        var lines = File.ReadAllLines(PathOf("scores.csv"));
+        Assert.AreEqual("row,score,predicted_label,p_value", lines[0]);
+        var pValues = lines.Skip(1).Select(l => double.Parse(l.Split(',')[3], CultureInfo.InvariantCulture)).ToArray();
+        Assert.IsTrue(pValues.All(p => p > 0 && p <= 1), "p-values lie in (0, 1]");
+        Assert.IsLessThan(pValues.Take(200).OrderBy(p => p).ElementAt(100), pValues.Skip(200).OrderBy(p => p).ElementAt(5), "the outliers' median p-value is below the normal rows'");
+
+        var calibrate = Run("calibrate", "--model", model, "--normal", PathOf("normal.csv"), "--false-positive-rate", "0.1", "--out", calibrated);
+        Assert.AreEqual(0, calibrate.ExitCode, calibrate.Error);
+        Assert.AreEqual(0, Run("score", "--model", calibrated, "--data", PathOf("normal.csv"), "--out", PathOf("normal-scores.csv")).ExitCode);
+        double flagged = File.ReadLines(PathOf("normal-scores.csv")).Skip(1).Average(l => l.Split(',')[2] == "1" ? 1.0 : 0.0);
+        Assert.AreEqual(0.1, flagged, 0.02, "the calibrated threshold flags 10% of the normal rows");
+    }
+
+    [TestMethod]
     [DataRow("train")]
     [DataRow("score")]
     [DataRow("encode")]
     [DataRow("generate")]
     [DataRow("report")]
     [DataRow("export-onnx")]
+    [DataRow("calibrate")]
     public void EachCommand_HasHelp(string command)
     {
         var help = Run(command, "--help");
