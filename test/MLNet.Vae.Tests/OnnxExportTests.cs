@@ -106,6 +106,21 @@ public sealed class OnnxExportTests
     }
 
     [TestMethod]
+    public void DirectExport_OfAModelOnAnotherColumn_NamesItsInputAfterThatColumn()
+    {
+        var ml = new MLContext(seed: 1);
+        var options = TestData.FastOptions(epochs: 1);
+        options.FeatureColumnName = "Readings";
+        var training = ml.Transforms.CopyColumns("Readings", "Features").Fit(TestData.ToDataView(ml, TestData.Normal(60, seed: 1)))
+            .Transform(TestData.ToDataView(ml, TestData.Normal(60, seed: 1)));
+        using var model = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(training);
+        using var stream = new MemoryStream();
+        model.ExportToOnnx(ml, stream);
+        using var session = new InferenceSession(stream.ToArray());
+        Assert.AreEqual("Readings", session.InputMetadata.Keys.Single());
+    }
+
+    [TestMethod]
     public void Export_BelowTheOpsetItNeeds_FailsWithTheReason_AndWritesNothing()
     {
         var ml = new MLContext(seed: 1);
