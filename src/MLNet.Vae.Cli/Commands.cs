@@ -73,11 +73,9 @@ internal sealed class Commands(TextWriter output, TextWriter error)
     /// <param name="featureScores">Also write each feature's share of the reconstruction error, one column per feature.</param>
     public int Score(string modelPath, string dataPath, string outPath, bool featureScores = false) => Apply(modelPath, dataPath, outPath, (vae, scored, rowNames) =>
     {
-        var scores = scored.GetColumn<float>(vae.Options.ScoreColumnName).ToArray();
-        var labels = scored.GetColumn<bool>(vae.Options.PredictedLabelColumnName).ToArray();
+        var (scores, labels, pValues) = ReadScores(vae, scored, rowNames.Count);
         float[][] terms = [];
         var header = new List<string> { "row", "score", "predicted_label" };
-        var pValues = vae.Options.PValueColumnName is { } pValueColumn ? scored.GetColumn<float>(pValueColumn).ToArray() : null;
         if (pValues is not null) header.Add("p_value");
         if (featureScores)
         {
@@ -91,6 +89,34 @@ internal sealed class Commands(TextWriter output, TextWriter error)
                 .Concat(featureScores ? terms[i].Select(CsvTable.Number) : [])));
         return $"Scored {scores.Length} rows ({labels.Count(l => l)} above the threshold {vae.Threshold:G5}) into {outPath}.";
     });
+
+    /// <summary>
+    /// Score, label and (when the model has it) p-value of every row in one pass over the scored view, with a progress bar
+    /// on a terminal (reading each column with its own GetColumn would score the rows once per column).
+    /// </summary>
+    private (float[] Scores, bool[] Labels, float[]? PValues) ReadScores(VaeTransformer vae, IDataView scored, int rows)
+    {
+        var o = vae.Options;
+        var columns = new[] { o.ScoreColumnName, o.PredictedLabelColumnName, o.PValueColumnName }.OfType<string>().Select(n => scored.Schema[n]).ToArray();
+        var scores = new float[rows];
+        var labels = new bool[rows];
+        var pValues = o.PValueColumnName is null ? null : new float[rows];
+        return TerminalProgress.Run(error, "scoring", update =>
+        {
+            using var cursor = scored.GetRowCursor(columns);
+            var score = cursor.GetGetter<float>(columns[0]);
+            var label = cursor.GetGetter<bool>(columns[1]);
+            var pValue = pValues is null ? null : cursor.GetGetter<float>(columns[2]);
+            for (int i = 0; cursor.MoveNext() && i < rows; i++)
+            {
+                score(ref scores[i]);
+                label(ref labels[i]);
+                pValue?.Invoke(ref pValues![i]);
+                if (i % 1000 == 999) update((i + 1.0) / rows, $"scoring: {i + 1:N0}/{rows:N0} rows");
+            }
+            return (scores, labels, pValues);
+        });
+    }
 
     public int Encode(string modelPath, string dataPath, string outPath) => Apply(modelPath, dataPath, outPath, (vae, scored, rowNames) =>
     {
