@@ -90,7 +90,7 @@ internal static class VaeTrainingLoop
                 int count = (int)x.shape[0];
                 beta = warmupSteps == 0 ? options.Beta : options.Beta * Math.Min(1.0, (double)steps / warmupSteps);
                 var losses = step.Forward(x, beta);
-                double batchReconstruction = losses.Reconstruction.item<float>(), batchKl = losses.Kl.item<float>(), batchLoss = losses.Loss.item<float>();
+                var (batchLoss, batchReconstruction, batchKl) = step.Read(losses);
                 if (!double.IsFinite(batchLoss))
                     throw Diverged(epoch, batch, $"the loss is {batchLoss} (reconstruction {batchReconstruction / count:G6}, KL {batchKl / count:G6} per row)", history, options);
                 step.Backward(losses);
