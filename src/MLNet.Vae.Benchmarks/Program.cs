@@ -9,7 +9,7 @@ using MLNet.Vae.Benchmarks;
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- profile   (where a training step's time goes)
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- tabular [--variants default,score=NegativeElbo]   (development suite, docs/benchmarks.md)
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- fuzz [--cases 10000]   (damaged and crafted model files, docs/reliability.md)
-//   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- scale [--rows 1000000,10000000,30000000]   (Fit's peak memory as rows grow, docs/scale.md)
+//   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- scale [--rows 1000000,10000000,30000000] [--stream]   (Fit's peak memory as rows grow, docs/scale.md)
 string command = args.FirstOrDefault() ?? "";
 string Option(string name, string fallback)
 {
@@ -46,9 +46,9 @@ try
         case "speed":
             return SpeedBenchmark.Run(args.Skip(1).ToArray(), Console.Out);
         case "scale":
-            return ScaleBenchmark.Run(Option("--rows", "1000000,10000000,30000000").Split(',').Select(long.Parse).ToList(), Console.Out);
+            return ScaleBenchmark.Run(Option("--rows", "1000000,10000000,30000000").Split(',').Select(long.Parse).ToList(), args.Contains("--stream"), Console.Out);
         case "scale-one":
-            return ScaleBenchmark.RunOne(long.Parse(args[1]), Console.Out);
+            return ScaleBenchmark.RunOne(long.Parse(args[1]), args.Length > 2 && args[2] == "stream", Console.Out);
         default:
             Console.Error.WriteLine("usage: MLNet.Vae.Benchmarks all|quality|elbo|speed|profile|tabular|fuzz|scale [options]  (see docs/benchmarks.md)");
             return 2;

@@ -21,14 +21,17 @@ public static class ScaleBenchmark
         [VectorType(Width)] public float[] Features { get; set; } = [];
     }
 
-    public static int Run(IReadOnlyList<long> rowCounts, TextWriter output)
+    /// <param name="rowCounts">The row counts, each fitted in its own process.</param>
+    /// <param name="stream">Stream every size (MaximumInMemoryBytes = 0) instead of the default rule.</param>
+    /// <param name="output">Where the table goes.</param>
+    public static int Run(IReadOnlyList<long> rowCounts, bool stream, TextWriter output)
     {
         output.WriteLine("| rows x 50 features | float data | how Fit held them | Fit seconds (1 epoch) | rows/s through Fit | peak resident memory (VmHWM) |");
         output.WriteLine("|---|---|---|---|---|---|");
         foreach (long rows in rowCounts)
         {
             var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true };
-            foreach (string a in new[] { typeof(ScaleBenchmark).Assembly.Location, "scale-one", rows.ToString(CultureInfo.InvariantCulture) })
+            foreach (string a in new[] { typeof(ScaleBenchmark).Assembly.Location, "scale-one", rows.ToString(CultureInfo.InvariantCulture), stream ? "stream" : "default" })
                 start.ArgumentList.Add(a);
             using var process = Process.Start(start)!;
             string line = process.StandardOutput.ReadToEnd().Trim().Split('\n')[^1];
@@ -39,13 +42,14 @@ public static class ScaleBenchmark
     }
 
     /// <summary>One fit in this process; prints one table row.</summary>
-    public static int RunOne(long rows, TextWriter output)
+    public static int RunOne(long rows, bool stream, TextWriter output)
     {
         var ml = new MLContext(seed: 1);
         string mode = "in memory";
         ml.Log += (_, e) => { if (e.Message.Contains("(streamed in blocks of", StringComparison.Ordinal)) mode = "streamed"; };
         var data = ml.Data.LoadFromEnumerable(Generate(rows));
         var options = new VaeOptions { NumberOfEpochs = 1, Seed = 1 };
+        if (stream) options.MaximumInMemoryBytes = 0;
         var clock = Stopwatch.StartNew();
         using var model = new VaeEstimator(ml, options).Fit(data);
         double seconds = clock.Elapsed.TotalSeconds;
