@@ -100,7 +100,8 @@ internal abstract class TrainingData
                 {
                     var row = block.AsSpan(r * width, width);
                     FeatureStandardization.AddRow(row, sum, sumOfSquares);
-                    sample.Add(row.ToArray());
+                    // Only the kept rows are copied out of the reused block.
+                    if (sample.NextSlot() is int slot and >= 0) sample.Set(slot, row.ToArray());
                 }
                 rows += count;
             }

@@ -19,13 +19,25 @@ internal sealed class ReservoirSample<T>(int capacity, int seed)
 
     public void Add(T item)
     {
+        int slot = NextSlot();
+        if (slot >= 0) _items[slot] = item;
+    }
+
+    /// <summary>
+    /// Counts one more item and returns the slot it takes in the sample, or −1 when it is not kept; the caller then stores it
+    /// with <see cref="Set"/>. Lets a caller copy only the items that are kept (a row out of a reused block, say).
+    /// </summary>
+    public int NextSlot()
+    {
         Seen++;
         if (_items.Count < Capacity)
         {
-            _items.Add(item);
-            return;
+            _items.Add(default!);
+            return _items.Count - 1;
         }
         long slot = _random.NextInt64(Seen);
-        if (slot < Capacity) _items[(int)slot] = item;
+        return slot < Capacity ? (int)slot : -1;
     }
+
+    public void Set(int slot, T item) => _items[slot] = item;
 }
