@@ -98,6 +98,7 @@ internal sealed class LayerSplitter : IDisposable
         }
     }
 
+    /// <summary>Ends the helper thread. The event is left to the garbage collector: the thread may still be between Reset and Wait on it.</summary>
     public void Dispose()
     {
         _stopped = true;

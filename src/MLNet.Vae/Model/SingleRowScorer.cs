@@ -61,6 +61,8 @@ internal sealed class SingleRowScorer : IDisposable
     public static SingleRowScorer? For(VaeNetwork network, VaeLikelihood likelihood, FeatureStandardization? standardization)
     {
         if (network.Spec.Architecture != VaeArchitecture.Mlp) return null;
+        // The state dictionary's tensors are handles on the weights: freed here, not by the finalizer.
+        using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         return new SingleRowScorer(network, likelihood, standardization);
     }
