@@ -56,6 +56,34 @@ public sealed class OnnxExportTests
     }
 
     [TestMethod]
+    public void ConvolutionalModel_UnderApplyOnnxModel_MatchesTransform()
+    {
+        var ml = new MLContext(seed: 1);
+        var options = TestData.FastOptions(VaeLikelihood.Bernoulli, epochs: 5);
+        options.Architecture = VaeArchitecture.Convolutional;
+        options.ImageShape = new VaeImageShape(1, 4, 4);
+        options.ConvolutionChannels = [4, 6];
+        options.FeatureScoresColumnName = "FeatureScores";
+        var data = TestData.ToDataView(ml, TestData.Normal(80, seed: 1, unitInterval: true).Concat(TestData.Outliers(8, seed: 2, unitInterval: true)));
+        using var model = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(data);
+        string path = Path.Combine(Path.GetTempPath(), $"vae-conv-{Guid.NewGuid():N}.onnx");
+        using (var file = File.Create(path)) ml.Model.ConvertToOnnx(model, data, file);
+        try
+        {
+            var expected = model.Transform(data);
+            var applied = ml.Transforms.ApplyOnnxModel(path).Fit(data).Transform(data);
+            foreach (var column in new[] { "LatentFeatures", "FeatureScores" })
+                AssertVectorsClose(expected.GetColumn<float[]>(column).ToArray(), applied.GetColumn<float[]>(column).ToArray(), column);
+            AssertVectorsClose(expected.GetColumn<float>("Score").Select(v => new[] { v }).ToArray(), applied.GetColumn<float[]>("Score").ToArray(), "Score");
+            CollectionAssert.AreEqual(expected.GetColumn<bool>("PredictedLabel").ToArray(), applied.GetColumn<bool[]>("PredictedLabel").Select(v => v[0]).ToArray());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [TestMethod]
     [DataRow(VaeArchitecture.Mlp)]
     [DataRow(VaeArchitecture.Convolutional)]
     public void DirectExport_RunByOnnxRuntime_MatchesTransform(VaeArchitecture architecture)
