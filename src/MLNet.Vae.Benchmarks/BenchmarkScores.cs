@@ -35,7 +35,7 @@ internal static class BenchmarkScores
         var x = model.ToModelSpace(TensorCopy.FromRows(rows, count, model.InputWidth));
         var (mean, logVariance) = model.Network.Encode(x);
         var z = VaeObjective.Reparameterize(mean, logVariance, generator);
-        var elbo = VaeObjective.Reconstruction(model.Likelihood, model.Network.Decode(z), x).add(VaeObjective.KlDivergence(mean, logVariance), Scalars.One);
+        var elbo = VaeObjective.Reconstruction(model.Likelihood, model.Network.Decode(z), x).add(VaeObjective.Kl(model.Network, z, mean, logVariance), Scalars.One);
         return TensorCopy.ToArray(elbo);
     }
 }

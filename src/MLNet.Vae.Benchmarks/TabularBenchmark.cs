@@ -75,6 +75,7 @@ internal static class TabularBenchmark
                 case "hiddenx": options.HiddenLayerSizes = [Math.Clamp((int)(width * double.Parse(value, CultureInfo.InvariantCulture)), 8, 400)]; break;
                 case "beta": options.Beta = double.Parse(value, CultureInfo.InvariantCulture); break;
                 case "batch": options.BatchSize = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "prior": options.PriorComponents = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "hidden": options.HiddenLayerSizes = value.Split(',').Select(int.Parse).ToArray(); break;
                 default: throw new ArgumentException($"Unknown variant part '{part}'.");
             }

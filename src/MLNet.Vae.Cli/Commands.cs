@@ -14,7 +14,7 @@ internal sealed class Commands(TextWriter output, TextWriter error)
     private readonly MLContext _ml = new(seed: 1);
 
     public sealed record TrainSettings(string Data, string Model, string? LabelColumn, int? Latent, int? Epochs, string Likelihood,
-        string Architecture, double Contamination, int ImageSize, bool Grayscale, int Seed, string? Report, bool PValues = false);
+        string Architecture, double Contamination, int ImageSize, bool Grayscale, int Seed, string? Report, bool PValues = false, int PriorComponents = 0);
 
     public int Train(TrainSettings settings)
     {
@@ -43,6 +43,7 @@ internal sealed class Commands(TextWriter output, TextWriter error)
             Seed = settings.Seed,
             Progress = new ConsoleProgress(error),
             PValueColumnName = settings.PValues ? "PValue" : null,
+            PriorComponents = settings.PriorComponents,
         };
         var bar = new ProgressRelay();
         options.TrainingProgress = bar;

@@ -170,6 +170,15 @@ public sealed class VaeOptions
     /// </summary>
     public double LogVarianceLimit { get; set; } = Defaults.LogVarianceLimit;
 
+    /// <summary>
+    /// The prior p(z): 0 (the default) for the standard normal N(0, I); K ≥ 1 for a mixture of K diagonal Gaussians learned
+    /// with the network, p(z) = Σₖ πₖ N(z; mₖ, diag sₖ²) with π = softmax(logits), the original design's "more suitable prior"
+    /// for a KL term that is too large. Its KL has no closed form: training estimates it by Monte Carlo with the step's
+    /// sample z, KL ≈ log q(z | x) − log p(z); the latent term of the scores is log q(μ | x) − log p(μ), at z = μ. At most 64.
+    /// Models with a mixture prior score one row through libtorch and cannot be exported to ONNX yet.
+    /// </summary>
+    public int PriorComponents { get; set; }
+
     /// <summary>Rescales the gradient when its global L2 norm exceeds this value (null: no clipping).</summary>
     public double? GradientNormClip { get; set; }
 
@@ -281,7 +290,7 @@ public sealed class VaeOptions
     {
         bool convolutional = Architecture == VaeArchitecture.Convolutional;
         return new(Architecture, inputWidth, LatentFor(inputWidth), convolutional ? [] : hiddenSizes ?? ResolveHiddenLayerSizes(inputWidth),
-            imageShape, convolutional ? ConvolutionChannels.ToArray() : [], LogVarianceLimit);
+            imageShape, convolutional ? ConvolutionChannels.ToArray() : [], LogVarianceLimit, PriorComponents);
     }
 
     /// <summary>Checks every option; throws <see cref="ArgumentOutOfRangeException"/> naming the first bad one.</summary>
@@ -296,6 +305,7 @@ public sealed class VaeOptions
         var outputs = new[] { LatentColumnName, ScoreColumnName, PredictedLabelColumnName, PValueColumnName, FeatureScoresColumnName }.OfType<string>().ToArray();
         if (outputs.Distinct(StringComparer.Ordinal).Count() != outputs.Length)
             throw new ArgumentOutOfRangeException(nameof(LatentColumnName), "The latent, score, predicted label, p-value and feature score output columns must have different names.");
+        Require(PriorComponents is >= 0 and <= 64, nameof(PriorComponents), $"PriorComponents must be 0 (standard normal prior) to 64, got {PriorComponents}.");
         Require(MaximumInMemoryBytes >= 0, nameof(MaximumInMemoryBytes), $"MaximumInMemoryBytes must be 0 (always stream) or positive, got {MaximumInMemoryBytes}.");
         Require(LatentDimension is null or >= 1, nameof(LatentDimension), $"LatentDimension must be positive or null (automatic), got {LatentDimension}.");
         if (HiddenLayerSizes is not null)

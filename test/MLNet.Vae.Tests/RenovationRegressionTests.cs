@@ -47,13 +47,15 @@ public sealed class RenovationRegressionTests
     }
 
     [TestMethod]
-    [DataRow(VaeArchitecture.Mlp)]
-    [DataRow(VaeArchitecture.Convolutional)]
-    public void ParameterShapes_MatchTheBuiltNetwork(VaeArchitecture architecture)
+    [DataRow(VaeArchitecture.Mlp, 0)]
+    [DataRow(VaeArchitecture.Convolutional, 0)]
+    [DataRow(VaeArchitecture.Mlp, 5)]
+    [DataRow(VaeArchitecture.Convolutional, 2)]
+    public void ParameterShapes_MatchTheBuiltNetwork(VaeArchitecture architecture, int priorComponents)
     {
         var spec = architecture == VaeArchitecture.Mlp
-            ? new VaeNetworkSpec(architecture, 16, 3, [8, 6], null, [], 20)
-            : new VaeNetworkSpec(architecture, 3 * 7 * 9, 3, [], new VaeImageShape(3, 7, 9), [4, 8], 20);
+            ? new VaeNetworkSpec(architecture, 16, 3, [8, 6], null, [], 20, priorComponents)
+            : new VaeNetworkSpec(architecture, 3 * 7 * 9, 3, [], new VaeImageShape(3, 7, 9), [4, 8], 20, priorComponents);
         using var network = spec.Build();
 
         var built = network.named_parameters().Select(p => $"{p.name} [{string.Join(",", p.parameter.shape)}]").ToList();

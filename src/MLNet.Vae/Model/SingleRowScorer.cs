@@ -57,10 +57,13 @@ internal sealed class SingleRowScorer : IDisposable
     public int InputWidth { get; }
     public int LatentDimension { get; }
 
-    /// <summary>A scorer for <paramref name="network"/>, or null when it is not an MLP (the convolutional network stays on libtorch).</summary>
+    /// <summary>
+    /// A scorer for <paramref name="network"/>, or null when it is not an MLP with the standard normal prior (the
+    /// convolutional network and the mixture prior stay on libtorch).
+    /// </summary>
     public static SingleRowScorer? For(VaeNetwork network, VaeLikelihood likelihood, FeatureStandardization? standardization)
     {
-        if (network.Spec.Architecture != VaeArchitecture.Mlp) return null;
+        if (network.Spec.Architecture != VaeArchitecture.Mlp || network.HasMixturePrior) return null;
         // The state dictionary's tensors are handles on the weights: freed here, not by the finalizer.
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();

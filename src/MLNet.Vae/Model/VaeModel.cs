@@ -192,9 +192,10 @@ internal sealed class VaeModel : IDisposable
             using var inference = new Inference(this);
             var x = ToModelSpace(FromRows(rows.Slice(checked(start * InputWidth), n * InputWidth), n));
             var (mean, logVariance) = Network.Encode(x);
-            var errors = VaeObjective.Score(VaeScoreKind.ReconstructionError, Likelihood, Network.Decode(mean), x, mean, logVariance, _scale);
+            var latentTerm = VaeObjective.LatentTerm(Network, mean, logVariance);
+            var errors = VaeObjective.Score(VaeScoreKind.ReconstructionError, Likelihood, Network.Decode(mean), x, latentTerm, _scale);
             TensorCopy.CopyTo(errors, reconstruction.Slice(start, n));
-            TensorCopy.CopyTo(VaeObjective.KlDivergence(mean, logVariance), kl.Slice(start, n));
+            TensorCopy.CopyTo(latentTerm, kl.Slice(start, n));
         }
     }
 
@@ -207,8 +208,9 @@ internal sealed class VaeModel : IDisposable
         var decoded = Network.Decode(mean);
         if (!featureScores.IsEmpty)
             TensorCopy.CopyTo(VaeObjective.ReconstructionErrorPerFeature(Likelihood, decoded, x), featureScores[..(count * InputWidth)]);
-        var score = kind == VaeScoreKind.ReconstructionAndLatent ? Combined(decoded, x, mean, logVariance)
-            : VaeObjective.Score(kind, Likelihood, decoded, x, mean, logVariance, _scale);
+        var latentTerm = VaeObjective.LatentTerm(Network, mean, logVariance);
+        var score = kind == VaeScoreKind.ReconstructionAndLatent ? Combined(decoded, x, latentTerm)
+            : VaeObjective.Score(kind, Likelihood, decoded, x, latentTerm, _scale);
         TensorCopy.CopyTo(mean, latent[..(count * LatentDimension)]);
         TensorCopy.CopyTo(score, scores[..count]);
     }
@@ -217,11 +219,10 @@ internal sealed class VaeModel : IDisposable
     /// (R − m_R) / s_R + max(0, (K − m_K) / s_K − <see cref="LatentMargin"/>) with the training rows' <see cref="Calibration"/>
     /// (see <see cref="VaeScoreKind.ReconstructionAndLatent"/>).
     /// </summary>
-    private Tensor Combined(Tensor decoded, Tensor x, Tensor mean, Tensor logVariance)
+    private Tensor Combined(Tensor decoded, Tensor x, Tensor kl)
     {
         var calibration = Calibration ?? throw new InvalidOperationException("The model was not calibrated for the ReconstructionAndLatent score.");
-        var reconstruction = VaeObjective.Score(VaeScoreKind.ReconstructionError, Likelihood, decoded, x, mean, logVariance, _scale);
-        var kl = VaeObjective.KlDivergence(mean, logVariance);
+        var reconstruction = VaeObjective.Score(VaeScoreKind.ReconstructionError, Likelihood, decoded, x, kl, _scale);
         using var reconstructionCenter = calibration.ReconstructionCenter.ToScalar();
         using var reconstructionScale = calibration.ReconstructionScale.ToScalar();
         using var latentCenter = calibration.LatentCenter.ToScalar();

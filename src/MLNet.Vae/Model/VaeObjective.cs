@@ -1,3 +1,4 @@
+using MLNet.Vae.Network;
 using MLNet.Vae.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -11,6 +12,7 @@ namespace MLNet.Vae.Model;
 internal static class VaeObjective
 {
     private static readonly double HalfLogTwoPi = 0.5 * Math.Log(2 * Math.PI);
+    private static readonly Scalar LogTwoPi = Math.Log(2 * Math.PI).ToScalar();
 
     /// <summary>−log p(x | z) up to a constant: Σᵢ BCE(xᵢ, σ(lᵢ)) (Bernoulli) or ½ Σᵢ (x̃ᵢ − μ̃ᵢ)² (Gaussian).</summary>
     public static Tensor Reconstruction(VaeLikelihood likelihood, Tensor decoderOutput, Tensor x) => likelihood switch
@@ -50,6 +52,45 @@ internal static class VaeObjective
         return withoutOne.mul(Scalars.Half);
     }
 
+    /// <summary>log q(zⱼ | x) = −½ (log 2π + log σⱼ² + (zⱼ − μⱼ)² / σⱼ²) for each row and dimension, [n, L].</summary>
+    public static Tensor LogPosteriorPerDimension(Tensor z, Tensor mean, Tensor logVariance)
+    {
+        using var scope = NewDisposeScope();
+        var difference = z.sub(mean);
+        var squared = difference.mul(difference).mul(logVariance.neg().exp());
+        return squared.add(logVariance, Scalars.One).add(LogTwoPi, Scalars.One).mul(Scalars.Half).neg().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// KL(q(z | x) ‖ p(z)) per row, [n]: the closed form <see cref="KlDivergence"/> for N(0, I); for the learned mixture, which
+    /// has none, the one-sample Monte Carlo estimate log q(z | x) − log p(z) at the step's sample <paramref name="z"/> (unbiased).
+    /// </summary>
+    public static Tensor Kl(VaeNetwork network, Tensor z, Tensor mean, Tensor logVariance)
+    {
+        if (!network.HasMixturePrior) return KlDivergence(mean, logVariance);
+        using var scope = NewDisposeScope();
+        return LogPosteriorPerDimension(z, mean, logVariance).sum(1).sub(network.LogPrior(z)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Each latent dimension's KL term, [n, L]: the closed form for N(0, I); for the mixture, log q(zⱼ | x) − log p̄ⱼ(zⱼ) with
+    /// p̄ⱼ the prior's marginal on dimension j (a diagnostic for the history and free bits: the mixture does not factorize,
+    /// so these terms need not sum to <see cref="Kl"/>).
+    /// </summary>
+    public static Tensor KlPerDimension(VaeNetwork network, Tensor z, Tensor mean, Tensor logVariance)
+    {
+        if (!network.HasMixturePrior) return KlPerDimension(mean, logVariance);
+        using var scope = NewDisposeScope();
+        return LogPosteriorPerDimension(z, mean, logVariance).sub(network.LogPriorPerDimension(z)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The latent term of the scores (deterministic): the closed-form KL for N(0, I); for the mixture, log q(μ | x) − log p(μ),
+    /// the Monte Carlo integrand at z = μ, = −½ Σⱼ (log 2π + log σⱼ²) − log p(μ).
+    /// </summary>
+    public static Tensor LatentTerm(VaeNetwork network, Tensor mean, Tensor logVariance) =>
+        network.HasMixturePrior ? Kl(network, mean, mean, logVariance) : KlDivergence(mean, logVariance);
+
     /// <summary>Binary entropy of each value, H(x) = −x log x − (1 − x) log(1 − x), with 0 log 0 = 0; shape of x.</summary>
     public static Tensor BinaryEntropy(Tensor x)
     {
@@ -81,11 +122,11 @@ internal static class VaeObjective
     }
 
     /// <summary>
-    /// The anomaly score of rows x, given the decoder output at z = μ(x) and the posterior parameters.
-    /// <paramref name="featureScale"/> is s of the Gaussian standardization (null for Bernoulli).
+    /// The anomaly score of rows x, given the decoder output at z = μ(x) and the rows' <see cref="LatentTerm"/> (the KL term of
+    /// <see cref="VaeScoreKind.NegativeElbo"/>). <paramref name="featureScale"/> is s of the Gaussian standardization (null for Bernoulli).
     /// </summary>
     public static Tensor Score(VaeScoreKind kind, VaeLikelihood likelihood, Tensor decoderOutput, Tensor x,
-        Tensor mean, Tensor logVariance, Tensor? featureScale)
+        Tensor latentTerm, Tensor? featureScale)
     {
         switch (kind)
         {
@@ -106,7 +147,7 @@ internal static class VaeObjective
                     using var constant = (HalfLogTwoPi * x.shape[1]).ToScalar();
                     reconstruction = reconstruction.add(constant, Scalars.One);
                 }
-                return reconstruction.add(KlDivergence(mean, logVariance), Scalars.One);
+                return reconstruction.add(latentTerm, Scalars.One);
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), $"Unknown score kind {kind}.");
         }

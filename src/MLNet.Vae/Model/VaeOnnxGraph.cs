@@ -30,6 +30,9 @@ internal static class VaeOnnxGraph
     public static void Write(OnnxContext context, VaeModel model, string input, float threshold, IReadOnlyList<float> trainingScores, VaeOnnxOutputs outputs)
     {
         context.CheckOpSetVersion(MinimumOpSet, nameof(VaeTransformer));
+        if (model.Network.HasMixturePrior)
+            throw new NotSupportedException("A VAE with a learned mixture prior (PriorComponents > 0) cannot be exported to ONNX yet: " +
+                "its latent term needs the mixture's log-density in the graph. Export a model with the standard normal prior (PriorComponents = 0).");
         using var lease = model.Lease();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();

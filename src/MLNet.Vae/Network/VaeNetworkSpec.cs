@@ -13,6 +13,7 @@ namespace MLNet.Vae.Network;
 /// <param name="ImageShape">(C, H, W) of the rows, for the convolutional network.</param>
 /// <param name="ConvolutionChannels">Channels of each stride-2 convolution, input side first (convolutional network).</param>
 /// <param name="LogVarianceLimit">log σ² is clamped to ±this.</param>
+/// <param name="PriorComponents">0: the prior is N(0, I); K ≥ 1: a learned mixture of K diagonal Gaussians (<see cref="VaeNetwork.LogPrior"/>).</param>
 internal sealed record VaeNetworkSpec(
     VaeArchitecture Architecture,
     int InputWidth,
@@ -20,7 +21,8 @@ internal sealed record VaeNetworkSpec(
     int[] HiddenSizes,
     VaeImageShape? ImageShape,
     int[] ConvolutionChannels,
-    double LogVarianceLimit)
+    double LogVarianceLimit,
+    int PriorComponents = 0)
 {
     private static readonly object GlobalGeneratorLock = new();
 
@@ -61,6 +63,13 @@ internal sealed record VaeNetworkSpec(
     public IReadOnlyList<(string Name, long[] Shape)> ParameterShapes()
     {
         var shapes = new List<(string, long[])>();
+        // The mixture prior's parameters come first: the base network registers them before the layers.
+        if (PriorComponents > 0)
+        {
+            shapes.Add((VaeNetwork.PriorMeansName, [PriorComponents, LatentDimension]));
+            shapes.Add((VaeNetwork.PriorLogVariancesName, [PriorComponents, LatentDimension]));
+            shapes.Add((VaeNetwork.PriorLogitsName, [PriorComponents]));
+        }
         void Linear(string name, long inputs, long outputs)
         {
             shapes.Add(($"{name}.weight", [outputs, inputs]));

@@ -302,6 +302,7 @@ internal static class VaeModelFile
             Require(shape.Channels >= 1 && shape.Height >= 1 && shape.Width >= 1, "ImageShape", $"is {shape}");
             Require(shape.Size == network.InputWidth, "ImageShape", $"holds {shape.Size} values where InputWidth is {network.InputWidth}");
         }
+        Require(network.PriorComponents is >= 0 and <= 64, "PriorComponents", $"is {network.PriorComponents}, not 0 to 64");
         Require(float.IsFinite(state.Threshold), "Threshold", $"is {state.Threshold}, not a finite number");
         if (state.Options.ScoreKind == VaeScoreKind.ReconstructionAndLatent)
             Require(state.Calibration is { IsValid: true }, "Calibration", "is missing or not finite with positive scales");

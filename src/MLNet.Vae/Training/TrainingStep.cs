@@ -44,8 +44,9 @@ internal sealed class TrainingStep : IDisposable
         var z = VaeObjective.Reparameterize(mean, logVariance, _generator);
         var reconstruction = VaeObjective.Reconstruction(_model.Likelihood, _model.Network.Decode(z), x).sum();
         // dim by name: a literal 0 would bind to sum(ScalarType) and sum as bytes.
-        var klPerDimension = VaeObjective.KlPerDimension(mean, logVariance).sum(dim: 0L);
-        var kl = klPerDimension.sum();
+        var klPerDimension = VaeObjective.KlPerDimension(_model.Network, z, mean, logVariance).sum(dim: 0L);
+        // N(0, I): the closed form, the sum of the dimensions' terms; a mixture prior: the Monte Carlo estimate at z.
+        var kl = _model.Network.HasMixturePrior ? VaeObjective.Kl(_model.Network, z, mean, logVariance).sum() : klPerDimension.sum();
         using var rows = ((double)count).ToScalar();
         using var betaScalar = beta.ToScalar();
         // Free bits: each dimension's batch-mean KL counts as at least λ nats.

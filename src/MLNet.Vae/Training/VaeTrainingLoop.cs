@@ -180,7 +180,7 @@ internal static class VaeTrainingLoop
             var (mean, logVariance) = model.Network.Encode(x);
             var z = VaeObjective.Reparameterize(mean, logVariance, generator);
             reconstructionSum += VaeObjective.Reconstruction(model.Likelihood, model.Network.Decode(z), x).sum().item<float>();
-            klSum += VaeObjective.KlDivergence(mean, logVariance).sum().item<float>();
+            klSum += VaeObjective.Kl(model.Network, z, mean, logVariance).sum().item<float>();
         }
         double n = rows.shape[0];
         return (reconstructionSum / n + beta * klSum / n, reconstructionSum / n, klSum / n);
