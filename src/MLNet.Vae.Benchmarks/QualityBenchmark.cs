@@ -54,7 +54,9 @@ public static class QualityBenchmark
         NumberOfThreads = 2,
     };
 
-    public static void OneClass(FashionMnist data, IReadOnlyList<int> classes, IReadOnlyList<VaeArchitecture> architectures, int epochs, TextWriter output)
+    /// <param name="priorComponents">0: the standard normal prior; K: a learned mixture of K components (VaeOptions.PriorComponents).</param>
+    public static void OneClass(FashionMnist data, IReadOnlyList<int> classes, IReadOnlyList<VaeArchitecture> architectures, int epochs, TextWriter output,
+        int priorComponents = 0)
     {
         var ml = new MLContext(seed: 1);
         var kinds = Enum.GetValues<VaeScoreKind>();
@@ -72,7 +74,9 @@ public static class QualityBenchmark
             foreach (var architecture in architectures)
             {
                 var clock = Stopwatch.StartNew();
-                using var model = new VaeEstimator(ml, epochs > 0 ? Options(architecture, epochs) : DefaultOptions(architecture)).Fit(View(ml, train));
+                var options = epochs > 0 ? Options(architecture, epochs) : DefaultOptions(architecture);
+                options.PriorComponents = priorComponents;
+                using var model = new VaeEstimator(ml, options).Fit(View(ml, train));
                 Add(seconds, architecture.ToString(), clock.Elapsed.TotalSeconds);
                 var trainRows = Flatten(train.ToArray());
                 model.Model.Calibrate(trainRows, train.Count);
