@@ -113,9 +113,6 @@ internal sealed unsafe partial class ImportSlots
         return true;
     }
 
-    /// <summary>Whether every slot now holds <paramref name="target"/>.</summary>
-    public bool AllPointTo(nint target) => _slots.Length > 0 && _slots.All(slot => *(nint*)slot == target);
-
     /// <summary>The slots' offsets in the file's address space, the RELRO range and the extent of the loaded segments.</summary>
     private static (List<ulong> Offsets, (ulong Start, ulong End) Relro, (ulong Start, ulong End) Image)? ReadLayout(
         Microsoft.Win32.SafeHandles.SafeFileHandle file, string symbol, out string whyNot)
@@ -206,6 +203,7 @@ internal sealed unsafe partial class ImportSlots
     [LibraryImport("libc.so.6", EntryPoint = "dlclose")]
     private static partial int DlClose(nint handle);
 
+    /// <summary>libc's mprotect (also used by <see cref="MklCpuDispatch"/> for its code page).</summary>
     [LibraryImport("libc.so.6", EntryPoint = "mprotect", SetLastError = true)]
-    private static partial int MProtect(nint address, nint length, int protection);
+    internal static partial int MProtect(nint address, nint length, int protection);
 }

@@ -75,14 +75,11 @@ internal static unsafe partial class MklCpuDispatch
         if (page == -1) throw new InvalidOperationException($"mmap failed (errno {Marshal.GetLastPInvokeError()}).");
         ReadOnlySpan<byte> movEaxOneRet = [0xB8, 0x01, 0x00, 0x00, 0x00, 0xC3];
         movEaxOneRet.CopyTo(new Span<byte>((void*)page, movEaxOneRet.Length));
-        if (MProtect(page, Environment.SystemPageSize, read | execute) != 0)
+        if (ImportSlots.MProtect(page, Environment.SystemPageSize, read | execute) != 0)
             throw new InvalidOperationException($"mprotect failed (errno {Marshal.GetLastPInvokeError()}).");
         return page;
     }
 
     [LibraryImport("libc.so.6", EntryPoint = "mmap", SetLastError = true)]
     private static partial nint MMap(nint address, nint length, int protection, int flags, int fd, nint offset);
-
-    [LibraryImport("libc.so.6", EntryPoint = "mprotect", SetLastError = true)]
-    private static partial int MProtect(nint address, nint length, int protection);
 }

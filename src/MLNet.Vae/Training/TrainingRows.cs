@@ -15,7 +15,6 @@ internal abstract class TrainingRows : IDisposable
 {
     /// <summary>Up to this many rows are drawn for counting active units.</summary>
     public const int ActiveUnitSampleRows = 2048;
-    private const int EvaluationBatchRows = 1024;
     // The mean-prediction baseline's probabilities stay inside (0, 1), so its BCE is finite.
     private const double ProbabilityFloor = 1e-6;
     private static readonly Scalar ProbabilityFloorScalar = ProbabilityFloor.ToScalar();
@@ -136,10 +135,10 @@ internal abstract class TrainingRows : IDisposable
             using var noGrad = no_grad();
             var featureMean = rows.mean([0], keepdim: true);
             double sum = 0;
-            for (long start = 0; start < rows.shape[0]; start += EvaluationBatchRows)
+            for (long start = 0; start < rows.shape[0]; start += VaeTrainingLoop.EvaluationBatchRows)
             {
                 using var batchScope = NewDisposeScope();
-                var x = rows.narrow(0, start, Math.Min(EvaluationBatchRows, rows.shape[0] - start));
+                var x = rows.narrow(0, start, Math.Min(VaeTrainingLoop.EvaluationBatchRows, rows.shape[0] - start));
                 sum += model.Likelihood == VaeLikelihood.Bernoulli
                     ? nn.functional.binary_cross_entropy(featureMean.clamp(ProbabilityFloorScalar, ProbabilityCeilingScalar).expand(x.shape), x, reduction: nn.Reduction.Sum).item<float>()
                     : VaeObjective.Reconstruction(VaeLikelihood.Gaussian, featureMean.expand(x.shape), x).sum().item<float>();

@@ -25,7 +25,8 @@ internal static class VaeTrainingLoop
     /// <summary>A latent dimension is active when its encoder mean varies over the data more than this (Burda et al., 2016).</summary>
     public const double ActiveUnitVariance = 0.01;
     private static readonly Scalar ActiveUnitVarianceScalar = ActiveUnitVariance.ToScalar();
-    private const int EvaluationBatchRows = 1024;
+    /// <summary>Rows per forward pass when the loop and its rows evaluate without gradients.</summary>
+    internal const int EvaluationBatchRows = 1024;
 
     /// <summary>How often <c>onProgress</c> hears from a running epoch.</summary>
     public static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(0.5);
@@ -33,14 +34,8 @@ internal static class VaeTrainingLoop
     /// <summary>
     /// Trains <paramref name="model"/>'s network in place; <paramref name="checkCancelled"/> runs before every mini-batch and may
     /// throw <see cref="OperationCanceledException"/>; <paramref name="onProgress"/> hears every <see cref="ProgressInterval"/>
-    /// and at each epoch's end.
+    /// and at each epoch's end. The rows are those <paramref name="load"/> gives (it draws from the training generator first).
     /// </summary>
-    public static TrainingOutcome Train(VaeModel model, float[] rows, int rowCount, VaeOptions options, long seed,
-        Action<VaeEpochRecord>? onEpoch, Action? checkCancelled = null, Action<VaeTrainingProgress>? onProgress = null) =>
-        Train(model, generator => TrainingRows.InMemory(model, rows, rowCount, options.ValidationFraction, generator), options, seed,
-            onEpoch, checkCancelled, onProgress);
-
-    /// <summary>As above, on the rows <paramref name="load"/> gives (it draws from the training generator first).</summary>
     public static TrainingOutcome Train(VaeModel model, Func<Generator, TrainingRows> load, VaeOptions options, long seed,
         Action<VaeEpochRecord>? onEpoch, Action? checkCancelled = null, Action<VaeTrainingProgress>? onProgress = null)
     {
