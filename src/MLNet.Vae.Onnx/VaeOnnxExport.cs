@@ -5,7 +5,7 @@ namespace MLNet.Vae.Onnx;
 
 /// <summary>
 /// Writes a fitted <see cref="VaeTransformer"/> alone as an ONNX model: one input, the feature column (float32 [n, d]), and
-/// one output per column the transformer adds, named <c>named <c>&lt;column&gt;.onnx</c> as ML.NET names exported columnslt;columnnamed <c>&lt;column&gt;.onnx</c> as ML.NET names exported columnsgt;.output</c> as ML.NET names exported columns:
+/// one output per column the transformer adds, named <c>&lt;column&gt;.output</c> as ML.NET names exported columns:
 /// LatentFeatures [n, L], Score [n, 1], PredictedLabel (bool) [n, 1], and the p-value and feature scores when the model has them.
 /// </summary>
 /// <remarks>
