@@ -14,7 +14,7 @@ internal sealed class Commands(TextWriter output, TextWriter error)
     private readonly MLContext _ml = new(seed: 1);
 
     public sealed record TrainSettings(string Data, string Model, string? LabelColumn, int? Latent, int? Epochs, string Likelihood,
-        string Architecture, double Contamination, int ImageSize, bool Grayscale, int Seed, string? Report, bool PValues = false, int PriorComponents = 0);
+        string Architecture, double Contamination, int ImageSize, bool Grayscale, int Seed, string? Report, bool PValues = false, int PriorComponents = 0, int Models = 1);
 
     public int Train(TrainSettings settings)
     {
@@ -44,6 +44,7 @@ internal sealed class Commands(TextWriter output, TextWriter error)
             Progress = new ConsoleProgress(error),
             PValueColumnName = settings.PValues ? "PValue" : null,
             PriorComponents = settings.PriorComponents,
+            NumberOfModels = settings.Models,
         };
         var bar = new ProgressRelay();
         options.TrainingProgress = bar;
@@ -51,12 +52,13 @@ internal sealed class Commands(TextWriter output, TextWriter error)
         if (input.IsImages) pipeline = InputData.ImagePipeline(_ml, settings.ImageSize, settings.Grayscale).Append(pipeline);
         var model = TerminalProgress.Run(error, "training", update =>
         {
-            bar.Target = p => update(((p.Epoch - 1) * (double)p.RowsPerEpoch + p.RowsDone) / ((double)p.NumberOfEpochs * p.RowsPerEpoch), $"training: {p}");
+            bar.Target = p => update(p.FractionDone, $"training: {p}");
             return pipeline.Fit(input.Data);
         });
         var vae = FindVae(model);
         _ml.Model.Save(model, input.Data.Schema, settings.Model);
-        output.WriteLine($"Trained on {input.RowNames.Count} {(input.IsImages ? "images" : "rows")}: final loss {vae.Training.History[^1].Loss:G5}, threshold {vae.Threshold:G5}; model saved to {settings.Model}.");
+        string trained = vae.NumberOfModels > 1 ? $"Trained an ensemble of {vae.NumberOfModels} VAEs" : "Trained";
+        output.WriteLine($"{trained} on {input.RowNames.Count} {(input.IsImages ? "images" : "rows")}: final loss {vae.Training.History[^1].Loss:G5}, threshold {vae.Threshold:G5}; model saved to {settings.Model}.");
         foreach (var warning in vae.Training.Warnings) error.WriteLine($"warning ({warning.Kind}): {warning.Message}");
         if (settings.Report is not null)
         {

@@ -36,6 +36,7 @@ internal static class ReportWriter
         var training = transformer.Training;
         Chart("reconstruction.png", TrainingCharts.Reconstruction(training));
         Chart("kl.png", TrainingCharts.Kl(training));
+        if (training.Members.Count > 1) Chart("ensemble.png", TrainingCharts.EnsembleMembers(training));
         if (training.History[^1].KlPerDimension.Count > 0)
             Chart("kl-per-dimension.png", TrainingCharts.KlPerDimension(training.History[^1]));
         Chart("scores.png", TrainingCharts.ScoreHistogram(scored.Scores, transformer.Threshold, vaeOptions.ScoreKind ?? VaeScoreKind.ReconstructionError));
@@ -80,7 +81,7 @@ internal static class ReportWriter
             <h1>{{E(title)}}</h1>
             <table>
             <tr><th>network</th><td class="l">{{E(transformer.NetworkDescription)}}, {{E(options.Likelihood)}} likelihood</td></tr>
-            <tr><th>score</th><td class="l">{{E(options.ScoreKind)}}, threshold {{N(transformer.Threshold)}} (contamination {{N(options.Contamination)}})</td></tr>
+            <tr><th>score</th><td class="l">{{E(options.ScoreKind)}}{{(transformer.NumberOfModels > 1 ? $", mean standardized score of {transformer.NumberOfModels} models" : "")}}, threshold {{N(transformer.Threshold)}} (contamination {{N(options.Contamination)}})</td></tr>
             <tr><th>training</th><td class="l">{{training.History.Count}} epochs, weights of epoch {{training.BestEpoch}}, β {{N(options.Beta)}}, learning rate {{N(options.LearningRate)}}, batch {{options.BatchSize}}</td></tr>
             <tr><th>mean-prediction baseline</th><td class="l">{{N(training.ReconstructionBaseline)}} nats per row</td></tr>
             <tr><th>rows drawn</th><td class="l">{{rowCount}}</td></tr>
@@ -95,6 +96,20 @@ internal static class ReportWriter
         {
             string data = Convert.ToBase64String(File.ReadAllBytes(Path.Combine(folder, chart.FileName)));
             html.Append($"<h3>{E(chart.Title)}</h3>\n<img alt=\"{E(chart.Title)}\" src=\"data:image/png;base64,{data}\">\n");
+        }
+        if (training.Members.Count > 1)
+        {
+            // Each model's last epoch and where its training scores sit: S = (1/K) Σₖ (sₖ − cₖ) / σₖ.
+            html.Append("<h2>Ensemble</h2>\n<table><tr><th>model</th><th>seed</th><th>epochs</th><th>kept epoch</th><th>loss</th><th>reconstruction</th>" +
+                        "<th>KL</th><th>active units</th><th>score centre cₖ</th><th>score scale σₖ</th><th>warnings</th></tr>\n");
+            for (int k = 0; k < training.Members.Count; k++)
+            {
+                var m = training.Members[k];
+                var last = m.History[^1];
+                html.Append($"<tr><td>{k + 1}</td><td>{m.Seed}</td><td>{m.History.Count}</td><td>{m.BestEpoch}</td><td>{N(last.Loss)}</td><td>{N(last.Reconstruction)}</td>" +
+                            $"<td>{N(last.Kl)}</td><td>{last.ActiveUnits}</td><td>{N(m.ScoreCenter)}</td><td>{N(m.ScoreScale)}</td><td class=\"l\">{E(string.Join(", ", m.Warnings.Select(w => w.Kind)))}</td></tr>\n");
+            }
+            html.Append("</table>\n<p>The history below is model 1's.</p>\n");
         }
         html.Append("<h2>History</h2>\n<table><tr><th>epoch</th><th>loss</th><th>reconstruction</th><th>KL</th><th>active units</th>" +
                     "<th>gradient norm</th><th>validation loss</th><th>learning rate</th><th>β</th><th>seconds</th></tr>\n");

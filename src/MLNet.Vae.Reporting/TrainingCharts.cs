@@ -30,6 +30,19 @@ internal static class TrainingCharts
     public static PlotModel Kl(VaeTrainingSummary training) =>
         Curves("KL(q(z|x) || N(0, I)) per row", "nats", training, e => e.Kl, e => e.ValidationKl, null);
 
+    /// <summary>An ensemble's reconstruction term per row, one line per model: a member that trained worse stands out.</summary>
+    public static PlotModel EnsembleMembers(VaeTrainingSummary training)
+    {
+        var model = NewModel($"Reconstruction term per row of each of the {training.Members.Count} models (lower is better)", "epoch", "nats");
+        for (int k = 0; k < training.Members.Count; k++)
+        {
+            var member = training.Members[k];
+            model.Series.Add(Line($"model {k + 1} (seed {member.Seed})", Palette[k % Palette.Length],
+                member.History.Select(e => new DataPoint(e.Epoch, e.Reconstruction))));
+        }
+        return model;
+    }
+
     private static PlotModel Curves(string title, string unit, VaeTrainingSummary training,
         Func<VaeEpochRecord, double> trainValue, Func<VaeEpochRecord, double?> validationValue, (string Name, double Value)? reference)
     {

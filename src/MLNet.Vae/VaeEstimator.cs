@@ -39,8 +39,9 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
     public VaeOptions Options => _options.Clone();
 
     /// <summary>
-    /// Reads the feature column, trains the VAE with Adam for <see cref="VaeOptions.NumberOfEpochs"/> epochs, scores the
-    /// training rows and sets the threshold from <see cref="VaeOptions.Contamination"/>.
+    /// Reads the feature column, trains the VAE with Adam for <see cref="VaeOptions.NumberOfEpochs"/> epochs (each of the
+    /// <see cref="VaeOptions.NumberOfModels"/> VAEs in turn), scores the training rows and sets the threshold from
+    /// <see cref="VaeOptions.Contamination"/>.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The feature column is missing or is not a known-size vector of Single.</exception>
     /// <exception cref="InvalidOperationException">There are no rows, a value is NaN or infinite, Bernoulli data lies outside [0, 1], or training diverged.</exception>
@@ -51,14 +52,9 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         var imageShape = ImageShapes.Resolve(_options, input.Schema[columnIndex], width);
         var spec = _options.ToNetworkSpec(width, imageShape);
         RequireBuildable(spec);
-        Action checkCancelled = () =>
-        {
-            _host.CheckAlive();
-            _options.CancellationToken.ThrowIfCancellationRequested();
-        };
 
         long seed = _options.Seed ?? _host.Rand.Next();
-        var data = ReadOrScan(input, width, (int)seed, checkCancelled);
+        var data = ReadOrScan(input, width, (int)seed);
         long rowCount = data.RowCount;
         if (data is TrainingData.Streamed && _options.ValidationFraction > 0)
         {
@@ -78,57 +74,101 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         // From here on, every automatic option (null) holds its choice for this data.
         var options = _options.Resolve(width, (int)Math.Min(rowCount, int.MaxValue), automaticChoices);
         foreach (string choice in automaticChoices) channel.Info(MessageSensitivity.None, $"Automatic option: {choice}.");
-        channel.Info(MessageSensitivity.None, $"Training a VAE {spec.Describe()} ({options.Likelihood}) on {rowCount} rows ({data.Description}) for {options.NumberOfEpochs} epochs, seed {seed}.");
+        string models = options.NumberOfModels > 1 ? $"an ensemble of {options.NumberOfModels} VAEs" : "a VAE";
+        channel.Info(MessageSensitivity.None, $"Training {models} {spec.Describe()} ({options.Likelihood}) on {rowCount} rows ({data.Description}) for {options.NumberOfEpochs} epochs, seed {seed}.");
         // Only what the caller chose is warned about: the automatic choices are made to suit the data.
         var warnings = TrainingDiagnostics.BeforeTraining(_options, width, _options.HiddenLayerSizes ?? []).ToList();
         foreach (var warning in warnings) channel.Warning(MessageSensitivity.None, warning.Message);
 
-        var standardization = data.Standardization;
         // libtorch's thread count is process-wide: set it for this Fit only, and give the host its own back.
         int hostThreads = torch.get_num_threads();
         if (options.NumberOfThreads is int threads) torch.set_num_threads(threads);
-        var model = new VaeModel(spec.Build(), options.Likelihood, options.ScoreKind!.Value, standardization);
+        var members = new List<VaeModel>();
         try
         {
-            using (var initialization = new torch.Generator((ulong)seed))
-                model.Network.Initialize(initialization);
-            var sinceLogged = System.Diagnostics.Stopwatch.StartNew();
-            var outcome = VaeTrainingLoop.Train(model, generator => data.Load(model, options.ValidationFraction, generator), options, seed, record =>
+            var memberSummaries = new List<VaeTrainingSummary>();
+            var memberScores = new List<float[]>();
+            for (int k = 0; k < options.NumberOfModels; k++)
             {
-                channel.Info(MessageSensitivity.None, DescribeEpoch(record));
-                options.Progress?.Report(record);
-            }, checkCancelled, progress =>
-            {
-                options.TrainingProgress?.Report(progress);
-                // The log hears from long epochs every 10 s, and at each epoch's end.
-                if (sinceLogged.Elapsed >= ProgressLogInterval || progress.RowsDone == progress.RowsPerEpoch)
-                {
-                    channel.Info(MessageSensitivity.None, $"Training: {progress}.");
-                    sinceLogged.Restart();
-                }
-            });
-            if (KeptWeightsMessage(outcome.History.Count, options.NumberOfEpochs!.Value, outcome.BestEpoch) is string kept)
-                channel.Info(MessageSensitivity.None, kept);
-            var trainedWarnings = TrainingDiagnostics.AfterTraining(options, outcome.History, outcome.ReconstructionBaseline).ToList();
-            foreach (var warning in trainedWarnings) channel.Warning(MessageSensitivity.None, warning.Message);
-            warnings.AddRange(trainedWarnings);
-            if (options.ScoreKind == VaeScoreKind.ReconstructionAndLatent) data.Calibrate(model);
-            var trainingScores = data.TrainingScores(model);
+                // Member k differs from the others by its seed alone: initial weights, batch order and sampled z.
+                string member = options.NumberOfModels > 1 ? $"Model {k + 1} of {options.NumberOfModels}: " : "";
+                var model = new VaeModel(spec.Build(), options.Likelihood, options.ScoreKind!.Value, data.Standardization);
+                members.Add(model);
+                var trained = TrainMember(model, data, options, seed + k, channel, member, k);
+                warnings.AddRange(trained.Warnings.Select(w => w with { Message = member + w.Message }));
+                memberSummaries.Add(trained);
+                memberScores.Add(data.TrainingScores(model));
+            }
+            // Each member's scores are of the same rows in the same order (TrainingData.TrainingScores), so they combine row by row.
+            var (trainingScores, scales) = VaeEnsemble.Combine(memberScores);
             float threshold = ScoreThreshold.FromContamination(trainingScores, options.Contamination);
-            channel.Info(MessageSensitivity.None, $"Threshold {threshold:G6} ({options.ScoreKind}, contamination {options.Contamination:G3}).");
-            var summary = new VaeTrainingSummary(outcome.History, warnings, outcome.BestEpoch, outcome.ReconstructionBaseline, automaticChoices,
-                ScoreThreshold.SortedQuantiles(trainingScores, MaximumStoredScores));
-            return new VaeTransformer(_host, options, model, threshold, summary);
+            string kind = options.NumberOfModels > 1 ? $"mean standardized {options.ScoreKind} of {options.NumberOfModels} models" : $"{options.ScoreKind}";
+            channel.Info(MessageSensitivity.None, $"Threshold {threshold:G6} ({kind}, contamination {options.Contamination:G3}).");
+            var first = memberSummaries[0];
+            var summary = new VaeTrainingSummary(first.History, warnings, first.BestEpoch, first.ReconstructionBaseline, automaticChoices,
+                ScoreThreshold.SortedQuantiles(trainingScores, MaximumStoredScores))
+            {
+                Members = options.NumberOfModels > 1 ? memberSummaries.Select((m, k) => new VaeEnsembleMember(seed + k, m.History, m.Warnings, m.BestEpoch,
+                    scales[k].Center, scales[k].Scale)).ToList() : [],
+            };
+            return new VaeTransformer(_host, options, new VaeEnsemble(members, scales), threshold, summary);
         }
         catch
         {
-            model.Dispose();
+            foreach (var model in members) model.Dispose();
             throw;
         }
         finally
         {
             torch.set_num_threads(hostThreads);
         }
+    }
+
+    /// <summary>
+    /// Initializes and trains one model with <paramref name="seed"/>, then fits its calibration: the history, the kept epoch
+    /// and the warnings after training (each prefixed with <paramref name="member"/> in the log).
+    /// </summary>
+    private VaeTrainingSummary TrainMember(VaeModel model, TrainingData data, VaeOptions options, long seed, IChannel channel, string member, int index)
+    {
+        using (var initialization = new torch.Generator((ulong)seed))
+            model.Network.Initialize(initialization);
+        var sinceLogged = System.Diagnostics.Stopwatch.StartNew();
+        var outcome = VaeTrainingLoop.Train(model, generator => data.Load(model, options.ValidationFraction, generator), options, seed, record =>
+        {
+            channel.Info(MessageSensitivity.None, member + DescribeEpoch(record));
+            options.Progress?.Report(record);
+        }, CheckCancelled, memberProgress =>
+        {
+            // The models after this one take as long again each.
+            int after = options.NumberOfModels - index - 1;
+            double memberSeconds = memberProgress.RowsPerSecond > 0 ? memberProgress.RowsPerEpoch * (double)memberProgress.NumberOfEpochs / memberProgress.RowsPerSecond : 0;
+            var progress = memberProgress with
+            {
+                Model = index + 1,
+                NumberOfModels = options.NumberOfModels,
+                EstimatedTimeLeft = memberProgress.EstimatedTimeLeft + TimeSpan.FromSeconds(after * memberSeconds),
+            };
+            options.TrainingProgress?.Report(progress);
+            // The log hears from long epochs every 10 s, and at each epoch's end.
+            if (sinceLogged.Elapsed >= ProgressLogInterval || progress.RowsDone == progress.RowsPerEpoch)
+            {
+                channel.Info(MessageSensitivity.None, $"Training: {progress}.");
+                sinceLogged.Restart();
+            }
+        });
+        if (KeptWeightsMessage(outcome.History.Count, options.NumberOfEpochs!.Value, outcome.BestEpoch) is string kept)
+            channel.Info(MessageSensitivity.None, member + kept);
+        var trainedWarnings = TrainingDiagnostics.AfterTraining(options, outcome.History, outcome.ReconstructionBaseline).ToList();
+        foreach (var warning in trainedWarnings) channel.Warning(MessageSensitivity.None, member + warning.Message);
+        if (options.ScoreKind == VaeScoreKind.ReconstructionAndLatent) data.Calibrate(model);
+        return new VaeTrainingSummary(outcome.History, trainedWarnings, outcome.BestEpoch, outcome.ReconstructionBaseline);
+    }
+
+    /// <summary>Throws when the host or <see cref="VaeOptions.CancellationToken"/> asks Fit to stop.</summary>
+    private void CheckCancelled()
+    {
+        _host.CheckAlive();
+        _options.CancellationToken.ThrowIfCancellationRequested();
     }
 
     /// <summary>How often a long epoch's progress goes to MLContext.Log.</summary>
@@ -176,12 +216,12 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
     /// The rows in memory when they take at most <see cref="VaeOptions.MaximumInMemoryBytes"/>; otherwise a stream, after a
     /// statistics pass. A view that does not know its row count is read into memory up to the limit first.
     /// </summary>
-    private TrainingData ReadOrScan(IDataView input, int width, int seed, Action checkCancelled)
+    private TrainingData ReadOrScan(IDataView input, int width, int seed)
     {
         long limitRows = _options.MaximumInMemoryBytes / (sizeof(float) * (long)width);
         if (input.GetRowCount() is not long known || known <= limitRows)
         {
-            float[]? rows = FeatureColumn.ReadAll(input, _options.FeatureColumnName, width, out int rowCount, checkCancelled,
+            float[]? rows = FeatureColumn.ReadAll(input, _options.FeatureColumnName, width, out int rowCount, CheckCancelled,
                 maximumRows: (int)Math.Min(limitRows, int.MaxValue));
             if (rows is not null)
             {
@@ -193,7 +233,7 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
             // or the process would hold it beside every block it streams.
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         }
-        return TrainingData.Streamed.Scan(input, _options.FeatureColumnName, width, _options.Likelihood, seed, checkCancelled);
+        return TrainingData.Streamed.Scan(input, _options.FeatureColumnName, width, _options.Likelihood, seed, CheckCancelled);
     }
 
     /// <summary>The input schema plus the latent vector, score and predicted label columns, with ML.NET's score annotations.</summary>

@@ -179,6 +179,15 @@ public sealed class VaeOptions
     /// </summary>
     public int PriorComponents { get; set; }
 
+    /// <summary>
+    /// How many VAEs Fit trains (default 1). With K &gt; 1 it trains K models on the same rows with seeds Seed, Seed + 1, …
+    /// (different initial weights, batch order and sampled z), and the score of a row is the mean of the members'
+    /// standardized scores, S = (1/K) Σₖ (sₖ − cₖ) / σₖ, with cₖ and σₖ the median and inter-quartile range / 1.349 of member
+    /// k's scores on the training rows; the threshold and p-values are taken on S. Fit and scoring take about K times as long
+    /// (docs/choosing-options.md); the latent column, reconstruction and generation are the first member's. At most 32.
+    /// </summary>
+    public int NumberOfModels { get; set; } = 1;
+
     /// <summary>Rescales the gradient when its global L2 norm exceeds this value (null: no clipping).</summary>
     public double? GradientNormClip { get; set; }
 
@@ -305,6 +314,7 @@ public sealed class VaeOptions
         var outputs = new[] { LatentColumnName, ScoreColumnName, PredictedLabelColumnName, PValueColumnName, FeatureScoresColumnName }.OfType<string>().ToArray();
         if (outputs.Distinct(StringComparer.Ordinal).Count() != outputs.Length)
             throw new ArgumentOutOfRangeException(nameof(LatentColumnName), "The latent, score, predicted label, p-value and feature score output columns must have different names.");
+        Require(NumberOfModels is >= 1 and <= 32, nameof(NumberOfModels), $"NumberOfModels must be 1 to 32, got {NumberOfModels}.");
         Require(PriorComponents is >= 0 and <= 64, nameof(PriorComponents), $"PriorComponents must be 0 (standard normal prior) to 64, got {PriorComponents}.");
         Require(MaximumInMemoryBytes >= 0, nameof(MaximumInMemoryBytes), $"MaximumInMemoryBytes must be 0 (always stream) or positive, got {MaximumInMemoryBytes}.");
         Require(LatentDimension is null or >= 1, nameof(LatentDimension), $"LatentDimension must be positive or null (automatic), got {LatentDimension}.");

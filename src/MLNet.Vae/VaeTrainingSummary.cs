@@ -29,4 +29,10 @@ public sealed record VaeTrainingSummary(
 
     /// <summary>What Fit chose for each automatic option (never null; empty when none was automatic).</summary>
     public IReadOnlyList<string> AutomaticChoices { get; init; } = AutomaticChoices ?? [];
+
+    /// <summary>
+    /// With <see cref="VaeOptions.NumberOfModels"/> &gt; 1, what each model of the ensemble reported, the first one being the
+    /// model whose <see cref="History"/> and <see cref="BestEpoch"/> this summary shows; empty for a single model.
+    /// </summary>
+    public IReadOnlyList<VaeEnsembleMember> Members { get; init; } = [];
 }

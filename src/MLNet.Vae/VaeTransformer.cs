@@ -16,7 +16,8 @@ namespace MLNet.Vae;
 /// A fitted variational autoencoder. <see cref="Transform"/> adds three columns to its input:
 /// <list type="bullet">
 /// <item><description><see cref="VaeOptions.LatentColumnName"/>: the encoder mean μ(x), a vector of <see cref="LatentDimension"/> floats;</description></item>
-/// <item><description><see cref="VaeOptions.ScoreColumnName"/>: the anomaly score (see <see cref="VaeScoreKind"/>), computed from μ(x), so it is deterministic;</description></item>
+/// <item><description><see cref="VaeOptions.ScoreColumnName"/>: the anomaly score (see <see cref="VaeScoreKind"/>), computed from μ(x), so it is deterministic;
+/// for an ensemble (<see cref="VaeOptions.NumberOfModels"/> &gt; 1) the mean of its models' standardized scores;</description></item>
 /// <item><description><see cref="VaeOptions.PredictedLabelColumnName"/>: <c>Score &gt; Threshold</c>.</description></item>
 /// </list>
 /// A row the model cannot judge (NaN or ±∞ in it, or for the Bernoulli likelihood a value outside [0, 1]) scores +∞ and is
@@ -27,40 +28,40 @@ public sealed class VaeTransformer : ITransformer, IDisposable
 {
     private readonly IHost _host;
     private readonly VaeOptions _options;
-    private readonly VaeModel _model;
+    private readonly VaeEnsemble _models;
     private bool _disposed;
     // The model file, kept when the transformer is disposed: ML.NET's Model.Save truncates its target before it asks the
     // transformer to save, so refusing then would destroy the user's existing file.
     private byte[]? _savedAtDispose;
 
-    internal VaeTransformer(IHostEnvironment env, VaeOptions options, VaeModel model, float threshold, VaeTrainingSummary training)
+    internal VaeTransformer(IHostEnvironment env, VaeOptions options, VaeEnsemble models, float threshold, VaeTrainingSummary training)
     {
         _host = env.Register(nameof(VaeTransformer));
         _options = options;
-        _model = model;
+        _models = models;
         Threshold = threshold;
         Training = training;
         // The weights are final from here on: one-row calls (PredictionEngine) may take the managed path over a copy of them.
-        _model.PrepareSingleRowScoring();
+        _models.PrepareSingleRowScoring();
     }
 
     /// <summary>A copy of the options the model was trained with.</summary>
     public VaeOptions Options => _options.Clone();
 
     /// <summary>The width of the feature vector the model was fitted on; <see cref="Transform"/> requires the same.</summary>
-    public int InputWidth => _model.InputWidth;
+    public int InputWidth => _models.First.InputWidth;
 
     /// <summary>The size of the latent space.</summary>
-    public int LatentDimension => _model.LatentDimension;
+    public int LatentDimension => _models.First.LatentDimension;
 
     /// <summary>The hidden layer widths of the MLP encoder (the decoder mirrors them); empty for the convolutional network.</summary>
-    public IReadOnlyList<int> HiddenLayerSizes => _model.Network.Spec.HiddenSizes;
+    public IReadOnlyList<int> HiddenLayerSizes => _models.First.Network.Spec.HiddenSizes;
 
     /// <summary>The image shape the model was fitted with (from the options or the column), or null for plain vectors.</summary>
-    public VaeImageShape? ImageShape => _model.Network.Spec.ImageShape;
+    public VaeImageShape? ImageShape => _models.First.Network.Spec.ImageShape;
 
     /// <summary>The network's shape for logs and reports: "784-400-20" (MLP) or "conv 1x28x28-32-64-20".</summary>
-    public string NetworkDescription => _model.Network.Spec.Describe();
+    public string NetworkDescription => _models.First.Network.Spec.Describe();
 
     /// <summary>
     /// Rows whose score exceeds this are labelled anomalous. Learned as the (1 − <see cref="VaeOptions.Contamination"/>)
@@ -75,15 +76,21 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     /// </summary>
     public VaeTrainingSummary Training { get; }
 
-    /// <summary>The fitted model, for the library's tests and benchmarks.</summary>
-    internal VaeModel Model
+    /// <summary>The fitted model (the first of an ensemble), for the library's tests and benchmarks.</summary>
+    internal VaeModel Model => Ensemble.First;
+
+    /// <summary>Every fitted model and how their scores combine, for the library's tests and benchmarks.</summary>
+    internal VaeEnsemble Ensemble
     {
         get
         {
             ThrowIfDisposed();
-            return _model;
+            return _models;
         }
     }
+
+    /// <summary>How many VAEs score each row: <see cref="VaeOptions.NumberOfModels"/>.</summary>
+    public int NumberOfModels => _models.Members.Count;
 
     /// <summary>ML.NET's <c>PredictionEngine</c> scores one row at a time through <see cref="GetRowToRowMapper"/>.</summary>
     public bool IsRowToRowMapper => true;
@@ -96,7 +103,7 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     {
         ThrowIfDisposed();
         if (!float.IsFinite(threshold)) throw new ArgumentOutOfRangeException(nameof(threshold), $"The threshold must be finite, got {threshold}.");
-        return new VaeTransformer(_host, _options, _model.Clone(), threshold, Training);
+        return new VaeTransformer(_host, _options, _models.Clone(), threshold, Training);
     }
 
     /// <summary>
@@ -134,37 +141,39 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     public IDataView Transform(IDataView input)
     {
         ThrowIfDisposed();
-        return new VaeScoringView(input, OutputSchemaFor(input.Schema), _model, ScoringSettings);
+        return new VaeScoringView(input, OutputSchemaFor(input.Schema), _models, ScoringSettings);
     }
 
     /// <inheritdoc />
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
     {
         ThrowIfDisposed();
-        return new VaeRowMapper(OutputSchemaFor(inputSchema), _model, ScoringSettings);
+        return new VaeRowMapper(OutputSchemaFor(inputSchema), _models, ScoringSettings);
     }
 
     private ScoringSettings ScoringSettings => new(Threshold, _options.OutOfDomainInput, _options.FeatureColumnName, Training.TrainingScores);
 
     private VaeOutputSchema OutputSchemaFor(DataViewSchema inputSchema) =>
-        new(inputSchema, _options, _model.InputWidth, _model.LatentDimension);
+        new(inputSchema, _options, _models.First.InputWidth, _models.First.LatentDimension);
 
     /// <summary>
     /// Encodes each row to μ(x) and decodes it: the mean of p(x | z = μ(x)) in the input's units
-    /// (σ(logits) for Bernoulli; m + s · μ̃ for Gaussian).
+    /// (σ(logits) for Bernoulli; m + s · μ̃ for Gaussian). For an ensemble, with its first model, whose latent space the
+    /// latent column shows.
     /// </summary>
     public float[][] Reconstruct(IReadOnlyList<float[]> rows)
     {
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(rows);
         if (rows.Count == 0) return [];
-        return Split(_model.Reconstruct(ToMatrix(rows), rows.Count), rows.Count);
+        return Split(_models.First.Reconstruct(ToMatrix(rows), rows.Count), rows.Count);
     }
 
     /// <summary>
     /// Each feature's share of each row's reconstruction error, [rows][features]: (x̃ᵢ − μ̃ᵢ)² (Gaussian) or
     /// BCE(xᵢ, pᵢ) − H(xᵢ) (Bernoulli), summing to the row's <see cref="VaeScoreKind.ReconstructionError"/>; +∞ for a value
-    /// the model cannot judge. The same values as the column <see cref="VaeOptions.FeatureScoresColumnName"/>.
+    /// the model cannot judge. For an ensemble, the mean of its models' terms (all work in the same standardized units).
+    /// The same values as the column <see cref="VaeOptions.FeatureScoresColumnName"/>.
     /// </summary>
     public float[][] FeatureScores(IReadOnlyList<float[]> rows)
     {
@@ -173,26 +182,27 @@ public sealed class VaeTransformer : ITransformer, IDisposable
         if (rows.Count == 0) return [];
         var matrix = ToMatrix(rows);
         var terms = new float[matrix.Length];
-        int batch = _model.ScoringBatchRows;
+        int batch = _models.ScoringBatchRows;
         var latent = new float[(long)batch * LatentDimension];
         var scores = new float[batch];
         for (int start = 0; start < rows.Count; start += batch)
         {
             int n = Math.Min(batch, rows.Count - start);
-            _model.Score(_model.ScoreKind, matrix.AsSpan(start * InputWidth, n * InputWidth), n, latent, scores, terms.AsSpan(start * InputWidth, n * InputWidth));
+            _models.Score(matrix.AsSpan(start * InputWidth, n * InputWidth), n, latent, scores, terms.AsSpan(start * InputWidth, n * InputWidth));
         }
         return Split(terms, rows.Count);
     }
 
     /// <summary>
     /// Generates <paramref name="count"/> new rows: draws z ~ N(0, I) with <paramref name="seed"/> and returns the decoded
-    /// mean in the input's units (pixel intensities in [0, 1] for Bernoulli). The same seed gives the same rows.
+    /// mean in the input's units (pixel intensities in [0, 1] for Bernoulli). The same seed gives the same rows. For an
+    /// ensemble, with its first model.
     /// </summary>
     public float[][] Generate(int count, int seed = 0)
     {
         ThrowIfDisposed();
         if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), $"count must be positive, got {count}.");
-        return Split(_model.Generate(count, seed), count);
+        return Split(_models.First.Generate(count, seed), count);
     }
 
     /// <summary>
@@ -207,7 +217,7 @@ public sealed class VaeTransformer : ITransformer, IDisposable
         if (from.Length != InputWidth) throw new ArgumentException($"'from' has {from.Length} values; the model was fitted on {InputWidth}.", nameof(from));
         if (to.Length != InputWidth) throw new ArgumentException($"'to' has {to.Length} values; the model was fitted on {InputWidth}.", nameof(to));
         if (steps < 2) throw new ArgumentOutOfRangeException(nameof(steps), $"steps must be at least 2, got {steps}.");
-        return Split(_model.Interpolate(from, to, steps), steps);
+        return Split(_models.First.Interpolate(from, to, steps), steps);
     }
 
     /// <summary>The rows as one row-major matrix; throws naming the first row whose width is not the model's.</summary>
@@ -263,9 +273,9 @@ public sealed class VaeTransformer : ITransformer, IDisposable
 
     private byte[] Serialize()
     {
-        using var lease = _model.Lease();
+        using var leases = _models.LeaseAll();
         using var buffer = new MemoryStream();
-        VaeModelFile.Write(buffer, _options, _model, Threshold, Training);
+        VaeModelFile.Write(buffer, _options, _models, Threshold, Training);
         return buffer.ToArray();
     }
 
@@ -291,7 +301,7 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     {
         ArgumentNullException.ThrowIfNull(stream);
         var saved = VaeModelFile.Read(stream);
-        return new VaeTransformer(env, saved.Options, saved.Model, saved.Threshold, saved.Training);
+        return new VaeTransformer(env, saved.Options, saved.Models, saved.Threshold, saved.Training);
     }
 
     /// <summary>
@@ -320,7 +330,7 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     /// </summary>
     public void Dispose()
     {
-        lock (_model)
+        lock (_models)
         {
             if (_disposed) return;
             try
@@ -333,7 +343,7 @@ public sealed class VaeTransformer : ITransformer, IDisposable
             }
             _disposed = true;
         }
-        _model.Dispose();
+        _models.Dispose();
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);

@@ -137,7 +137,9 @@ internal static class ModelFileProbe
         yield return ("metadata length -1", WithInt(gaussian, 12, -1), "metadata length");
         yield return ("metadata length 2^31-1", WithInt(gaussian, 12, int.MaxValue), "metadata length");
         yield return ("format version 0", WithInt(gaussian, 8, 0), "not valid");
-        yield return ("format version 3", WithInt(gaussian, 8, 3), "or the file is damaged");
+        yield return ("format version 4", WithInt(gaussian, 8, 4), "or the file is damaged");
+        // Version 3 is an ensemble's: one model's file relabelled as one lacks its members.
+        yield return ("format version 3 without members", WithInt(gaussian, 8, 3), "Members does not list 2 to 32 models");
         yield return ("trailing bytes", Build(json, [.. tensors, 1, 2, 3, 4]), "bytes after its last weight");
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.ML;
 using System.Globalization;
 using MLNet.Vae.Cli;
 using SkiaSharp;
@@ -143,6 +144,23 @@ public sealed class CliTests
         Assert.AreEqual(0, Run("score", "--model", calibrated, "--data", PathOf("normal.csv"), "--out", PathOf("normal-scores.csv")).ExitCode);
         double flagged = File.ReadLines(PathOf("normal-scores.csv")).Skip(1).Average(l => l.Split(',')[2] == "1" ? 1.0 : 0.0);
         Assert.AreEqual(0.1, flagged, 0.02, "the calibrated threshold flags 10% of the normal rows");
+    }
+
+    [TestMethod]
+    public void Csv_Ensemble_IsTrainedSavedAndScoredFromTheCommandLine()
+    {
+        string data = WriteCsv("data.csv"), model = PathOf("ensemble.zip");
+        var train = Run("train", "--data", data, "--model", model, "--label-column", "label", "--latent", "2", "--epochs", "20", "--models", "3");
+        Assert.AreEqual(0, train.ExitCode, train.Error);
+        StringAssert.Contains(train.Output, "Trained an ensemble of 3 VAEs on 210 rows");
+        Assert.AreEqual(0, Run("score", "--model", model, "--data", data, "--out", PathOf("scores.csv")).ExitCode);
+        var scores = File.ReadLines(PathOf("scores.csv")).Skip(1).Select(l => double.Parse(l.Split(',')[1], CultureInfo.InvariantCulture)).ToArray();
+        Assert.IsGreaterThan(scores.Take(200).OrderBy(s => s).ElementAt(100), scores.Skip(200).OrderBy(s => s).ElementAt(5), "the outliers' median score is above the normal rows'");
+
+        var ml = new MLContext(seed: 1);
+        // A CSV model is the VAE alone (no image pipeline before it).
+        using var loaded = (VaeTransformer)ml.Model.Load(model, out _);
+        Assert.AreEqual(3, loaded.NumberOfModels);
     }
 
     [TestMethod]

@@ -26,7 +26,7 @@ public sealed class LayeringTests
     private static readonly HashSet<string> Vocabulary =
     [
         "VaeOptions", "VaeLikelihood", "VaeScoreKind", "VaeArchitecture", "VaeImageShape", "VaeEpochRecord", "VaeTrainingWarning",
-        "VaeWarningKind", "VaeTrainingSummary", "VaeOutOfDomainInput", "VaeLearningRateSchedule", "VaeTrainingProgress",
+        "VaeWarningKind", "VaeTrainingSummary", "VaeOutOfDomainInput", "VaeLearningRateSchedule", "VaeTrainingProgress", "VaeEnsembleMember",
     ];
 
     [TestMethod]

@@ -170,12 +170,12 @@ public sealed class MLNetModelPersistenceTests
         var (ml, _, _, path) = SavePipeline();
         RewriteVaeEntry(path, bytes =>
         {
-            BitConverter.GetBytes(3).CopyTo(bytes, 8);
+            BitConverter.GetBytes(4).CopyTo(bytes, 8);
             SHA256.HashData(bytes.AsSpan(0, bytes.Length - 32)).CopyTo(bytes, bytes.Length - 32);
         });
 
         var error = Assert.Throws<Exception>(() => ml.Model.Load(path, out _));
-        StringAssert.Contains(Messages(error), "format version 3");
+        StringAssert.Contains(Messages(error), "format version 4");
         StringAssert.Contains(Messages(error), "upgrade MLNet.Vae");
     }
 

@@ -84,13 +84,15 @@ public sealed class OnnxExportTests
     }
 
     [TestMethod]
-    [DataRow(VaeArchitecture.Mlp)]
-    [DataRow(VaeArchitecture.Convolutional)]
-    public void DirectExport_RunByOnnxRuntime_MatchesTransform(VaeArchitecture architecture)
+    [DataRow(VaeArchitecture.Mlp, 1)]
+    [DataRow(VaeArchitecture.Convolutional, 1)]
+    [DataRow(VaeArchitecture.Mlp, 3)]
+    public void DirectExport_RunByOnnxRuntime_MatchesTransform(VaeArchitecture architecture, int models)
     {
         var ml = new MLContext(seed: 1);
         var options = TestData.FastOptions(VaeLikelihood.Bernoulli, epochs: 5);
         options.Architecture = architecture;
+        options.NumberOfModels = models;
         if (architecture == VaeArchitecture.Convolutional)
         {
             // 16 values as a 1×4×4 image: two stride-2 convolutions.

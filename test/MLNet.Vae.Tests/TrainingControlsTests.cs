@@ -79,6 +79,28 @@ public sealed class TrainingControlsTests
     }
 
     [TestMethod]
+    public void TrainingProgress_OfAnEnsemble_CountsTheModelsAndTheirTimeLeft()
+    {
+        var ml = new MLContext(seed: 1);
+        var options = TestData.FastOptions(epochs: 2);
+        options.NumberOfModels = 3;
+        var progress = new ProgressRecorder();
+        options.TrainingProgress = progress;
+        using var model = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(TestData.ToDataView(ml, TestData.Normal(200, seed: 1)));
+
+        var ends = progress.Reports.Where(p => p.RowsDone == p.RowsPerEpoch).ToList();
+        CollectionAssert.AreEqual(new[] { 1, 1, 2, 2, 3, 3 }, ends.Select(p => p.Model).ToArray(), "each model reports its epochs, in order");
+        Assert.IsTrue(progress.Reports.All(p => p.NumberOfModels == 3));
+        var fractions = progress.Reports.Select(p => p.FractionDone).ToArray();
+        Assert.IsTrue(fractions.Zip(fractions.Skip(1)).All(f => f.Second >= f.First), "the fraction done never goes back");
+        Assert.AreEqual(1.0 / 3, ends[1].FractionDone, 1e-9, "a third done after the first model");
+        Assert.AreEqual(1.0, ends[^1].FractionDone, 1e-9);
+        Assert.IsGreaterThan(ends[3].EstimatedTimeLeft, ends[1].EstimatedTimeLeft, "after the first model, two models' time is left; after the second, one");
+        Assert.AreEqual(TimeSpan.Zero, ends[^1].EstimatedTimeLeft);
+        StringAssert.StartsWith(ends[2].ToString(), "model 2/3, epoch 1/2, ");
+    }
+
+    [TestMethod]
     public void KlWarmup_RaisesBetaFromZeroToItsTargetOverTheWarmupEpochs()
     {
         using var model = Fit(o => { o.KlWarmupEpochs = 5; o.Beta = 2; }, epochs: 8);

@@ -59,6 +59,27 @@ public sealed class TrainingReportTests
     }
 
     [TestMethod]
+    public void Report_OfAnEnsemble_ShowsEachModel()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = TestData.ToDataView(ml, TestData.Normal(200, seed: 80).Concat(TestData.Outliers(10, seed: 81)));
+        var options = TestData.FastOptions(epochs: 4);
+        options.NumberOfModels = 3;
+        using var model = new VaeEstimator(ml, options).Fit(data);
+
+        var report = model.WriteTrainingReport(_folder, data, new VaeReportOptions { LabelColumnName = "Label" });
+
+        var members = report.Charts.Single(c => c.FileName == "ensemble.png");
+        AssertDecodesAs(Path.Combine(_folder, members.FileName), members.Width, members.Height);
+        CollectionAssert.AreEquivalent(new Dictionary<string, int> { ["model 1 (seed 7)"] = 4, ["model 2 (seed 8)"] = 4, ["model 3 (seed 9)"] = 4 },
+            members.Series.ToDictionary(), "one line per model, one point per epoch");
+        string html = File.ReadAllText(report.HtmlPath);
+        StringAssert.Contains(html, "<h2>Ensemble</h2>");
+        StringAssert.Contains(html, "mean standardized score of 3 models");
+        Assert.AreEqual(3, html.Split("<h2>Ensemble</h2>")[1].Split("</table>")[0].Split("<tr><td>").Length - 1, "one table row per model");
+    }
+
+    [TestMethod]
     public void Report_OfImages_AddsInputReconstructionAndSampleGrids()
     {
         var ml = new MLContext(seed: 1);

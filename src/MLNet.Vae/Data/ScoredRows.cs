@@ -33,7 +33,7 @@ internal sealed record ScoringSettings(float Threshold, VaeOutOfDomainInput OutO
 /// </summary>
 internal sealed class ScoredRows
 {
-    private readonly VaeModel _model;
+    private readonly VaeEnsemble _models;
     private readonly ScoringSettings _settings;
     private readonly float[] _features;
     private readonly float[] _latent;
@@ -41,18 +41,18 @@ internal sealed class ScoredRows
     private readonly float[] _featureScores;
     private VBuffer<float> _inputValues;
 
-    /// <param name="model">The model that scores.</param>
+    /// <param name="models">The model or ensemble that scores.</param>
     /// <param name="settings">Threshold, out-of-domain policy, training scores.</param>
     /// <param name="capacity">Rows per forward pass.</param>
     /// <param name="featureScores">Whether to compute each feature's reconstruction term (the feature scores column).</param>
-    public ScoredRows(VaeModel model, ScoringSettings settings, int capacity, bool featureScores = false)
+    public ScoredRows(VaeEnsemble models, ScoringSettings settings, int capacity, bool featureScores = false)
     {
-        _featureScores = featureScores ? new float[(long)capacity * model.InputWidth] : [];
-        _model = model;
+        _featureScores = featureScores ? new float[(long)capacity * models.InputWidth] : [];
+        _models = models;
         _settings = settings;
         Capacity = capacity;
-        _features = new float[capacity * model.InputWidth];
-        _latent = new float[capacity * model.LatentDimension];
+        _features = new float[capacity * models.InputWidth];
+        _latent = new float[capacity * models.LatentDimension];
         _scores = new float[capacity];
     }
 
@@ -67,11 +67,11 @@ internal sealed class ScoredRows
     public void Add(ValueGetter<VBuffer<float>> features)
     {
         features(ref _inputValues);
-        var row = _features.AsSpan(Count * _model.InputWidth, _model.InputWidth);
+        var row = _features.AsSpan(Count * _models.InputWidth, _models.InputWidth);
         FeatureColumn.CopyDense(_inputValues, row);
-        if (_settings.OutOfDomainInput == VaeOutOfDomainInput.Throw && _model.FirstOutOfDomain(row) is int bad and >= 0)
+        if (_settings.OutOfDomainInput == VaeOutOfDomainInput.Throw && _models.FirstOutOfDomain(row) is int bad and >= 0)
         {
-            string domain = _model.Likelihood == VaeLikelihood.Bernoulli ? "in [0, 1], as the Bernoulli likelihood needs" : "finite";
+            string domain = _models.Likelihood == VaeLikelihood.Bernoulli ? "in [0, 1], as the Bernoulli likelihood needs" : "finite";
             throw new InvalidOperationException(
                 $"Input column '{_settings.FeatureColumnName}' has the value {row[bad].ToString(System.Globalization.CultureInfo.InvariantCulture)} " +
                 $"at feature {bad}, where the VAE can only score values {domain} (OutOfDomainInput = Throw; ScoreAsAnomaly scores such rows +Infinity).");
@@ -80,7 +80,7 @@ internal sealed class ScoredRows
     }
 
     /// <summary>Runs one forward pass over the filled slots.</summary>
-    public void Score() => _model.Score(_model.ScoreKind, _features, Count, _latent, _scores, _featureScores);
+    public void Score() => _models.Score(_features, Count, _latent, _scores, _featureScores);
 
     /// <summary>
     /// The getter of an output column, reading slot <paramref name="slot"/>() after <paramref name="ensureScored"/>();
@@ -115,8 +115,8 @@ internal sealed class ScoredRows
 
     private Delegate MakeGetter(VaeOutputSchema schema, int column, Func<int> slot, Action ensureScored)
     {
-        if (column == schema.LatentColumnIndex) return VectorGetter(_latent, _model.LatentDimension, slot, ensureScored);
-        if (column == schema.FeatureScoresColumnIndex) return VectorGetter(_featureScores, _model.InputWidth, slot, ensureScored);
+        if (column == schema.LatentColumnIndex) return VectorGetter(_latent, _models.LatentDimension, slot, ensureScored);
+        if (column == schema.FeatureScoresColumnIndex) return VectorGetter(_featureScores, _models.InputWidth, slot, ensureScored);
         if (column == schema.ScoreColumnIndex) return ScalarGetter(score => score, slot, ensureScored);
         if (column == schema.PValueColumnIndex) return ScalarGetter(_settings.PValue, slot, ensureScored);
         return (ValueGetter<bool>)((ref bool value) =>

@@ -11,13 +11,13 @@ namespace MLNet.Vae.Data;
 internal sealed class VaeRowMapper : IRowToRowMapper
 {
     private readonly VaeOutputSchema _schema;
-    private readonly VaeModel _model;
+    private readonly VaeEnsemble _models;
     private readonly ScoringSettings _settings;
 
-    public VaeRowMapper(VaeOutputSchema schema, VaeModel model, ScoringSettings settings)
+    public VaeRowMapper(VaeOutputSchema schema, VaeEnsemble models, ScoringSettings settings)
     {
         _schema = schema;
-        _model = model;
+        _models = models;
         _settings = settings;
     }
 
@@ -33,7 +33,7 @@ internal sealed class VaeRowMapper : IRowToRowMapper
     }
 
     public DataViewRow GetRow(DataViewRow input, IEnumerable<DataViewSchema.Column> activeColumns) =>
-        new MappedRow(_schema, input, new ScoredRows(_model, _settings, capacity: 1, featureScores: _schema.FeatureScoresColumnIndex >= 0), activeColumns.Select(c => c.Index).ToHashSet());
+        new MappedRow(_schema, input, new ScoredRows(_models, _settings, capacity: 1, featureScores: _schema.FeatureScoresColumnIndex >= 0), activeColumns.Select(c => c.Index).ToHashSet());
 
     private sealed class MappedRow : DataViewRow
     {

@@ -18,14 +18,14 @@ internal sealed class VaeScoringView : ITransformCanSaveOnnx
 {
     private readonly IDataView _input;
     private readonly VaeOutputSchema _schema;
-    private readonly VaeModel _model;
+    private readonly VaeEnsemble _models;
     private readonly ScoringSettings _settings;
 
-    public VaeScoringView(IDataView input, VaeOutputSchema schema, VaeModel model, ScoringSettings settings)
+    public VaeScoringView(IDataView input, VaeOutputSchema schema, VaeEnsemble models, ScoringSettings settings)
     {
         _input = input;
         _schema = schema;
-        _model = model;
+        _models = models;
         _settings = settings;
     }
 
@@ -43,7 +43,7 @@ internal sealed class VaeScoringView : ITransformCanSaveOnnx
         bool scoring = needed.Any(_schema.IsOutputColumn);
         if (scoring) inputColumns.Add(_schema.FeatureColumnIndex);
         var input = _input.GetRowCursor(inputColumns.Select(i => _input.Schema[i]));
-        var scored = scoring ? new ScoredRows(_model, _settings, _model.ScoringBatchRows, featureScores: _schema.FeatureScoresColumnIndex >= 0) : null;
+        var scored = scoring ? new ScoredRows(_models, _settings, _models.ScoringBatchRows, featureScores: _schema.FeatureScoresColumnIndex >= 0) : null;
         return new VaeScoringCursor(_schema, input, scored, needed);
     }
 
@@ -64,7 +64,7 @@ internal sealed class VaeScoringView : ITransformCanSaveOnnx
         var outputs = new VaeOnnxOutputs(Output(_schema.LatentColumnIndex), Output(_schema.ScoreColumnIndex), Output(_schema.PredictedLabelColumnIndex),
             _schema.HasPValue ? Output(_schema.PValueColumnIndex) : null,
             _schema.FeatureScoresColumnIndex >= 0 ? Output(_schema.FeatureScoresColumnIndex) : null);
-        VaeOnnxGraph.Write(ctx, _model, input, _settings.Threshold, _settings.TrainingScores, outputs);
+        VaeOnnxGraph.Write(ctx, _models, input, _settings.Threshold, _settings.TrainingScores, outputs);
     }
 
     /// <summary>A legacy data-pipe save, which ML.NET never asks of a transformer's view: save the transformer (mlContext.Model.Save).</summary>

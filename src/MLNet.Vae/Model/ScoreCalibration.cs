@@ -17,7 +17,8 @@ internal sealed record ScoreCalibration(float ReconstructionCenter, float Recons
     public bool IsValid => float.IsFinite(ReconstructionCenter) && float.IsFinite(LatentCenter)
         && float.IsFinite(ReconstructionScale) && ReconstructionScale > 0 && float.IsFinite(LatentScale) && LatentScale > 0;
 
-    private static (float Center, float Scale) CenterAndScale(float[] values)
+    /// <summary>The median and robust spread of the finite values (see the type's summary).</summary>
+    public static (float Center, float Scale) CenterAndScale(float[] values)
     {
         var finite = values.Where(float.IsFinite).Select(v => (double)v).Order().ToArray();
         if (finite.Length == 0) return (0, 1);

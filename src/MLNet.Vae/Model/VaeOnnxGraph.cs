@@ -12,7 +12,7 @@ internal sealed record VaeOnnxOutputs(string Latent, string Score, string Predic
 /// The fitted model as an ONNX graph, written into ML.NET's <see cref="OnnxContext"/> by the transformer's ONNX export: the
 /// standardization, the network (MLP or convolutional), the score of the model's kind with its calibration, the rule that
 /// a row the model cannot judge scores +∞, and the label Score &gt; threshold. The same formulas as
-/// <see cref="VaeObjective"/> and <see cref="VaeModel"/>; <c>OnnxExportTests</c> holds the exported graph equal to
+/// <see cref="VaeObjective"/>, <see cref="VaeModel"/> and <see cref="VaeEnsemble"/>; <c>OnnxExportTests</c> holds the exported graph equal to
 /// Transform within 1e-5 under ONNX Runtime.
 /// </summary>
 internal static class VaeOnnxGraph
@@ -22,52 +22,44 @@ internal static class VaeOnnxGraph
 
     /// <summary>Adds the nodes that compute <paramref name="outputs"/> from the [n × d] float input <paramref name="input"/>.</summary>
     /// <param name="context">ML.NET's export context.</param>
-    /// <param name="model">The fitted model.</param>
+    /// <param name="models">The fitted model, or ensemble: each member's network, scores combined as <see cref="VaeEnsemble.Score"/> does.</param>
     /// <param name="input">The ONNX variable of the feature column.</param>
     /// <param name="threshold">PredictedLabel = Score &gt; threshold.</param>
     /// <param name="trainingScores">The training rows' scores, for the p-value (1 + #{t ≥ score}) / (n + 1).</param>
     /// <param name="outputs">The output columns' variables.</param>
-    public static void Write(OnnxContext context, VaeModel model, string input, float threshold, IReadOnlyList<float> trainingScores, VaeOnnxOutputs outputs)
+    public static void Write(OnnxContext context, VaeEnsemble models, string input, float threshold, IReadOnlyList<float> trainingScores, VaeOnnxOutputs outputs)
     {
         context.CheckOpSetVersion(MinimumOpSet, nameof(VaeTransformer));
-        if (model.Network.HasMixturePrior)
+        if (models.Members.Any(m => m.Network.HasMixturePrior))
             throw new NotSupportedException("A VAE with a learned mixture prior (PriorComponents > 0) cannot be exported to ONNX yet: " +
                 "its latent term needs the mixture's log-density in the graph. Export a model with the standard normal prior (PriorComponents = 0).");
-        using var lease = model.Lease();
+        using var leases = models.LeaseAll();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var g = new OnnxGraphBuilder(context, "Vae");
-        var weights = model.Network.state_dict().ToDictionary(p => p.Key, p => TensorCopy.ToArray(p.Value));
-        var shapes = model.Network.state_dict().ToDictionary(p => p.Key, p => p.Value.shape);
-        string Weight(string name) => g.Constant(name, weights[name], shapes[name]);
-        string Linear(string x, string layer) => g.Linear(x, Weight($"{layer}.weight"), Weight($"{layer}.bias"));
 
-        var standardization = model.Standardization;
+        // The members share the standardization (it comes from the data), so x is computed once.
+        var standardization = models.First.Standardization;
         string x = standardization is null ? input
             : g.Node("Div", g.Node("Sub", input, g.Constant("featureMean", standardization.Mean, 1, standardization.Mean.Length)),
                 g.Constant("featureScale", standardization.Scale, 1, standardization.Scale.Length));
 
-        var spec = model.Network.Spec;
-        string hidden = spec.Architecture == VaeArchitecture.Mlp ? MlpEncoder(g, spec, x, Linear) : ConvEncoder(g, spec, x, Weight);
-        string mean = Linear(hidden, "_mean");
-        string limit = g.Constant("logVarianceLimit", (float)spec.LogVarianceLimit);
-        string logVariance = g.Node("Min", g.Node("Max", Linear(hidden, "_logVariance"), g.Node("Neg", limit)), limit);
-        string decoded = spec.Architecture == VaeArchitecture.Mlp ? MlpDecoder(g, spec, mean, Linear) : ConvDecoder(g, spec, mean, Linear, Weight);
-
-        string terms = ReconstructionTerms(g, model.Likelihood, decoded, x);
-        string score = model.ScoreKind switch
+        var members = models.Members.Select(member => Member(g, member, x)).ToList();
+        string mean = members[0].Mean;
+        string score = members[0].Score, terms = members[0].Terms;
+        if (members.Count > 1)
         {
-            VaeScoreKind.ReconstructionError => g.SumRows(terms),
-            VaeScoreKind.SquaredError => SquaredError(g, model, decoded, x),
-            VaeScoreKind.NegativeElbo => g.Node("Add", NegativeLogLikelihood(g, model, decoded, x), Kl(g, mean, logVariance)),
-            VaeScoreKind.ReconstructionAndLatent => Combined(g, model, g.SumRows(terms), Kl(g, mean, logVariance)),
-            _ => throw new InvalidOperationException($"Score kind {model.ScoreKind} cannot be exported to ONNX."),
-        };
+            // S = (1/K) Σₖ (sₖ − cₖ) / σₖ and the mean of the members' feature terms, as VaeEnsemble.Score.
+            string share = g.Constant("memberShare", 1f / members.Count);
+            score = g.Node("Mul", g.Node("Sum", members.Select((m, k) => g.Node("Div",
+                g.Node("Sub", m.Score, g.Constant("memberCenter", models.Scales[k].Center)), g.Constant("memberScale", models.Scales[k].Scale))).ToArray()), share);
+            terms = g.Node("Mul", g.Node("Sum", members.Select(m => m.Terms).ToArray()), share);
+        }
 
         // A row the model cannot judge scores +∞ (VaeModel.Score): NaN or ±∞ anywhere, for Bernoulli a value outside [0, 1],
         // or a score that came out NaN. Its features that caused it carry +∞ in the feature scores.
         string badValue = g.Node("Or", g.Node("IsNaN", input), g.Node("IsInf", input));
-        if (model.Likelihood == VaeLikelihood.Bernoulli)
+        if (models.Likelihood == VaeLikelihood.Bernoulli)
             badValue = g.Node("Or", badValue, g.Node("Or", g.Node("Less", input, g.Constant("zero", 0f)), g.Node("Greater", input, g.Constant("one", 1f))));
         string badRow = g.Node("Or", g.Node("Greater", g.MaxRows(g.ToFloat(badValue)), g.Constant("half", 0.5f)), g.Node("IsNaN", score));
         string infinity = g.Constant("infinity", float.PositiveInfinity);
@@ -85,6 +77,33 @@ internal static class VaeOnnxGraph
         }
         if (outputs.FeatureScores is not null)
             g.Into(g.Node("Where", g.Node("Or", badValue, g.Node("IsNaN", terms)), infinity, terms), outputs.FeatureScores);
+    }
+
+    /// <summary>One model's nodes from the standardized input <paramref name="x"/>: μ(x), its score [n, 1] and its feature terms [n, d].</summary>
+    private static (string Mean, string Score, string Terms) Member(OnnxGraphBuilder g, VaeModel model, string x)
+    {
+        var weights = model.Network.state_dict().ToDictionary(p => p.Key, p => TensorCopy.ToArray(p.Value));
+        var shapes = model.Network.state_dict().ToDictionary(p => p.Key, p => p.Value.shape);
+        string Weight(string name) => g.Constant(name, weights[name], shapes[name]);
+        string Linear(string x, string layer) => g.Linear(x, Weight($"{layer}.weight"), Weight($"{layer}.bias"));
+
+        var spec = model.Network.Spec;
+        string hidden = spec.Architecture == VaeArchitecture.Mlp ? MlpEncoder(g, spec, x, Linear) : ConvEncoder(g, spec, x, Weight);
+        string mean = Linear(hidden, "_mean");
+        string limit = g.Constant("logVarianceLimit", (float)spec.LogVarianceLimit);
+        string logVariance = g.Node("Min", g.Node("Max", Linear(hidden, "_logVariance"), g.Node("Neg", limit)), limit);
+        string decoded = spec.Architecture == VaeArchitecture.Mlp ? MlpDecoder(g, spec, mean, Linear) : ConvDecoder(g, spec, mean, Linear, Weight);
+
+        string terms = ReconstructionTerms(g, model.Likelihood, decoded, x);
+        string score = model.ScoreKind switch
+        {
+            VaeScoreKind.ReconstructionError => g.SumRows(terms),
+            VaeScoreKind.SquaredError => SquaredError(g, model, decoded, x),
+            VaeScoreKind.NegativeElbo => g.Node("Add", NegativeLogLikelihood(g, model, decoded, x), Kl(g, mean, logVariance)),
+            VaeScoreKind.ReconstructionAndLatent => Combined(g, model, g.SumRows(terms), Kl(g, mean, logVariance)),
+            _ => throw new InvalidOperationException($"Score kind {model.ScoreKind} cannot be exported to ONNX."),
+        };
+        return (mean, score, terms);
     }
 
     private static string MlpEncoder(OnnxGraphBuilder g, VaeNetworkSpec spec, string x, Func<string, string, string> linear)

@@ -44,24 +44,36 @@ internal sealed record VaeModelMetadataV2(
     float[]? FeatureScale,
     VaeTrainingSummary Training,
     JsonElement? TrainingOptions,
-    ScoreCalibration? Calibration = null);
+    ScoreCalibration? Calibration = null,
+    IReadOnlyList<SavedMember>? Members = null);
+
+/// <summary>
+/// One model of an ensemble (format version 3): its calibration of <see cref="VaeScoreKind.ReconstructionAndLatent"/> and
+/// where its training scores sit. Its weights are the tensors named "member{k}." + the parameter's name (none for the first).
+/// </summary>
+internal sealed record SavedMember(ScoreCalibration? Calibration, float ScoreCenter, float ScoreScale);
 
 /// <summary>The input and output column names a saved model scores with.</summary>
 internal sealed record SavedColumns(string Feature, string Latent, string Score, string PredictedLabel, string? PValue = null, string? FeatureScores = null);
 
 /// <summary>What a model file holds: everything a transformer is made of.</summary>
-internal sealed record SavedModel(VaeOptions Options, VaeModel Model, float Threshold, VaeTrainingSummary Training);
+internal sealed record SavedModel(VaeOptions Options, VaeEnsemble Models, float Threshold, VaeTrainingSummary Training);
 
 /// <summary>A file's metadata in one form whatever its version, before the weights are read.</summary>
 internal sealed record SavedState(VaeOptions Options, VaeNetworkSpec Network, float Threshold, float[]? FeatureMean, float[]? FeatureScale,
-    VaeTrainingSummary Training, ScoreCalibration? Calibration = null);
+    VaeTrainingSummary Training, ScoreCalibration? Calibration = null, IReadOnlyList<SavedMember>? Members = null)
+{
+    /// <summary>How many models the file holds: 1, or an ensemble's members.</summary>
+    public int ModelCount => Members?.Count ?? 1;
+}
 
 /// <summary>
 /// The one model format of the library. Layout (little-endian):
 /// <code>
 ///   8 bytes   magic "MLNETVAE"
-///   int32     format version (<see cref="CurrentVersion"/>)
-///   int32     metadata length m, then m bytes of UTF-8 JSON (<see cref="VaeModelMetadataV2"/>; version 1: <see cref="VaeModelMetadataV1"/>)
+///   int32     format version: 2 for one model, 3 for an ensemble (<see cref="CurrentVersion"/>)
+///   int32     metadata length m, then m bytes of UTF-8 JSON (<see cref="VaeModelMetadataV2"/>, with Members in version 3;
+///             version 1: <see cref="VaeModelMetadataV1"/>)
 ///   int32     tensor count t, then t times:
 ///               string name (BinaryWriter's 7-bit length prefix + UTF-8), int32 rank r, r × int64 dims,
 ///               product(dims) × float32 values
@@ -74,7 +86,11 @@ internal sealed record SavedState(VaeOptions Options, VaeNetworkSpec Network, fl
 /// </summary>
 internal static class VaeModelFile
 {
-    public const int CurrentVersion = 2;
+    public const int CurrentVersion = 3;
+    /// <summary>The version a single model is written in, so that the releases before ensembles still read it.</summary>
+    private const int SingleModelVersion = 2;
+    /// <summary>The prefix of member k's weight names (k ≥ 1) in an ensemble's file.</summary>
+    private static string MemberPrefix(int k) => k == 0 ? "" : $"member{k}.";
     private static readonly byte[] Magic = "MLNETVAE"u8.ToArray();
     private const int HashLength = 32;
 
@@ -86,9 +102,11 @@ internal static class VaeModelFile
         Converters = { new JsonStringEnumConverter() },
     };
 
-    /// <summary>Writes a fitted model in format <see cref="CurrentVersion"/>.</summary>
-    public static void Write(Stream destination, VaeOptions options, VaeModel model, float threshold, VaeTrainingSummary training)
+    /// <summary>Writes a fitted model in format version 2, or an ensemble in version 3.</summary>
+    public static void Write(Stream destination, VaeOptions options, VaeEnsemble models, float threshold, VaeTrainingSummary training)
     {
+        var model = models.First;
+        bool ensemble = models.Members.Count > 1;
         var metadata = new VaeModelMetadataV2(
             LibraryVersion: typeof(VaeModelFile).Assembly.GetName().Version?.ToString() ?? "0",
             Network: model.Network.Spec,
@@ -102,19 +120,20 @@ internal static class VaeModelFile
             FeatureScale: model.Standardization?.Scale,
             Training: training,
             TrainingOptions: JsonSerializer.SerializeToElement(options, Json),
-            Calibration: model.Calibration);
+            Calibration: model.Calibration,
+            Members: ensemble ? models.Members.Select((m, k) => new SavedMember(m.Calibration, models.Scales[k].Center, models.Scales[k].Scale)).ToList() : null);
         using var content = new MemoryStream();
         using (var writer = new BinaryWriter(content, Encoding.UTF8, leaveOpen: true))
         {
             writer.Write(Magic);
-            writer.Write(CurrentVersion);
+            writer.Write(ensemble ? CurrentVersion : SingleModelVersion);
             byte[] json = JsonSerializer.SerializeToUtf8Bytes(metadata, Json);
             writer.Write(json.Length);
             writer.Write(json);
             // The format holds parameters only: a network with buffers (batch norm statistics) would load without them.
             if (model.Network.named_buffers().Any())
                 throw new NotSupportedException("This network has buffers, which the model format cannot hold.");
-            var parameters = model.Network.named_parameters().ToList();
+            var parameters = models.Members.SelectMany((m, k) => m.Network.named_parameters().Select(p => (Name: MemberPrefix(k) + p.name, p.parameter))).ToList();
             writer.Write(parameters.Count);
             foreach (var (name, parameter) in parameters)
             {
@@ -162,10 +181,11 @@ internal static class VaeModelFile
         byte[] json = ReadUpTo(source, metadataLength, hash);
         if (json.Length < metadataLength) throw Invalid("its metadata ends early (the file is truncated or damaged)");
 
-        var state = Validate(version == 1 ? ParseVersion1(json) : ParseVersion2(json));
+        var state = Validate(version == 1 ? ParseVersion1(json) : ParseVersion2(json), version);
         var spec = state.Network;
-        var expected = spec.ParameterShapes();
-        long weightBytes = checked(spec.ParameterCount() * sizeof(float));
+        var expected = Enumerable.Range(0, state.ModelCount)
+            .SelectMany(k => spec.ParameterShapes().Select(p => (MemberPrefix(k) + p.Name, p.Shape))).ToList();
+        long weightBytes = checked(spec.ParameterCount() * sizeof(float) * state.ModelCount);
         // The rest: the tensor count, each tensor's header and values, the checksum; one byte more shows trailing garbage.
         long restLimit = 4 + expected.Count * (long)MaximumTensorHeaderBytes + weightBytes + HashLength + 1;
         byte[] rest = ReadUpTo(source, restLimit, hash: null);
@@ -267,7 +287,8 @@ internal static class VaeModelFile
         options.ScoreKind = metadata.ScoreKind;
         options.OutOfDomainInput = metadata.OutOfDomainInput;
         RequireValid(options, "Network, Columns, Likelihood or ScoreKind");
-        return new SavedState(options, network, metadata.Threshold, metadata.FeatureMean, metadata.FeatureScale, metadata.Training!, metadata.Calibration);
+        return new SavedState(options, network, metadata.Threshold, metadata.FeatureMean, metadata.FeatureScale, metadata.Training!, metadata.Calibration,
+            metadata.Members);
     }
 
     /// <summary>Refuses a file whose JSON left any of these fields out (null).</summary>
@@ -288,9 +309,19 @@ internal static class VaeModelFile
         }
     }
 
-    /// <summary>Checks what both versions must hold, field by field, before anything is allocated for it.</summary>
-    private static SavedState Validate(SavedState state)
+    /// <summary>Checks what every version must hold, field by field, before anything is allocated for it.</summary>
+    private static SavedState Validate(SavedState state, int version)
     {
+        // Members belong to version 3 and only there: an older reader would take an ensemble's file for one model.
+        Require(version == 3 ? state.Members is { Count: >= 2 and <= 32 } : state.Members is null, "Members",
+            version == 3 ? "does not list 2 to 32 models" : $"is not allowed in format version {version}");
+        if (state.Members is { } savedMembers)
+        {
+            Require(savedMembers.All(m => m is not null && new MemberScale(m.ScoreCenter, m.ScoreScale).IsValid), "Members",
+                "holds a model without a finite score centre and a positive finite score scale");
+            if (state.Options.ScoreKind == VaeScoreKind.ReconstructionAndLatent)
+                Require(savedMembers.All(m => m.Calibration is { IsValid: true }), "Members.Calibration", "is missing or not finite with positive scales");
+        }
         var network = state.Network;
         Require(network.InputWidth >= 1, "InputWidth", $"is {network.InputWidth}");
         Require(network.HiddenSizes.All(h => h >= 1), "HiddenSizes", "holds a width below 1");
@@ -366,7 +397,24 @@ internal static class VaeModelFile
         }
     }
 
-    private static VaeModel Restore(SavedState state, Dictionary<string, float[]> tensors)
+    /// <summary>Builds every model the file holds and combines them as they were.</summary>
+    private static VaeEnsemble Restore(SavedState state, Dictionary<string, float[]> tensors)
+    {
+        if (state.Members is not { } members) return new VaeEnsemble(Restore(state, tensors, 0, state.Calibration));
+        var models = new List<VaeModel>();
+        try
+        {
+            for (int k = 0; k < members.Count; k++) models.Add(Restore(state, tensors, k, members[k].Calibration));
+            return new VaeEnsemble(models, members.Select(m => new MemberScale(m.ScoreCenter, m.ScoreScale)).ToList());
+        }
+        catch
+        {
+            foreach (var model in models) model.Dispose();
+            throw;
+        }
+    }
+
+    private static VaeModel Restore(SavedState state, Dictionary<string, float[]> tensors, int member, ScoreCalibration? calibration)
     {
         var network = state.Network.Build();
         try
@@ -375,7 +423,8 @@ internal static class VaeModelFile
             {
                 foreach (var (name, parameter) in network.named_parameters())
                 {
-                    using var values = TensorCopy.FromRows(tensors[name], 1, tensors[name].Length);
+                    var stored = tensors[MemberPrefix(member) + name];
+                    using var values = TensorCopy.FromRows(stored, 1, stored.Length);
                     using var shaped = values.view(parameter.shape);
                     parameter.copy_(shaped);
                 }
@@ -388,7 +437,7 @@ internal static class VaeModelFile
         }
         bool gaussian = state.Options.Likelihood == VaeLikelihood.Gaussian;
         var standardization = gaussian ? new FeatureStandardization(state.FeatureMean!, state.FeatureScale!) : null;
-        return new VaeModel(network, state.Options.Likelihood, state.Options.ScoreKind!.Value, standardization) { Calibration = state.Calibration };
+        return new VaeModel(network, state.Options.Likelihood, state.Options.ScoreKind!.Value, standardization) { Calibration = calibration };
     }
 
     private static void Require(bool condition, string field, string problem)

@@ -1,0 +1,16 @@
+namespace MLNet.Vae.Model;
+
+/// <summary>
+/// Where one ensemble member's scores sit on the training rows: their median and robust spread (inter-quartile range / 1.349,
+/// σ for normal data; the standard deviation when that is 0, and 1 when both are), the cₖ and σₖ of <see cref="VaeEnsemble"/>.
+/// </summary>
+internal sealed record MemberScale(float Center, float Scale)
+{
+    public static MemberScale Fit(float[] trainingScores)
+    {
+        var (center, scale) = ScoreCalibration.CenterAndScale(trainingScores);
+        return new MemberScale(center, scale);
+    }
+
+    public bool IsValid => float.IsFinite(Center) && float.IsFinite(Scale) && Scale > 0;
+}

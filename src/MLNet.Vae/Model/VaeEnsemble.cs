@@ -1,0 +1,170 @@
+namespace MLNet.Vae.Model;
+
+/// <summary>
+/// The models a transformer scores with: one VAE, or <see cref="VaeOptions.NumberOfModels"/> VAEs fitted with different
+/// seeds whose scores are combined. All members share the input standardization, likelihood, score kind and network shape.
+/// </summary>
+/// <remarks>
+/// With one member every call is that member's, unchanged. With K members the score of a row is the mean of the members'
+/// standardized scores, S = (1/K) Σₖ (sₖ − cₖ) / σₖ, where cₖ and σₖ are the median and the robust spread (inter-quartile
+/// range / 1.349) of member k's scores on the training rows (<see cref="MemberScale"/>), so that no member weighs more by its
+/// units alone; a row any member cannot judge scores +∞. The latent column, reconstruction and generation are the first
+/// member's (the members' latent spaces are not aligned, so they cannot be averaged); the feature scores are the mean of the
+/// members' per-feature terms, in the shared standardized units.
+/// Disposing the ensemble disposes every member; a call leases all members first, so it either runs on all of them or
+/// throws <see cref="ObjectDisposedException"/>.
+/// </remarks>
+internal sealed class VaeEnsemble : IDisposable
+{
+    private readonly VaeModel[] _members;
+    private readonly MemberScale[] _scales;
+
+    /// <summary>A single model, scored as it is.</summary>
+    public VaeEnsemble(VaeModel model) : this([model], [])
+    {
+    }
+
+    /// <param name="members">The fitted members, at least one; all of the same network shape and likelihood.</param>
+    /// <param name="scales">One per member when there are several (empty for one): where each member's training scores sit.</param>
+    public VaeEnsemble(IReadOnlyList<VaeModel> members, IReadOnlyList<MemberScale> scales)
+    {
+        if (members.Count == 0) throw new ArgumentException("An ensemble needs at least one model.", nameof(members));
+        if (members.Count > 1 && scales.Count != members.Count)
+            throw new ArgumentException($"{members.Count} members need {members.Count} score scales, got {scales.Count}.", nameof(scales));
+        _members = members.ToArray();
+        _scales = members.Count > 1 ? scales.ToArray() : [];
+    }
+
+    /// <summary>The members, the first one being the model of the latent column and of generation.</summary>
+    public IReadOnlyList<VaeModel> Members => _members;
+
+    /// <summary>Each member's training-score centre and scale; empty for a single model.</summary>
+    public IReadOnlyList<MemberScale> Scales => _scales;
+
+    /// <summary>The model whose latent space the transformer exposes.</summary>
+    public VaeModel First => _members[0];
+
+    public int InputWidth => First.InputWidth;
+    public int LatentDimension => First.LatentDimension;
+    public VaeLikelihood Likelihood => First.Likelihood;
+    public VaeScoreKind ScoreKind => First.ScoreKind;
+    public int ScoringBatchRows => First.ScoringBatchRows;
+
+    /// <inheritdoc cref="VaeModel.FirstOutOfDomain"/>
+    public int FirstOutOfDomain(ReadOnlySpan<float> row) => First.FirstOutOfDomain(row);
+
+    /// <summary>
+    /// Scores <paramref name="count"/> rows with the model's score kind: μ(x) of the first member into <paramref name="latent"/>,
+    /// the combined score into <paramref name="scores"/>, and the mean per-feature terms into <paramref name="featureScores"/>
+    /// unless it is empty. See <see cref="VaeModel.Score(VaeScoreKind, ReadOnlySpan{float}, int, Span{float}, Span{float}, Span{float})"/>.
+    /// </summary>
+    public void Score(ReadOnlySpan<float> rows, int count, Span<float> latent, Span<float> scores, Span<float> featureScores = default)
+    {
+        if (_members.Length == 1)
+        {
+            First.Score(ScoreKind, rows, count, latent, scores, featureScores);
+            return;
+        }
+        using var leases = LeaseAll();
+        var memberScores = new float[count];
+        var memberTerms = featureScores.IsEmpty ? [] : new float[count * InputWidth];
+        var memberLatent = new float[count * LatentDimension];
+        scores[..count].Clear();
+        if (!featureScores.IsEmpty) featureScores[..(count * InputWidth)].Clear();
+        for (int k = 0; k < _members.Length; k++)
+        {
+            // The first member writes the latent column; the others' latent means are not aligned with it.
+            _members[k].Score(ScoreKind, rows, count, k == 0 ? latent : memberLatent, memberScores, memberTerms);
+            var (center, scale) = _scales[k];
+            for (int r = 0; r < count; r++) scores[r] += (memberScores[r] - center) / scale;
+            for (int i = 0; i < memberTerms.Length; i++) featureScores[i] += memberTerms[i];
+        }
+        float share = 1f / _members.Length;
+        for (int r = 0; r < count; r++) scores[r] *= share;
+        for (int i = 0; i < memberTerms.Length; i++) featureScores[i] *= share;
+    }
+
+    /// <summary>Scores every row in batches of <see cref="ScoringBatchRows"/>: the combined scores [count].</summary>
+    public float[] ScoreRows(ReadOnlySpan<float> rows, int count)
+    {
+        var scores = new float[count];
+        int batchRows = ScoringBatchRows;
+        var latent = new float[batchRows * LatentDimension];
+        for (int start = 0; start < count; start += batchRows)
+        {
+            int n = Math.Min(batchRows, count - start);
+            Score(rows.Slice(checked(start * InputWidth), n * InputWidth), n, latent, scores.AsSpan(start, n));
+        }
+        return scores;
+    }
+
+    /// <summary>
+    /// The members' training scores (row-aligned: the same rows in the same order for every member) combined as
+    /// <see cref="Score"/> combines them, with the scales fitted on these same scores.
+    /// </summary>
+    public static (float[] Combined, MemberScale[] Scales) Combine(IReadOnlyList<float[]> memberScores)
+    {
+        if (memberScores.Count == 1) return (memberScores[0], []);
+        int rows = memberScores[0].Length;
+        if (memberScores.Any(s => s.Length != rows)) throw new ArgumentException("The members' training scores are not of the same rows.", nameof(memberScores));
+        var scales = memberScores.Select(MemberScale.Fit).ToArray();
+        var combined = new float[rows];
+        for (int k = 0; k < scales.Length; k++)
+            for (int r = 0; r < rows; r++) combined[r] += (memberScores[k][r] - scales[k].Center) / scales[k].Scale;
+        for (int r = 0; r < rows; r++) combined[r] /= scales.Length;
+        return (combined, scales);
+    }
+
+    /// <summary>Lets every member's one-row calls take the managed path (see <see cref="VaeModel.PrepareSingleRowScoring"/>).</summary>
+    public void PrepareSingleRowScoring()
+    {
+        foreach (var member in _members) member.PrepareSingleRowScoring();
+    }
+
+    /// <summary>An independent copy of every member, with the same scales.</summary>
+    public VaeEnsemble Clone()
+    {
+        var copies = new List<VaeModel>();
+        try
+        {
+            foreach (var member in _members) copies.Add(member.Clone());
+            return new VaeEnsemble(copies, _scales);
+        }
+        catch
+        {
+            foreach (var copy in copies) copy.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Holds every member's native memory until disposed; throws <see cref="ObjectDisposedException"/> if any is gone.</summary>
+    public Leases LeaseAll()
+    {
+        var leases = new List<VaeModel.ModelLease>(_members.Length);
+        try
+        {
+            foreach (var member in _members) leases.Add(member.Lease());
+            return new Leases(leases);
+        }
+        catch
+        {
+            foreach (var lease in leases) lease.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Gives up every member (each frees its memory once its running calls return).</summary>
+    public void Dispose()
+    {
+        foreach (var member in _members) member.Dispose();
+    }
+
+    /// <summary>The leases of <see cref="LeaseAll"/>.</summary>
+    internal sealed class Leases(List<VaeModel.ModelLease> leases) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var lease in leases) lease.Dispose();
+        }
+    }
+}
