@@ -23,6 +23,24 @@ internal static class BenchmarkScores
     }
 
     /// <summary>
+    /// The scores of <paramref name="count"/> rows under <paramref name="kind"/> for a model or an ensemble: an ensemble's is
+    /// the mean of its members' scores standardized by their median and robust scale on the training rows, as
+    /// <see cref="VaeEnsemble.Score"/> combines the kind it was fitted with.
+    /// </summary>
+    public static float[] Score(VaeEnsemble models, VaeScoreKind kind, float[] trainRows, int trainCount, float[] rows, int count)
+    {
+        if (models.Members.Count == 1) return Score(models.First, kind, rows, count);
+        var combined = new float[count];
+        foreach (var member in models.Members)
+        {
+            var scale = MemberScale.Fit(Score(member, kind, trainRows, trainCount));
+            var scores = Score(member, kind, rows, count);
+            for (int r = 0; r < count; r++) combined[r] += (scores[r] - scale.Center) / scale.Scale / models.Members.Count;
+        }
+        return combined;
+    }
+
+    /// <summary>
     /// The single-sample negative ELBO per row, reconstruction(x, decoder(z)) + KL with z = μ + σ ⊙ ε, ε drawn from
     /// <paramref name="generator"/>: the estimate pytorch/examples reports as its test loss.
     /// </summary>

@@ -55,8 +55,9 @@ public static class QualityBenchmark
     };
 
     /// <param name="priorComponents">0: the standard normal prior; K: a learned mixture of K components (VaeOptions.PriorComponents).</param>
+    /// <param name="models">VaeOptions.NumberOfModels: every kind is then the ensemble's mean standardized score of that kind.</param>
     public static void OneClass(FashionMnist data, IReadOnlyList<int> classes, IReadOnlyList<VaeArchitecture> architectures, int epochs, TextWriter output,
-        int priorComponents = 0)
+        int priorComponents = 0, int models = 1)
     {
         var ml = new MLContext(seed: 1);
         var kinds = Enum.GetValues<VaeScoreKind>();
@@ -76,13 +77,14 @@ public static class QualityBenchmark
                 var clock = Stopwatch.StartNew();
                 var options = epochs > 0 ? Options(architecture, epochs) : DefaultOptions(architecture);
                 options.PriorComponents = priorComponents;
+                options.NumberOfModels = models;
                 using var model = new VaeEstimator(ml, options).Fit(View(ml, train));
                 Add(seconds, architecture.ToString(), clock.Elapsed.TotalSeconds);
                 var trainRows = Flatten(train.ToArray());
-                model.Model.Calibrate(trainRows, train.Count);
+                foreach (var member in model.Ensemble.Members) member.Calibrate(trainRows, train.Count);
                 foreach (var kind in kinds)
                 {
-                    double auc = RocAuc.Compute(BenchmarkScores.Score(model.Model, kind, testRows, data.TestImages.Length), anomalous);
+                    double auc = RocAuc.Compute(BenchmarkScores.Score(model.Ensemble, kind, trainRows, train.Count, testRows, data.TestImages.Length), anomalous);
                     Add(results, $"{architecture} {kind}", auc);
                     row.Add($"{auc:F3}");
                 }

@@ -76,6 +76,7 @@ internal static class TabularBenchmark
                 case "beta": options.Beta = double.Parse(value, CultureInfo.InvariantCulture); break;
                 case "batch": options.BatchSize = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "prior": options.PriorComponents = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "models": options.NumberOfModels = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "hidden": options.HiddenLayerSizes = value.Split(',').Select(int.Parse).ToArray(); break;
                 default: throw new ArgumentException($"Unknown variant part '{part}'.");
             }
