@@ -35,6 +35,25 @@ public sealed class StreamingFitTests
     }
 
     [TestMethod]
+    public void Fit_StreamingAnEnsemble_CombinesTheMembersScoresRowByRow()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = TestData.Normal(400, seed: 1).Concat(TestData.Outliers(20, seed: 2)).ToList();
+        var data = TestData.ToDataView(ml, rows);
+        var options = TestData.FastOptions(epochs: 10);
+        options.MaximumInMemoryBytes = 1024;
+        options.NumberOfModels = 2;
+        using var streamed = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(data);
+
+        // Each member's training scores come from its own pass; combined row by row they give the threshold, so it cuts the
+        // contamination fraction only if the passes saw the same rows in the same order.
+        var scores = TestData.Scores(streamed.Transform(data));
+        Assert.AreEqual(options.Contamination, scores.Count(s => s > streamed.Threshold) / (double)scores.Length, 0.01);
+        Assert.IsGreaterThan(0.9, ml.AnomalyDetection.Evaluate(streamed.Transform(data)).AreaUnderRocCurve);
+        Assert.HasCount(2, streamed.Training.Members);
+    }
+
+    [TestMethod]
     public void Fit_Streaming_WithValidationRows_IsRefusedWithTheWayOut()
     {
         var ml = new MLContext(seed: 1);
