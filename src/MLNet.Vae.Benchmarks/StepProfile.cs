@@ -121,6 +121,47 @@ public static class StepProfile
             times.Sort();
             output.WriteLine($"one row, {name,-38} p50 {times[times.Count / 2]:F1} µs, p99 {times[(int)(times.Count * 0.99)]:F1} µs");
         }
+        LargeLayers(output);
+    }
+
+    /// <summary>
+    /// The one-row path's two large products alone (784→400 and 400→784 of random weights, as <c>SingleRowScorer</c> runs them):
+    /// on the calling core, then split over two by <c>LayerSplitter</c>; p50 of 5 000 calls after 500 of warm-up.
+    /// </summary>
+    private static void LargeLayers(TextWriter output)
+    {
+        var random = new Random(3);
+        float[] Values(int count) => Enumerable.Range(0, count).Select(_ => (float)(random.NextDouble() - 0.5) * 0.1f).ToArray();
+        var encoder = new DenseLayer(Values(400 * 784), Values(400));
+        var decoder = new DenseLayer(Values(784 * 400), Values(784));
+        var input = Values(784);
+        var hidden = new float[400];
+        var reconstructed = new float[784];
+        using var splitter = new LayerSplitter();
+        foreach (var (name, call) in new (string, Action)[]
+        {
+            ("one core", () =>
+            {
+                encoder.Apply(input, hidden, relu: true, 0, encoder.Outputs);
+                decoder.Apply(hidden, reconstructed, relu: false, 0, decoder.Outputs);
+            }),
+            ("split over two cores (LayerSplitter)", () =>
+            {
+                splitter.Apply(encoder, input, input.Length, hidden, relu: true);
+                splitter.Apply(decoder, hidden, hidden.Length, reconstructed, relu: false);
+            }),
+        })
+        {
+            var times = new List<double>();
+            for (int i = 0; i < 5500; i++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                call();
+                if (i >= 500) times.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+            }
+            times.Sort();
+            output.WriteLine($"one row, 784-400 and 400-784 products, {name,-36} p50 {times[times.Count / 2]:F1} µs");
+        }
     }
 
     /// <summary>10 000 random rows: reading the input alone, Transform + cursor pass by pass, and the model alone.</summary>

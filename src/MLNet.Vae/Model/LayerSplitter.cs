@@ -6,8 +6,8 @@ namespace MLNet.Vae.Model;
 /// <summary>
 /// Runs the second half of a large layer's outputs on a helper thread while the caller runs the first, so that each core reads
 /// only its half of the weights and keeps it in its own L2 cache between calls. Measured on this project's 2-core Xeon (2 MB L2
-/// per core): the 784-400 and 400-784 products of one row took 70 µs on one core (2.5 MB of weights, read from L3 at every
-/// call) and 28 µs split over two.
+/// per core): the 784-400 and 400-784 products of one row take 94 µs on one core (2.5 MB of weights, read from L3 at every
+/// call) and 29 µs split over two (the benchmark's <c>profile</c> command measures both).
 /// </summary>
 /// <remarks>
 /// <para>The helper is a background thread that spins for 200 µs after each piece of work, so that back-to-back rows (a
