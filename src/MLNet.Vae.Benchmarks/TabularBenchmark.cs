@@ -18,9 +18,17 @@ internal static class TabularBenchmark
         public float[] Features { get; set; } = [];
     }
 
-    public static int Run(IReadOnlyList<string> variants, TextWriter output)
+    /// <param name="variants">The VAE options to compare ("default", "models=3", ...).</param>
+    /// <param name="suiteName">"adbench" (the 28 sets of injected anomalies) or "realistic" (class-based sets and mixed columns).</param>
+    /// <param name="output">Where the table goes.</param>
+    public static int Run(IReadOnlyList<string> variants, string suiteName, TextWriter output)
     {
-        var suite = TabularSuite.All().ToList();
+        var suite = (suiteName switch
+        {
+            "adbench" => TabularSuite.All(),
+            "realistic" => TabularSuite.Realistic(),
+            _ => throw new ArgumentException($"--suite must be adbench or realistic, got '{suiteName}'."),
+        }).ToList();
         var baselines = SklearnBaselines(suite);
         var columns = variants.Select(v => $"VAE {v}").Concat(["RandomizedPca"]).Concat(baselines is null ? [] : new[] { "IsolationForest", "PCA" }).ToList();
         var results = columns.ToDictionary(c => c, _ => new List<double>());
@@ -74,6 +82,7 @@ internal static class TabularBenchmark
                     options.NumberOfEpochs = Math.Clamp((int)Math.Ceiling(double.Parse(value, CultureInfo.InvariantCulture) / Math.Ceiling(rows / (double)batch)), 3, 2000); break;
                 case "hiddenx": options.HiddenLayerSizes = [Math.Clamp((int)(width * double.Parse(value, CultureInfo.InvariantCulture)), 8, 400)]; break;
                 case "beta": options.Beta = double.Parse(value, CultureInfo.InvariantCulture); break;
+                case "wd": options.WeightDecay = double.Parse(value, CultureInfo.InvariantCulture); break;
                 case "batch": options.BatchSize = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "prior": options.PriorComponents = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "models": options.NumberOfModels = int.Parse(value, CultureInfo.InvariantCulture); break;

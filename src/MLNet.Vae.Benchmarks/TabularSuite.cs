@@ -38,6 +38,80 @@ internal static class TabularSuite
         }
     }
 
+    /// <summary>
+    /// The realistic suite (<c>-- tabular --suite realistic</c>), closer to real anomaly benchmarks than <see cref="All"/>:
+    /// <list type="bullet">
+    /// <item><description>class-based sets, the ODDS protocol: the rows of the other classes are normal, a sample of one class
+    /// (10% of the normal count) is anomalous; iris and wine, each class in turn;</description></item>
+    /// <item><description>mixed columns: Gaussian-mixture rows with the four anomaly types injected, then every row (normal or
+    /// not) passed through the same column transforms real tables show: a quarter of the columns heavy-tailed (eˣ), a quarter
+    /// ordinal (11 integer levels), two zero-inflated (70% zeros), and two constant columns appended.</description></item>
+    /// </list>
+    /// </summary>
+    public static IEnumerable<TabularDataSet> Realistic(int seed = 1)
+    {
+        foreach (var (name, table, classes) in LabelledSklearnTables())
+        {
+            for (int anomalyClass = 0; anomalyClass < 3; anomalyClass++)
+            {
+                var random = new Random(seed * 15485863 + name.Length * 10 + anomalyClass);
+                var normal = table.Where((_, i) => classes[i] != anomalyClass).ToArray();
+                var pool = table.Where((_, i) => classes[i] == anomalyClass).OrderBy(_ => random.Next()).ToArray();
+                var planted = pool.Take(Math.Max(5, (int)Math.Round(0.1 * normal.Length))).ToArray();
+                yield return Shuffled($"{name}-class{anomalyClass}", normal, planted, random);
+            }
+        }
+        foreach (var (width, rows, contamination) in new[] { (16, 2000, 0.05), (32, 500, 0.1) })
+        {
+            var random = new Random(seed * 6151 + width * 31 + rows);
+            var mixture = Mixture.Random(width, components: 3, random);
+            var normal = mixture.Sample(rows, random);
+            var columns = MixedColumns.Fit(normal);
+            foreach (string type in AnomalyTypes)
+            {
+                var set = Inject($"mixed{width}x{rows}-{type}", normal, mixture, type, contamination, random);
+                yield return set with { Rows = set.Rows.Select(columns.Apply).ToArray() };
+            }
+        }
+    }
+
+    /// <summary>The column transforms of the mixed sets, fitted on the normal rows so that normal and anomalous rows share them.</summary>
+    private sealed class MixedColumns(double[] low, double[] high, double[] q70)
+    {
+        public static MixedColumns Fit(float[][] normal)
+        {
+            int width = normal[0].Length;
+            var columns = Enumerable.Range(0, width).Select(j => normal.Select(r => (double)r[j]).Order().ToArray()).ToArray();
+            return new MixedColumns(columns.Select(c => c[0]).ToArray(), columns.Select(c => c[^1]).ToArray(),
+                columns.Select(c => c[(int)(0.7 * (c.Length - 1))]).ToArray());
+        }
+
+        public float[] Apply(float[] row)
+        {
+            int width = row.Length, quarter = width / 4;
+            var result = new float[width + 2];
+            for (int j = 0; j < width; j++)
+            {
+                double x = row[j], spread = high[j] - low[j];
+                result[j] = (float)(j < quarter ? Math.Exp(2 * (x - low[j]) / spread)                       // heavy right tail
+                    : j < 2 * quarter ? Math.Round(Math.Clamp(10 * (x - low[j]) / spread, -5, 15))          // ordinal levels
+                    : j < 2 * quarter + 2 ? Math.Max(0, x - q70[j])                                          // zero-inflated
+                    : x);
+            }
+            result[width] = 1;
+            result[width + 1] = 1;
+            return result;
+        }
+    }
+
+    private static TabularDataSet Shuffled(string name, float[][] normal, float[][] planted, Random random)
+    {
+        var rows = normal.Concat(planted).ToArray();
+        var labels = normal.Select(_ => false).Concat(planted.Select(_ => true)).ToArray();
+        var order = Enumerable.Range(0, rows.Length).OrderBy(_ => random.Next()).ToArray();
+        return new TabularDataSet(name, order.Select(i => rows[i]).ToArray(), order.Select(i => labels[i]).ToArray());
+    }
+
     private static TabularDataSet Inject(string name, float[][] normal, Mixture mixture, string type, double contamination, Random random)
     {
         int anomalies = Math.Max(5, (int)Math.Round(normal.Length * contamination / (1 - contamination)));
@@ -49,11 +123,8 @@ internal static class TabularSuite
             "dependency" => Independent(normal, anomalies, random),
             _ => throw new ArgumentOutOfRangeException(nameof(type)),
         };
-        var rows = normal.Concat(planted).ToArray();
-        var labels = normal.Select(_ => false).Concat(planted.Select(_ => true)).ToArray();
         // Shuffle, so that no method can profit from the order.
-        var order = Enumerable.Range(0, rows.Length).OrderBy(_ => random.Next()).ToArray();
-        return new TabularDataSet(name, order.Select(i => rows[i]).ToArray(), order.Select(i => labels[i]).ToArray());
+        return Shuffled(name, normal, planted, random);
     }
 
     private static float[][] Global(float[][] normal, int count, Random random)
@@ -82,6 +153,21 @@ internal static class TabularSuite
         yield return ("iris", ReadCsv(Path.Combine(SklearnData, "iris.csv"), skipLines: 1, dropLastColumn: true));
         yield return ("wine", ReadCsv(Path.Combine(SklearnData, "wine_data.csv"), skipLines: 1, dropLastColumn: true));
         yield return ("diabetes", ReadCsv(Path.Combine(SklearnData, "diabetes_data_raw.csv.gz"), skipLines: 0, dropLastColumn: false, separator: ' '));
+    }
+
+    /// <summary>iris and wine with their class (the last column), when python3-sklearn is installed.</summary>
+    private static IEnumerable<(string Name, float[][] Rows, int[] Classes)> LabelledSklearnTables()
+    {
+        if (!Directory.Exists(SklearnData))
+        {
+            Console.Error.WriteLine($"sklearn's tables skipped: {SklearnData} is missing (apt-get install python3-sklearn).");
+            yield break;
+        }
+        foreach (var (name, file) in new[] { ("iris", "iris.csv"), ("wine", "wine_data.csv") })
+        {
+            var withClass = ReadCsv(Path.Combine(SklearnData, file), skipLines: 1, dropLastColumn: false);
+            yield return (name, withClass.Select(r => r[..^1]).ToArray(), withClass.Select(r => (int)r[^1]).ToArray());
+        }
     }
 
     private static float[][] ReadCsv(string path, int skipLines, bool dropLastColumn, char separator = ',')
