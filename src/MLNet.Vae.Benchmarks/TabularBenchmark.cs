@@ -82,6 +82,12 @@ internal static class TabularBenchmark
                     options.NumberOfEpochs = Math.Clamp((int)Math.Ceiling(double.Parse(value, CultureInfo.InvariantCulture) / Math.Ceiling(rows / (double)batch)), 3, 2000); break;
                 case "hiddenx": options.HiddenLayerSizes = [Math.Clamp((int)(width * double.Parse(value, CultureInfo.InvariantCulture)), 8, 400)]; break;
                 case "beta": options.Beta = double.Parse(value, CultureInfo.InvariantCulture); break;
+                case "es":
+                    // Early stopping on a held-out fraction, patience a tenth of the automatic epochs (at least 5).
+                    options.ValidationFraction = double.Parse(value, CultureInfo.InvariantCulture);
+                    int trainRows = rows - (int)Math.Round(rows * options.ValidationFraction);
+                    int stepsPerEpoch = (int)Math.Ceiling(trainRows / (double)Math.Min(VaeOptions.Defaults.BatchSize, trainRows));
+                    options.EarlyStoppingPatience = Math.Max(5, (VaeOptions.Defaults.AutomaticOptimizerSteps + stepsPerEpoch - 1) / stepsPerEpoch / 10); break;
                 case "wd": options.WeightDecay = double.Parse(value, CultureInfo.InvariantCulture); break;
                 case "batch": options.BatchSize = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "prior": options.PriorComponents = int.Parse(value, CultureInfo.InvariantCulture); break;
