@@ -88,6 +88,7 @@ internal static class TabularBenchmark
                     int trainRows = rows - (int)Math.Round(rows * options.ValidationFraction);
                     int stepsPerEpoch = (int)Math.Ceiling(trainRows / (double)Math.Min(VaeOptions.Defaults.BatchSize, trainRows));
                     options.EarlyStoppingPatience = Math.Max(5, (VaeOptions.Defaults.AutomaticOptimizerSteps + stepsPerEpoch - 1) / stepsPerEpoch / 10); break;
+                case "trim": options.TrimmedFraction = double.Parse(value, CultureInfo.InvariantCulture); break;
                 case "wd": options.WeightDecay = double.Parse(value, CultureInfo.InvariantCulture); break;
                 case "batch": options.BatchSize = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "prior": options.PriorComponents = int.Parse(value, CultureInfo.InvariantCulture); break;

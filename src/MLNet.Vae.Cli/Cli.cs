@@ -27,14 +27,15 @@ public static class Cli
         var report = new Option<string?>("--report") { Description = "Also write the training report into this folder." };
         var prior = new Option<int>("--prior-components") { Description = "0: the standard normal prior; K: a mixture of K Gaussians learned with the network.", DefaultValueFactory = _ => 0 };
         var models = new Option<int>("--models") { Description = "How many VAEs to train (with seeds seed, seed + 1, ...); the score is the mean of their standardized scores. Each one adds a training's time.", DefaultValueFactory = _ => 1 };
+        var trim = new Option<double>("--trimmed-fraction") { Description = "After a quarter of training, leave this fraction of each batch's highest-loss rows out of the loss (training rows that hold a group of anomalies). 0: none.", DefaultValueFactory = _ => 0 };
         var pValues = new Option<bool>("--p-values") { Description = "Give the model a p-value output: each score's upper-tail p-value among the training rows' scores (score writes it as p_value)." };
         var train = new Command("train", "Train a VAE on a CSV file or a folder of images and save the model.")
         {
-            data, model, label, latent, epochs, likelihood, architecture, contamination, imageSize, grayscale, seed, report, pValues, prior, models,
+            data, model, label, latent, epochs, likelihood, architecture, contamination, imageSize, grayscale, seed, report, pValues, prior, models, trim,
         };
         train.SetAction(r => Guard(error, () => commands.Train(new Commands.TrainSettings(r.GetValue(data)!, r.GetValue(model)!, r.GetValue(label),
             r.GetValue(latent), r.GetValue(epochs), r.GetValue(likelihood)!, r.GetValue(architecture)!, r.GetValue(contamination),
-            r.GetValue(imageSize), r.GetValue(grayscale), r.GetValue(seed), r.GetValue(report), r.GetValue(pValues), r.GetValue(prior), r.GetValue(models)))));
+            r.GetValue(imageSize), r.GetValue(grayscale), r.GetValue(seed), r.GetValue(report), r.GetValue(pValues), r.GetValue(prior), r.GetValue(models), r.GetValue(trim)))));
 
         var normal = new Option<string>("--normal") { Description = "Rows known to be normal (a CSV file or a folder of images, like the training data).", Required = true };
         var falsePositiveRate = new Option<double>("--false-positive-rate") { Description = "The fraction of normal rows to flag, in (0, 0.5].", Required = true };

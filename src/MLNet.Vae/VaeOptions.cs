@@ -188,6 +188,13 @@ public sealed class VaeOptions
     /// </summary>
     public int NumberOfModels { get; set; } = 1;
 
+    /// <summary>
+    /// Training that resists anomalies among the training rows: after the first quarter of the optimizer steps, each
+    /// mini-batch's loss leaves out this fraction of its rows, those of highest loss −ELBO, so that rows the model cannot
+    /// yet explain are not learned as normal. 0 (the default): every row counts. At most 0.5.
+    /// </summary>
+    public double TrimmedFraction { get; set; }
+
     /// <summary>Rescales the gradient when its global L2 norm exceeds this value (null: no clipping).</summary>
     public double? GradientNormClip { get; set; }
 
@@ -314,6 +321,7 @@ public sealed class VaeOptions
         var outputs = new[] { LatentColumnName, ScoreColumnName, PredictedLabelColumnName, PValueColumnName, FeatureScoresColumnName }.OfType<string>().ToArray();
         if (outputs.Distinct(StringComparer.Ordinal).Count() != outputs.Length)
             throw new ArgumentOutOfRangeException(nameof(LatentColumnName), "The latent, score, predicted label, p-value and feature score output columns must have different names.");
+        Require(TrimmedFraction is >= 0 and <= 0.5, nameof(TrimmedFraction), $"TrimmedFraction must be in [0, 0.5], got {TrimmedFraction}.");
         Require(NumberOfModels is >= 1 and <= 32, nameof(NumberOfModels), $"NumberOfModels must be 1 to 32, got {NumberOfModels}.");
         Require(PriorComponents is >= 0 and <= 64, nameof(PriorComponents), $"PriorComponents must be 0 (standard normal prior) to 64, got {PriorComponents}.");
         Require(MaximumInMemoryBytes >= 0, nameof(MaximumInMemoryBytes), $"MaximumInMemoryBytes must be 0 (always stream) or positive, got {MaximumInMemoryBytes}.");

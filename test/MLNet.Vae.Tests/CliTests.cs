@@ -150,7 +150,7 @@ public sealed class CliTests
     public void Csv_Ensemble_IsTrainedSavedAndScoredFromTheCommandLine()
     {
         string data = WriteCsv("data.csv"), model = PathOf("ensemble.zip");
-        var train = Run("train", "--data", data, "--model", model, "--label-column", "label", "--latent", "2", "--epochs", "20", "--models", "3");
+        var train = Run("train", "--data", data, "--model", model, "--label-column", "label", "--latent", "2", "--epochs", "20", "--models", "3", "--trimmed-fraction", "0.05");
         Assert.AreEqual(0, train.ExitCode, train.Error);
         StringAssert.Contains(train.Output, "Trained an ensemble of 3 VAEs on 210 rows");
         Assert.AreEqual(0, Run("score", "--model", model, "--data", data, "--out", PathOf("scores.csv")).ExitCode);
@@ -161,6 +161,7 @@ public sealed class CliTests
         // A CSV model is the VAE alone (no image pipeline before it).
         using var loaded = (VaeTransformer)ml.Model.Load(model, out _);
         Assert.AreEqual(3, loaded.NumberOfModels);
+        Assert.AreEqual(0.05, loaded.Options.TrimmedFraction, "--trimmed-fraction reaches the options");
     }
 
     [TestMethod]

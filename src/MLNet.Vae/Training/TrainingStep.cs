@@ -36,23 +36,42 @@ internal sealed class TrainingStep : IDisposable
 
     public AdamOptimizer Optimizer { get; }
 
-    /// <summary>Encodes <paramref name="x"/>, draws z = μ + σ ⊙ ε, decodes it and forms the loss with weight <paramref name="beta"/>.</summary>
-    public StepLosses Forward(Tensor x, double beta)
+    /// <summary>
+    /// Encodes <paramref name="x"/>, draws z = μ + σ ⊙ ε, decodes it and forms the loss with weight <paramref name="beta"/>;
+    /// with <paramref name="trimmedFraction"/> &gt; 0 the loss leaves out that fraction of the batch's rows, those of highest
+    /// loss (the terms reported still cover every row).
+    /// </summary>
+    public StepLosses Forward(Tensor x, double beta, double trimmedFraction = 0)
     {
         long count = x.shape[0];
         var (mean, logVariance) = _model.Network.Encode(x);
         var z = VaeObjective.Reparameterize(mean, logVariance, _generator);
-        var reconstruction = VaeObjective.Reconstruction(_model.Likelihood, _model.Network.Decode(z), x).sum();
+        var reconstructionRows = VaeObjective.Reconstruction(_model.Likelihood, _model.Network.Decode(z), x);
+        var klRows = VaeObjective.KlPerDimension(_model.Network, z, mean, logVariance);
+        var reconstruction = reconstructionRows.sum();
         // dim by name: a literal 0 would bind to sum(ScalarType) and sum as bytes.
-        var klPerDimension = VaeObjective.KlPerDimension(_model.Network, z, mean, logVariance).sum(dim: 0L);
+        var klPerDimension = klRows.sum(dim: 0L);
         // N(0, I): the closed form, the sum of the dimensions' terms; a mixture prior: the Monte Carlo estimate at z.
         var kl = _model.Network.HasMixturePrior ? VaeObjective.Kl(_model.Network, z, mean, logVariance).sum() : klPerDimension.sum();
-        using var rows = ((double)count).ToScalar();
         using var betaScalar = beta.ToScalar();
-        // Free bits: each dimension's batch-mean KL counts as at least λ nats.
-        var penalty = _freeBits > 0 ? klPerDimension.div(rows).clamp_min(_freeBitsScalar).sum().mul(rows) : kl;
-        var loss = reconstruction.add(penalty, betaScalar).div(rows);
-        return new StepLosses(loss, reconstruction, klPerDimension, kl);
+        long kept = count - (long)Math.Floor(count * trimmedFraction);
+        if (kept == count || kept < 1)
+        {
+            using var rows = ((double)count).ToScalar();
+            // Free bits: each dimension's batch-mean KL counts as at least λ nats.
+            var penalty = _freeBits > 0 ? klPerDimension.div(rows).clamp_min(_freeBitsScalar).sum().mul(rows) : kl;
+            return new StepLosses(reconstruction.add(penalty, betaScalar).div(rows), reconstruction, klPerDimension, kl);
+        }
+        // Trimmed: the rows at or below the kept-th lowest loss count; the others are left out of this step's gradient.
+        var klOfRows = _model.Network.HasMixturePrior ? VaeObjective.Kl(_model.Network, z, mean, logVariance) : klRows.sum(dim: 1L);
+        var rowLoss = reconstructionRows.add(klOfRows, betaScalar).detach();
+        var (sorted, _) = rowLoss.sort();
+        var weight = rowLoss.le(sorted[kept - 1]).to_type(ScalarType.Float32);
+        using var keptRows = ((double)kept).ToScalar();
+        var keptPenalty = _freeBits > 0 ? klRows.mul(weight.unsqueeze(1)).sum(dim: 0L).div(keptRows).clamp_min(_freeBitsScalar).sum().mul(keptRows)
+            : klOfRows.mul(weight).sum();
+        var trimmedLoss = reconstructionRows.mul(weight).sum().add(keptPenalty, betaScalar).div(keptRows);
+        return new StepLosses(trimmedLoss, reconstruction, klPerDimension, kl);
     }
 
     /// <summary>

@@ -48,6 +48,7 @@ internal static class VaeTrainingLoop
         int batchSize = (int)Math.Min(options.BatchSize!.Value, trainCount);
         long stepsPerEpoch = (trainCount + batchSize - 1) / batchSize;
         long warmupSteps = options.KlWarmupEpochs * stepsPerEpoch;
+        long trimAfterSteps = options.NumberOfEpochs!.Value * stepsPerEpoch / 4;
         double clip = options.GradientNormClip ?? double.PositiveInfinity;
 
         var history = new List<VaeEpochRecord>(options.NumberOfEpochs!.Value);
@@ -84,7 +85,8 @@ internal static class VaeTrainingLoop
                 batch++;
                 int count = (int)x.shape[0];
                 beta = warmupSteps == 0 ? options.Beta : options.Beta * Math.Min(1.0, (double)steps / warmupSteps);
-                var losses = step.Forward(x, beta);
+                // Trimming starts after a quarter of the steps, once the losses say which rows fit the data.
+                var losses = step.Forward(x, beta, steps >= trimAfterSteps ? options.TrimmedFraction : 0);
                 var (batchLoss, batchReconstruction, batchKl) = step.Read(losses);
                 if (!double.IsFinite(batchLoss))
                     throw Diverged(epoch, batch, $"the loss is {batchLoss} (reconstruction {batchReconstruction / count:G6}, KL {batchKl / count:G6} per row)", history, options);
