@@ -3,7 +3,8 @@ namespace MLNet.Vae;
 /// <summary>
 /// What one training epoch measured, per training row, averaged over the epoch's mini-batches. The minimized loss of a
 /// step is <c>reconstruction + βₜ · Σⱼ max(λ, KLⱼ)</c> (βₜ: the warmed-up β, λ: <see cref="VaeOptions.FreeBits"/>);
-/// without warm-up and free bits, <c>Loss = Reconstruction + Beta · Kl</c>. See docs/debugging.md for how to read them.
+/// once <see cref="VaeOptions.TrimmedFraction"/> applies, over the kept rows only (lower than the average over all rows).
+/// Without warm-up, free bits and trimming, <c>Loss = Reconstruction + Beta · Kl</c>. See docs/debugging.md for how to read them.
 /// </summary>
 /// <param name="Epoch">1-based epoch number.</param>
 /// <param name="Loss">The minimized loss per row, averaged over the epoch's steps.</param>

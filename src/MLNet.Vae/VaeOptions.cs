@@ -191,9 +191,11 @@ public sealed class VaeOptions
     /// <summary>
     /// Training that resists anomalies among the training rows: after the first quarter of the optimizer steps, each
     /// mini-batch's loss leaves out this fraction of its rows, those of highest loss −ELBO, so that rows the model cannot
-    /// yet explain are not learned as normal. 0 (the default): every row counts. At most 0.5.
+    /// yet explain are not learned as normal. 0: every row counts. At most 0.5. Null (the default) is automatic: for the
+    /// Gaussian likelihood (tables, fitted on rows that hold the anomalies) min(0.5, 2 × <see cref="Contamination"/>), for
+    /// Bernoulli (images, usually fitted on one clean class) 0. See docs/choosing-options.md.
     /// </summary>
-    public double TrimmedFraction { get; set; }
+    public double? TrimmedFraction { get; set; }
 
     /// <summary>Rescales the gradient when its global L2 norm exceeds this value (null: no clipping).</summary>
     public double? GradientNormClip { get; set; }
@@ -283,6 +285,13 @@ public sealed class VaeOptions
             resolved.ScoreKind = Likelihood == VaeLikelihood.Bernoulli ? Defaults.BernoulliScoreKind : Defaults.GaussianScoreKind;
             choices.Add($"ScoreKind = {resolved.ScoreKind}: the default for the {Likelihood} likelihood");
         }
+        if (TrimmedFraction is null)
+        {
+            resolved.TrimmedFraction = Likelihood == VaeLikelihood.Gaussian ? Math.Min(0.5, 2 * Contamination) : 0;
+            choices.Add(Likelihood == VaeLikelihood.Gaussian
+                ? $"TrimmedFraction = {resolved.TrimmedFraction:G3}: 2 x Contamination, so that a group of anomalies among the training rows is not learned as normal"
+                : "TrimmedFraction = 0: the Bernoulli likelihood's data (images) is usually one clean class");
+        }
         if (BatchSize is null)
         {
             resolved.BatchSize = Math.Min(Defaults.BatchSize, rowCount);
@@ -321,7 +330,7 @@ public sealed class VaeOptions
         var outputs = new[] { LatentColumnName, ScoreColumnName, PredictedLabelColumnName, PValueColumnName, FeatureScoresColumnName }.OfType<string>().ToArray();
         if (outputs.Distinct(StringComparer.Ordinal).Count() != outputs.Length)
             throw new ArgumentOutOfRangeException(nameof(LatentColumnName), "The latent, score, predicted label, p-value and feature score output columns must have different names.");
-        Require(TrimmedFraction is >= 0 and <= 0.5, nameof(TrimmedFraction), $"TrimmedFraction must be in [0, 0.5], got {TrimmedFraction}.");
+        Require(TrimmedFraction is null or (>= 0 and <= 0.5), nameof(TrimmedFraction), $"TrimmedFraction must be in [0, 0.5] or null (automatic), got {TrimmedFraction}.");
         Require(NumberOfModels is >= 1 and <= 32, nameof(NumberOfModels), $"NumberOfModels must be 1 to 32, got {NumberOfModels}.");
         Require(PriorComponents is >= 0 and <= 64, nameof(PriorComponents), $"PriorComponents must be 0 (standard normal prior) to 64, got {PriorComponents}.");
         Require(MaximumInMemoryBytes >= 0, nameof(MaximumInMemoryBytes), $"MaximumInMemoryBytes must be 0 (always stream) or positive, got {MaximumInMemoryBytes}.");

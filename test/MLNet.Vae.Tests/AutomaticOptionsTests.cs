@@ -19,7 +19,8 @@ public sealed class AutomaticOptionsTests
         Assert.AreEqual(8, model.LatentDimension, "⌈16 / 2⌉");
         Assert.AreEqual(100, model.Options.BatchSize, "the row count, below 128");
         Assert.HasCount(VaeOptions.Defaults.MaximumAutomaticEpochs, model.Training.History, "one step per epoch: 2000 epochs, capped at 1000");
-        Assert.HasCount(5, model.Training.AutomaticChoices);
+        Assert.HasCount(6, model.Training.AutomaticChoices);
+        Assert.AreEqual(0.2, model.Options.TrimmedFraction, "twice the default contamination, for the Gaussian likelihood");
         StringAssert.StartsWith(model.Training.AutomaticChoices[0], "LatentDimension = 8");
         Assert.IsTrue(messages.Any(m => m.Contains("Automatic option: NumberOfEpochs = 1000", StringComparison.Ordinal)), "logged");
     }
@@ -29,7 +30,7 @@ public sealed class AutomaticOptionsTests
     {
         var ml = new MLContext(seed: 1);
         var data = TestData.ToDataView(ml, TestData.Normal(100, seed: 1));
-        var options = new VaeOptions { Seed = 1, LatentDimension = 3, NumberOfEpochs = 2, BatchSize = 32, HiddenLayerSizes = [8], ScoreKind = VaeScoreKind.SquaredError };
+        var options = new VaeOptions { Seed = 1, LatentDimension = 3, NumberOfEpochs = 2, BatchSize = 32, HiddenLayerSizes = [8], ScoreKind = VaeScoreKind.SquaredError, TrimmedFraction = 0 };
 
         using var model = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(data);
 
@@ -37,6 +38,7 @@ public sealed class AutomaticOptionsTests
         Assert.HasCount(2, model.Training.History);
         Assert.AreEqual(32, model.Options.BatchSize);
         Assert.AreEqual(VaeScoreKind.SquaredError, model.Options.ScoreKind);
+        Assert.AreEqual(0, model.Options.TrimmedFraction);
         Assert.IsEmpty(model.Training.AutomaticChoices);
     }
 
@@ -52,6 +54,17 @@ public sealed class AutomaticOptionsTests
         Assert.AreEqual(400, small.NumberOfEpochs, "5 steps an epoch");
         Assert.AreEqual(5, large.LatentDimension);
         Assert.AreEqual(20, options.Resolve(784, 6000, choices).LatentDimension, "capped at 20");
+    }
+
+    [TestMethod]
+    public void AutomaticTrimming_IsTwiceTheContaminationForTables_AndNoneForImages()
+    {
+        var choices = new List<string>();
+        Assert.AreEqual(0.2, new VaeOptions().Resolve(10, 100, choices).TrimmedFraction);
+        Assert.AreEqual(0.02, new VaeOptions { Contamination = 0.01 }.Resolve(10, 100, choices).TrimmedFraction);
+        Assert.AreEqual(0.5, new VaeOptions { Contamination = 0.4 }.Resolve(10, 100, choices).TrimmedFraction, "at most one half");
+        Assert.AreEqual(0, new VaeOptions { Likelihood = VaeLikelihood.Bernoulli }.Resolve(10, 100, choices).TrimmedFraction);
+        Assert.AreEqual(0.05, new VaeOptions { TrimmedFraction = 0.05 }.Resolve(10, 100, choices).TrimmedFraction, "an explicit value wins");
     }
 
     [TestMethod]
@@ -79,7 +92,7 @@ public sealed class AutomaticOptionsTests
             return new FeatureRow { Features = x, Label = anomalous ? 1 : 0, Id = id };
         }
         var data = TestData.ToDataView(ml, Enumerable.Range(0, 600).Select(i => Row(i, anomalous: i >= 570)).ToList());
-        var options = new VaeOptions { Seed = 1, NumberOfEpochs = 60, ScoreKind = VaeScoreKind.ReconstructionAndLatent };
+        var options = new VaeOptions { Seed = 1, NumberOfEpochs = 60, ScoreKind = VaeScoreKind.ReconstructionAndLatent, TrimmedFraction = 0 };   // untrimmed, the network learns the cluster of anomalies, so reconstruction alone misses it
         using var combined = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(data);
         options.ScoreKind = VaeScoreKind.ReconstructionError;
         using var reconstruction = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(data);

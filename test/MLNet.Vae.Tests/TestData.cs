@@ -91,7 +91,10 @@ public static class TestData
     private static double Gaussian(Random random) =>
         Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 
-    /// <summary>Options for fast tests: a small network and few epochs.</summary>
+    /// <summary>
+    /// Options for fast tests: a small network and few epochs, every row trained on (no trimming: the tests of other
+    /// features check the untrimmed loss; TrimmedTrainingTests and AutomaticOptionsTests cover trimming).
+    /// </summary>
     public static VaeOptions FastOptions(VaeLikelihood likelihood = VaeLikelihood.Gaussian, int epochs = 40) => new()
     {
         LatentDimension = 3,
@@ -102,5 +105,6 @@ public static class TestData
         LearningRate = 3e-3,
         Seed = 7,
         Contamination = 0.05,
+        TrimmedFraction = 0,
     };
 }

@@ -86,7 +86,7 @@ internal static class VaeTrainingLoop
                 int count = (int)x.shape[0];
                 beta = warmupSteps == 0 ? options.Beta : options.Beta * Math.Min(1.0, (double)steps / warmupSteps);
                 // Trimming starts after a quarter of the steps, once the losses say which rows fit the data.
-                var losses = step.Forward(x, beta, steps >= trimAfterSteps ? options.TrimmedFraction : 0);
+                var losses = step.Forward(x, beta, steps >= trimAfterSteps ? options.TrimmedFraction!.Value : 0);
                 var (batchLoss, batchReconstruction, batchKl) = step.Read(losses);
                 if (!double.IsFinite(batchLoss))
                     throw Diverged(epoch, batch, $"the loss is {batchLoss} (reconstruction {batchReconstruction / count:G6}, KL {batchKl / count:G6} per row)", history, options);
