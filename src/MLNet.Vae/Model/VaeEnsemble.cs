@@ -84,20 +84,6 @@ internal sealed class VaeEnsemble : IDisposable
         for (int i = 0; i < memberTerms.Length; i++) featureScores[i] *= share;
     }
 
-    /// <summary>Scores every row in batches of <see cref="ScoringBatchRows"/>: the combined scores [count].</summary>
-    public float[] ScoreRows(ReadOnlySpan<float> rows, int count)
-    {
-        var scores = new float[count];
-        int batchRows = ScoringBatchRows;
-        var latent = new float[batchRows * LatentDimension];
-        for (int start = 0; start < count; start += batchRows)
-        {
-            int n = Math.Min(batchRows, count - start);
-            Score(rows.Slice(checked(start * InputWidth), n * InputWidth), n, latent, scores.AsSpan(start, n));
-        }
-        return scores;
-    }
-
     /// <summary>
     /// The members' training scores (row-aligned: the same rows in the same order for every member) combined as
     /// <see cref="Score"/> combines them, with the scales fitted on these same scores.
