@@ -54,14 +54,16 @@ public static class QualityBenchmark
         NumberOfThreads = 2,
     };
 
-    /// <param name="priorComponents">0: the standard normal prior; K: a learned mixture of K components (VaeOptions.PriorComponents).</param>
-    /// <param name="models">VaeOptions.NumberOfModels: every kind is then the ensemble's mean standardized score of that kind.</param>
+    /// <param name="variants">Option changes to compare (<see cref="BenchmarkVariant"/>: "default", "prior=10", "models=3",
+    /// "steps=5000" ...); for an ensemble every kind is the members' mean standardized score of that kind.</param>
     public static void OneClass(FashionMnist data, IReadOnlyList<int> classes, IReadOnlyList<VaeArchitecture> architectures, int epochs, TextWriter output,
-        int priorComponents = 0, int models = 1)
+        IReadOnlyList<string>? variants = null)
     {
+        variants ??= ["default"];
         var ml = new MLContext(seed: 1);
         var kinds = Enum.GetValues<VaeScoreKind>();
-        var columns = architectures.SelectMany(a => kinds.Select(k => $"{a} {k}")).Append("RandomizedPca(20)").ToList();
+        var fits = variants.SelectMany(v => architectures.Select(a => (Variant: v, Architecture: a, Name: variants.Count > 1 ? $"{v} {a}" : $"{a}"))).ToList();
+        var columns = fits.SelectMany(f => kinds.Select(k => $"{f.Name} {k}")).Append("RandomizedPca(20)").ToList();
         var results = new Dictionary<string, List<double>>();
         var seconds = new Dictionary<string, List<double>>();
         output.WriteLine($"| class | {string.Join(" | ", columns)} |");
@@ -72,20 +74,19 @@ public static class QualityBenchmark
             var train = data.TrainImages.Where((_, i) => data.TrainLabels[i] == c).ToList();
             var anomalous = data.TestLabels.Select(l => l != c).ToArray();
             var row = new List<string>();
-            foreach (var architecture in architectures)
+            foreach (var fit in fits)
             {
                 var clock = Stopwatch.StartNew();
-                var options = epochs > 0 ? Options(architecture, epochs) : DefaultOptions(architecture);
-                options.PriorComponents = priorComponents;
-                options.NumberOfModels = models;
+                var options = BenchmarkVariant.Options(fit.Variant, epochs > 0 ? Options(fit.Architecture, epochs) : DefaultOptions(fit.Architecture),
+                    FashionMnist.Pixels, train.Count);
                 using var model = new VaeEstimator(ml, options).Fit(View(ml, train));
-                Add(seconds, architecture.ToString(), clock.Elapsed.TotalSeconds);
+                Add(seconds, fit.Name, clock.Elapsed.TotalSeconds);
                 var trainRows = Flatten(train.ToArray());
                 foreach (var member in model.Ensemble.Members) member.Calibrate(trainRows, train.Count);
                 foreach (var kind in kinds)
                 {
                     double auc = RocAuc.Compute(BenchmarkScores.Score(model.Ensemble, kind, trainRows, train.Count, testRows, data.TestImages.Length), anomalous);
-                    Add(results, $"{architecture} {kind}", auc);
+                    Add(results, $"{fit.Name} {kind}", auc);
                     row.Add($"{auc:F3}");
                 }
             }
@@ -99,8 +100,8 @@ public static class QualityBenchmark
         }
         output.WriteLine($"| **mean** | {string.Join(" | ", columns.Select(c => $"**{results[c].Average():F3}**"))} |");
         output.WriteLine();
-        foreach (var (architecture, times) in seconds)
-            output.WriteLine($"{architecture}: {times.Average():F1} s per class to fit ({(epochs > 0 ? $"{epochs}" : "automatic")} epochs of ~6000 images, {torch.get_num_threads()} threads).");
+        foreach (var (name, times) in seconds)
+            output.WriteLine($"{name}: {times.Average():F1} s per class to fit ({(epochs > 0 ? $"{epochs}" : "automatic")} epochs of ~6000 images, {torch.get_num_threads()} threads).");
     }
 
     /// <summary>The 784-400-20 MLP on all 60 000 training images; per-epoch time and the test set's single-sample negative ELBO.</summary>

@@ -43,7 +43,7 @@ internal static class TabularBenchmark
             foreach (string variant in variants)
             {
                 var clock = Stopwatch.StartNew();
-                using var model = new VaeEstimator(ml, Variant(variant, set.Rows[0].Length, set.Rows.Length)).Fit(data);
+                using var model = new VaeEstimator(ml, BenchmarkVariant.Options(variant, new VaeOptions { Seed = 1 }, set.Rows[0].Length, set.Rows.Length)).Fit(data);
                 row.Add(RocAuc.Compute(model.Transform(data).GetColumn<float>("Score").ToArray(), set.Anomalous));
                 seconds[variant] += clock.Elapsed.TotalSeconds;
             }
@@ -60,44 +60,6 @@ internal static class TabularBenchmark
         foreach (var (variant, total) in seconds)
             output.WriteLine($"VAE {variant}: {total:F0} s to fit and score the {suite.Count} data sets ({Environment.ProcessorCount} cores).");
         return 0;
-    }
-
-    /// <summary>Options under test: "default" is <c>new VaeOptions()</c> with a seed; the others change one thing, for measuring.</summary>
-    private static VaeOptions Variant(string name, int width, int rows)
-    {
-        var options = new VaeOptions { Seed = 1 };
-        foreach (string part in name.Split('+'))
-        {
-            var (key, value) = part.Split('=') is [var k, var v] ? (k, v) : (part, "");
-            switch (key)
-            {
-                case "default": break;
-                case "score": options.ScoreKind = Enum.Parse<VaeScoreKind>(value); break;
-                case "latent" when value.StartsWith("w/", StringComparison.Ordinal):
-                    options.LatentDimension = Math.Clamp((int)Math.Ceiling(width / double.Parse(value[2..], CultureInfo.InvariantCulture)), 1, 20); break;
-                case "latent": options.LatentDimension = int.Parse(value, CultureInfo.InvariantCulture); break;
-                case "epochs": options.NumberOfEpochs = int.Parse(value, CultureInfo.InvariantCulture); break;
-                case "steps":
-                    int batch = Math.Min(options.BatchSize ?? VaeOptions.Defaults.BatchSize, rows);
-                    options.NumberOfEpochs = Math.Clamp((int)Math.Ceiling(double.Parse(value, CultureInfo.InvariantCulture) / Math.Ceiling(rows / (double)batch)), 3, 2000); break;
-                case "hiddenx": options.HiddenLayerSizes = [Math.Clamp((int)(width * double.Parse(value, CultureInfo.InvariantCulture)), 8, 400)]; break;
-                case "beta": options.Beta = double.Parse(value, CultureInfo.InvariantCulture); break;
-                case "es":
-                    // Early stopping on a held-out fraction, patience a tenth of the automatic epochs (at least 5).
-                    options.ValidationFraction = double.Parse(value, CultureInfo.InvariantCulture);
-                    int trainRows = rows - (int)Math.Round(rows * options.ValidationFraction);
-                    int stepsPerEpoch = (int)Math.Ceiling(trainRows / (double)Math.Min(VaeOptions.Defaults.BatchSize, trainRows));
-                    options.EarlyStoppingPatience = Math.Max(5, (VaeOptions.Defaults.AutomaticOptimizerSteps + stepsPerEpoch - 1) / stepsPerEpoch / 10); break;
-                case "trim": options.TrimmedFraction = double.Parse(value, CultureInfo.InvariantCulture); break;
-                case "wd": options.WeightDecay = double.Parse(value, CultureInfo.InvariantCulture); break;
-                case "batch": options.BatchSize = int.Parse(value, CultureInfo.InvariantCulture); break;
-                case "prior": options.PriorComponents = int.Parse(value, CultureInfo.InvariantCulture); break;
-                case "models": options.NumberOfModels = int.Parse(value, CultureInfo.InvariantCulture); break;
-                case "hidden": options.HiddenLayerSizes = value.Split(',').Select(int.Parse).ToArray(); break;
-                default: throw new ArgumentException($"Unknown variant part '{part}'.");
-            }
-        }
-        return options;
     }
 
     private static IDataView View(MLContext ml, float[][] rows)
