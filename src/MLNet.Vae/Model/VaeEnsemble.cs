@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace MLNet.Vae.Model;
 
 /// <summary>
@@ -66,22 +68,36 @@ internal sealed class VaeEnsemble : IDisposable
             return;
         }
         using var leases = LeaseAll();
-        var memberScores = new float[count];
-        var memberTerms = featureScores.IsEmpty ? [] : new float[count * InputWidth];
-        var memberLatent = new float[count * LatentDimension];
-        scores[..count].Clear();
-        if (!featureScores.IsEmpty) featureScores[..(count * InputWidth)].Clear();
-        for (int k = 0; k < _members.Length; k++)
+        // Pooled, so that a PredictionEngine's one-row calls do not allocate.
+        int termCount = featureScores.IsEmpty ? 0 : count * InputWidth;
+        var scoreBuffer = ArrayPool<float>.Shared.Rent(count);
+        var termBuffer = ArrayPool<float>.Shared.Rent(termCount);
+        var latentBuffer = ArrayPool<float>.Shared.Rent(count * LatentDimension);
+        try
         {
-            // The first member writes the latent column; the others' latent means are not aligned with it.
-            _members[k].Score(ScoreKind, rows, count, k == 0 ? latent : memberLatent, memberScores, memberTerms);
-            var (center, scale) = _scales[k];
-            for (int r = 0; r < count; r++) scores[r] += (memberScores[r] - center) / scale;
-            for (int i = 0; i < memberTerms.Length; i++) featureScores[i] += memberTerms[i];
+            var memberScores = scoreBuffer.AsSpan(0, count);
+            var memberTerms = termBuffer.AsSpan(0, termCount);
+            var memberLatent = latentBuffer.AsSpan(0, count * LatentDimension);
+            scores[..count].Clear();
+            featureScores[..termCount].Clear();
+            for (int k = 0; k < _members.Length; k++)
+            {
+                // The first member writes the latent column; the others' latent means are not aligned with it.
+                _members[k].Score(ScoreKind, rows, count, k == 0 ? latent : memberLatent, memberScores, memberTerms);
+                var (center, scale) = _scales[k];
+                for (int r = 0; r < count; r++) scores[r] += (memberScores[r] - center) / scale;
+                for (int i = 0; i < termCount; i++) featureScores[i] += memberTerms[i];
+            }
+            float share = 1f / _members.Length;
+            for (int r = 0; r < count; r++) scores[r] *= share;
+            for (int i = 0; i < termCount; i++) featureScores[i] *= share;
         }
-        float share = 1f / _members.Length;
-        for (int r = 0; r < count; r++) scores[r] *= share;
-        for (int i = 0; i < memberTerms.Length; i++) featureScores[i] *= share;
+        finally
+        {
+            ArrayPool<float>.Shared.Return(scoreBuffer);
+            ArrayPool<float>.Shared.Return(termBuffer);
+            ArrayPool<float>.Shared.Return(latentBuffer);
+        }
     }
 
     /// <summary>
@@ -126,15 +142,16 @@ internal sealed class VaeEnsemble : IDisposable
     /// <summary>Holds every member's native memory until disposed; throws <see cref="ObjectDisposedException"/> if any is gone.</summary>
     public Leases LeaseAll()
     {
-        var leases = new List<VaeModel.ModelLease>(_members.Length);
+        var leases = ArrayPool<VaeModel.ModelLease>.Shared.Rent(_members.Length);
+        int taken = 0;
         try
         {
-            foreach (var member in _members) leases.Add(member.Lease());
-            return new Leases(leases);
+            for (; taken < _members.Length; taken++) leases[taken] = _members[taken].Lease();
+            return new Leases(leases, taken);
         }
         catch
         {
-            foreach (var lease in leases) lease.Dispose();
+            new Leases(leases, taken).Dispose();
             throw;
         }
     }
@@ -145,12 +162,13 @@ internal sealed class VaeEnsemble : IDisposable
         foreach (var member in _members) member.Dispose();
     }
 
-    /// <summary>The leases of <see cref="LeaseAll"/>.</summary>
-    internal sealed class Leases(List<VaeModel.ModelLease> leases) : IDisposable
+    /// <summary>The leases of <see cref="LeaseAll"/>, in a pooled array: dispose it once.</summary>
+    internal readonly struct Leases(VaeModel.ModelLease[] leases, int count) : IDisposable
     {
         public void Dispose()
         {
-            foreach (var lease in leases) lease.Dispose();
+            for (int i = 0; i < count; i++) leases[i].Dispose();
+            ArrayPool<VaeModel.ModelLease>.Shared.Return(leases, clearArray: true);
         }
     }
 }
