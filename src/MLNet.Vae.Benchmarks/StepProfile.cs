@@ -98,17 +98,22 @@ public static class StepProfile
         [VectorType(784)] public float[] Pixels { get; set; } = [];
     }
 
-    /// <summary>One row: the model's one-row call alone against PredictionEngine.Predict, p50 and p99 of 5 000 calls.</summary>
-    private static void OneRow(TextWriter output, MLContext ml, VaeTransformer model, List<float[]> rows)
+    /// <summary>
+    /// One row: the model's one-row call alone against PredictionEngine.Predict, and PredictionEngine.Predict on an ensemble
+    /// of three such models; p50 and p99 of 5 000 calls.
+    /// </summary>
+    private static void OneRow(TextWriter output, MLContext ml, VaeTransformer model, VaeTransformer ensemble, List<float[]> rows)
     {
         var latent = new float[model.LatentDimension];
         var score = new float[1];
         var engine = ml.Model.CreatePredictionEngine<Row, SpeedBenchmark.Scored>(model);
+        var ensembleEngine = ml.Model.CreatePredictionEngine<Row, SpeedBenchmark.Scored>(ensemble);
         var input = new Row();
         foreach (var (name, call) in new (string, Action<int>)[]
         {
             ("model alone (VaeModel.Score, 1 row)", i => model.Model.Score(model.Model.ScoreKind, rows[i % rows.Count], 1, latent, score)),
             ("PredictionEngine.Predict", i => { input.Pixels = rows[i % rows.Count]; engine.Predict(input); }),
+            ($"PredictionEngine.Predict, {ensemble.NumberOfModels} models", i => { input.Pixels = rows[i % rows.Count]; ensembleEngine.Predict(input); }),
         })
         {
             var times = new List<double>();
@@ -125,42 +130,50 @@ public static class StepProfile
     }
 
     /// <summary>
-    /// The one-row path's two large products alone (784→400 and 400→784 of random weights, as <c>SingleRowScorer</c> runs them):
-    /// on the calling core, then split over two by <c>LayerSplitter</c>; p50 of 5 000 calls after 500 of warm-up.
+    /// The one-row path's two large products alone (784→400 and 400→784 of random weights, as <c>SingleRowScorer</c> runs them),
+    /// in both of <c>DenseLayer</c>'s layouts, on an input without zeros and on one with half its values zero (as Fashion-MNIST's
+    /// blank pixels): on the calling core, then split over two by <c>LayerSplitter</c>; p50 of 5 000 calls after 500 of warm-up.
     /// </summary>
     private static void LargeLayers(TextWriter output)
     {
         var random = new Random(3);
         float[] Values(int count) => Enumerable.Range(0, count).Select(_ => (float)(random.NextDouble() - 0.5) * 0.1f).ToArray();
-        var encoder = new DenseLayer(Values(400 * 784), Values(400));
-        var decoder = new DenseLayer(Values(784 * 400), Values(784));
-        var input = Values(784);
+        var (encoderWeight, encoderBias, decoderWeight, decoderBias) = (Values(400 * 784), Values(400), Values(784 * 400), Values(784));
+        var dense = Values(784);
+        var halfZero = dense.Select((v, i) => i % 4 < 2 ? 0f : v).ToArray();
         var hidden = new float[400];
         var reconstructed = new float[784];
         using var splitter = new LayerSplitter();
-        foreach (var (name, call) in new (string, Action)[]
+        foreach (bool inputMajor in new[] { false, true })
         {
-            ("one core", () =>
-            {
-                encoder.Apply(input, hidden, relu: true, 0, encoder.Outputs);
-                decoder.Apply(hidden, reconstructed, relu: false, 0, decoder.Outputs);
-            }),
-            ("split over two cores (LayerSplitter)", () =>
-            {
-                splitter.Apply(encoder, input, input.Length, hidden, relu: true);
-                splitter.Apply(decoder, hidden, hidden.Length, reconstructed, relu: false);
-            }),
-        })
-        {
-            var times = new List<double>();
-            for (int i = 0; i < 5500; i++)
-            {
-                long start = Stopwatch.GetTimestamp();
-                call();
-                if (i >= 500) times.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
-            }
-            times.Sort();
-            output.WriteLine($"one row, 784-400 and 400-784 products, {name,-36} p50 {times[times.Count / 2]:F1} µs");
+            var encoder = new DenseLayer(encoderWeight, encoderBias, inputMajor);
+            var decoder = new DenseLayer(decoderWeight, decoderBias, inputMajor);
+            foreach (var (inputName, input) in new[] { ("no zeros", dense), ("half zeros", halfZero) })
+                foreach (var (name, call) in new (string, Action)[]
+                {
+                    ("one core", () =>
+                    {
+                        encoder.Apply(input, hidden, relu: true, 0, encoder.Outputs);
+                        decoder.Apply(hidden, reconstructed, relu: false, 0, decoder.Outputs);
+                    }),
+                    ("split over two cores", () =>
+                    {
+                        splitter.Apply(encoder, input, input.Length, hidden, relu: true);
+                        splitter.Apply(decoder, hidden, hidden.Length, reconstructed, relu: false);
+                    }),
+                })
+                {
+                    var times = new List<double>();
+                    for (int i = 0; i < 5500; i++)
+                    {
+                        long start = Stopwatch.GetTimestamp();
+                        call();
+                        if (i >= 500) times.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+                    }
+                    times.Sort();
+                    string layout = inputMajor ? "input-major" : "row-major";
+                    output.WriteLine($"one row, 784-400 and 400-784 products, {layout,-11}, input {inputName,-10}, {name,-20} p50 {times[times.Count / 2]:F1} µs");
+                }
         }
     }
 
@@ -172,7 +185,10 @@ public static class StepProfile
         var ml = new MLContext(seed: 1);
         var data = ml.Data.LoadFromEnumerable(rows.Select(r => new Row { Pixels = r }));
         var options = QualityBenchmark.Options(VaeArchitecture.Mlp, epochs: 1);
-        using var model = new VaeEstimator(ml, options).Fit(ml.Data.LoadFromEnumerable(rows.Take(2000).Select(r => new Row { Pixels = r })));
+        var training = ml.Data.LoadFromEnumerable(rows.Take(2000).Select(r => new Row { Pixels = r }));
+        using var model = new VaeEstimator(ml, options).Fit(training);
+        options.NumberOfModels = 3;
+        using var ensemble = new VaeEstimator(ml, options).Fit(training);
         output.WriteLine();
         for (int pass = 1; pass <= 3; pass++)
         {
@@ -199,6 +215,6 @@ public static class StepProfile
             double alone = 10_000 / clock.Elapsed.TotalSeconds;
             output.WriteLine($"scoring pass {pass}: input read alone {read:F0} rows/s, Transform + cursor (Score) {transform:F0} rows/s, model alone {alone:F0} rows/s");
         }
-        OneRow(output, ml, model, rows);
+        OneRow(output, ml, model, ensemble, rows);
     }
 }

@@ -14,7 +14,10 @@ namespace MLNet.Vae.Model;
 /// PredictionEngine loop) hand over in well under a microsecond, then sleeps until the next. It never delays a caller: a caller
 /// that finishes its half before the helper has started the other takes that half back and runs it itself. One caller at a
 /// time uses the helper; concurrent callers run their layers whole on their own threads.</para>
-/// <para>Owned by <see cref="SingleRowScorer"/>; <see cref="Dispose"/> ends the thread.</para>
+/// <para>Every <see cref="SingleRowScorer"/> in the process uses <see cref="Shared"/>: one helper per scorer would leave an
+/// ensemble's helpers spinning beside each other on two cores, where each steals the core the next one needs. The shared
+/// helper sleeps when idle and holds no reference to a layer between calls. <see cref="Dispose"/> ends a helper made for
+/// measuring.</para>
 /// </remarks>
 internal sealed class LayerSplitter : IDisposable
 {
@@ -33,7 +36,12 @@ internal sealed class LayerSplitter : IDisposable
     private int _state = Idle;
     private volatile bool _stopped;
 
+    private static readonly Lazy<LayerSplitter> SharedHelper = new(() => new LayerSplitter());
+
     public LayerSplitter() => new Thread(Serve) { IsBackground = true, Name = "MLNet.Vae one-row helper" }.Start();
+
+    /// <summary>The process's helper, started on first use; never disposed (a background thread, asleep when idle).</summary>
+    public static LayerSplitter Shared => SharedHelper.Value;
 
     /// <summary>
     /// Writes all outputs of <paramref name="layer"/> for the first <paramref name="inputWidth"/> values of
@@ -42,7 +50,7 @@ internal sealed class LayerSplitter : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Apply(DenseLayer layer, float[] input, int inputWidth, float[] output, bool relu)
     {
-        int half = layer.Outputs / 2;
+        int half = layer.SplitPoint;
         if (_stopped || !_caller.TryEnter())
         {
             layer.Apply(input.AsSpan(0, inputWidth), output, relu, 0, layer.Outputs);
@@ -61,11 +69,14 @@ internal sealed class LayerSplitter : IDisposable
             }
             var spinner = new SpinWait();
             while (Volatile.Read(ref _state) != Done) spinner.SpinOnce(sleep1Threshold: -1);
+            var failure = _failure;
             Volatile.Write(ref _state, Idle);
-            if (_failure is not null) throw new InvalidOperationException("The one-row helper thread failed.", _failure);
+            if (failure is not null) throw new InvalidOperationException("The one-row helper thread failed.", failure);
         }
         finally
         {
+            // The helper outlives any model: it must not keep the layer's weights or the caller's buffers reachable.
+            (_layer, _input, _output, _failure) = (null, [], [], null);
             _caller.Exit();
         }
     }
@@ -88,7 +99,7 @@ internal sealed class LayerSplitter : IDisposable
             try
             {
                 var layer = _layer!;
-                layer.Apply(_input.AsSpan(0, _inputWidth), _output, _relu, layer.Outputs / 2, layer.Outputs);
+                layer.Apply(_input.AsSpan(0, _inputWidth), _output, _relu, layer.SplitPoint, layer.Outputs);
             }
             catch (Exception e)
             {

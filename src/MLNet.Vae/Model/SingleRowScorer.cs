@@ -51,7 +51,7 @@ internal sealed class SingleRowScorer : IDisposable
         _widestLayer = _encoder.Concat(_decoder).Select(l => l.Outputs).Append(InputWidth).Append(LatentDimension).Max();
         _workspaces = new ThreadLocal<Workspace>(() => new Workspace(_widestLayer, InputWidth, LatentDimension));
         if (Environment.ProcessorCount >= 2 && _encoder.Concat(_decoder).Any(l => l.WeightBytes > SplitWeightBytes))
-            _splitter = new LayerSplitter();
+            _splitter = LayerSplitter.Shared;
     }
 
     public int InputWidth { get; }
@@ -177,12 +177,8 @@ internal sealed class SingleRowScorer : IDisposable
         return 0.5 * sum;
     }
 
-    /// <summary>Ends the helper thread.</summary>
-    public void Dispose()
-    {
-        _splitter?.Dispose();
-        _workspaces.Dispose();
-    }
+    /// <summary>Frees the per-thread buffers (the shared helper thread stays for other scorers).</summary>
+    public void Dispose() => _workspaces.Dispose();
 
     /// <summary>One thread's buffers: two for the hidden layers in turn, the standardized input, μ, log σ² and the decoder's output.</summary>
     private sealed class Workspace(int widest, int inputWidth, int latent)
