@@ -1,3 +1,4 @@
+using System.Numerics;
 using MLNet.Vae.Tensors;
 using MLNet.Vae.Network;
 using TorchSharp;
@@ -159,15 +160,21 @@ internal sealed class VaeModel : IDisposable
     /// </summary>
     public int FirstOutOfDomain(ReadOnlySpan<float> row)
     {
-        if (Likelihood == VaeLikelihood.Bernoulli)
+        // Whole vectors first (every row of a one-row call passes here), then one value at a time from the first vector
+        // that holds a value outside.
+        int i = 0;
+        bool bernoulli = Likelihood == VaeLikelihood.Bernoulli;
+        for (; i <= row.Length - Vector<float>.Count; i += Vector<float>.Count)
         {
-            // The negated test is also true for NaN.
-            for (int i = 0; i < row.Length; i++)
-                if (!(row[i] >= 0f && row[i] <= 1f)) return i;
-            return -1;
+            var v = new Vector<float>(row[i..]);
+            // Comparisons with NaN are false; v − v is 0 for finite v and NaN for NaN and ±∞.
+            bool inside = bernoulli
+                ? Vector.GreaterThanOrEqualAll(v, Vector<float>.Zero) && Vector.LessThanOrEqualAll(v, Vector<float>.One)
+                : Vector.EqualsAll(v - v, Vector<float>.Zero);
+            if (!inside) break;
         }
-        for (int i = 0; i < row.Length; i++)
-            if (!float.IsFinite(row[i])) return i;
+        for (; i < row.Length; i++)
+            if (bernoulli ? !(row[i] >= 0f && row[i] <= 1f) : !float.IsFinite(row[i])) return i;
         return -1;
     }
 
