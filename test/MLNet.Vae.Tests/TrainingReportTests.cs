@@ -30,16 +30,21 @@ public sealed class TrainingReportTests
         Assert.IsGreaterThan(3, colours.Count, $"{path} is blank");
     }
 
+    /// <summary>Fits tabular rows with a Label column (normal rows, then outliers) and writes their report into the test's folder.</summary>
+    private VaeTrainingReport FitAndReport(int normalRows, int outliers, int epochs, Action<VaeOptions> configure)
+    {
+        var ml = new MLContext(seed: 1);
+        var data = TestData.ToDataView(ml, TestData.Normal(normalRows, seed: 80).Concat(TestData.Outliers(outliers, seed: 81)));
+        var options = TestData.FastOptions(epochs: epochs);
+        configure(options);
+        using var model = new VaeEstimator(ml, options).Fit(data);
+        return model.WriteTrainingReport(_folder, data, new VaeReportOptions { LabelColumnName = "Label" });
+    }
+
     [TestMethod]
     public void Report_OfTabularDataWithValidation_WritesChartsWithTrainAndValidationSeries()
     {
-        var ml = new MLContext(seed: 1);
-        var data = TestData.ToDataView(ml, TestData.Normal(300, seed: 80).Concat(TestData.Outliers(30, seed: 81)));
-        var options = TestData.FastOptions(epochs: 6);
-        options.ValidationFraction = 0.2;
-        using var model = new VaeEstimator(ml, options).Fit(data);
-
-        var report = model.WriteTrainingReport(_folder, data, new VaeReportOptions { LabelColumnName = "Label" });
+        var report = FitAndReport(normalRows: 300, outliers: 30, epochs: 6, options => options.ValidationFraction = 0.2);
 
         CollectionAssert.AreEqual(new[] { "reconstruction.png", "kl.png", "kl-per-dimension.png", "scores.png", "latent-map.png" },
             report.Charts.Select(c => c.FileName).ToArray(), "tabular data: no image grids");
@@ -61,13 +66,7 @@ public sealed class TrainingReportTests
     [TestMethod]
     public void Report_OfAnEnsemble_ShowsEachModel()
     {
-        var ml = new MLContext(seed: 1);
-        var data = TestData.ToDataView(ml, TestData.Normal(200, seed: 80).Concat(TestData.Outliers(10, seed: 81)));
-        var options = TestData.FastOptions(epochs: 4);
-        options.NumberOfModels = 3;
-        using var model = new VaeEstimator(ml, options).Fit(data);
-
-        var report = model.WriteTrainingReport(_folder, data, new VaeReportOptions { LabelColumnName = "Label" });
+        var report = FitAndReport(normalRows: 200, outliers: 10, epochs: 4, options => options.NumberOfModels = 3);
 
         var members = report.Charts.Single(c => c.FileName == "ensemble.png");
         AssertDecodesAs(Path.Combine(_folder, members.FileName), members.Width, members.Height);
