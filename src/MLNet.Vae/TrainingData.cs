@@ -29,7 +29,10 @@ internal abstract class TrainingData
 
     public abstract TrainingRows Load(VaeModel model, double validationFraction, Generator generator);
 
-    /// <summary>Fits the model's calibration of <see cref="VaeScoreKind.ReconstructionAndLatent"/> on the training rows.</summary>
+    /// <summary>
+    /// Fits the model's calibration of <see cref="VaeScoreKind.ReconstructionAndLatent"/> and
+    /// <see cref="VaeScoreKind.WeightedReconstructionError"/> on the training rows.
+    /// </summary>
     public abstract void Calibrate(VaeModel model);
 
     /// <summary>The training rows' scores: all of them in memory, a uniform sample of up to <see cref="MaximumSampledScores"/> when streamed.</summary>
@@ -120,12 +123,14 @@ internal abstract class TrainingData
             var pairs = new ReservoirSample<(float Reconstruction, float Kl)>(MaximumSampledScores, _seed + 1);
             var reconstruction = new float[_blockRows];
             var kl = new float[_blockRows];
+            var spread = new FeatureTermSpread(_width);
             foreach (var (block, count) in Blocks())
             {
-                model.CalibrationTerms(block, count, reconstruction, kl);
+                model.CalibrationTerms(block, count, reconstruction, kl, spread);
                 for (int r = 0; r < count; r++) pairs.Add((reconstruction[r], kl[r]));
             }
-            model.Calibration = ScoreCalibration.Fit(pairs.Items.Select(p => p.Reconstruction).ToArray(), pairs.Items.Select(p => p.Kl).ToArray());
+            model.Calibration = ScoreCalibration.Fit(pairs.Items.Select(p => p.Reconstruction).ToArray(), pairs.Items.Select(p => p.Kl).ToArray(),
+                spread.Weights());
         }
 
         public override float[] TrainingScores(VaeModel model)

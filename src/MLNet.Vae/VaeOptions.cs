@@ -44,7 +44,7 @@ public sealed class VaeOptions
         /// <summary>The automatic <see cref="VaeOptions.ScoreKind"/> for the Gaussian likelihood (tables).</summary>
         public const VaeScoreKind GaussianScoreKind = VaeScoreKind.ReconstructionAndLatent;
         /// <summary>The automatic <see cref="VaeOptions.ScoreKind"/> for the Bernoulli likelihood (pixels).</summary>
-        public const VaeScoreKind BernoulliScoreKind = VaeScoreKind.ReconstructionError;
+        public const VaeScoreKind BernoulliScoreKind = VaeScoreKind.WeightedReconstructionError;
         /// <summary>Default of <see cref="VaeOptions.LogVarianceLimit"/>: wide enough never to bind in healthy training.</summary>
         public const double LogVarianceLimit = 20;
         /// <summary>Width cap of the automatic hidden layer, the width used by pytorch/examples' VAE.</summary>
@@ -72,8 +72,9 @@ public sealed class VaeOptions
 
     /// <summary>
     /// An optional output column (a vector of Single as wide as the input, carrying its slot names) holding each feature's
-    /// share of the reconstruction error: (x̃ᵢ − μ̃ᵢ)² (Gaussian) or BCE(xᵢ, pᵢ) − H(xᵢ) (Bernoulli); a row's shares sum to
-    /// its <see cref="VaeScoreKind.ReconstructionError"/>. It shows which sensor drove an alarm. Null (the default): no column.
+    /// share of the reconstruction error: tᵢ = (x̃ᵢ − μ̃ᵢ)² (Gaussian) or BCE(xᵢ, pᵢ) − H(xᵢ) (Bernoulli); a row's shares sum to
+    /// its <see cref="VaeScoreKind.ReconstructionError"/>. With <see cref="VaeScoreKind.WeightedReconstructionError"/> the
+    /// shares are the weighted terms tᵢ wᵢ, summing to that score. It shows which sensor drove an alarm. Null (the default): no column.
     /// </summary>
     public string? FeatureScoresColumnName { get; set; }
 
@@ -135,8 +136,9 @@ public sealed class VaeOptions
     /// <summary>How the <see cref="ScoreColumnName"/> column is computed; see <see cref="VaeScoreKind"/>.</summary>
     /// <remarks>
     /// Null (the default) chooses by likelihood: <see cref="VaeScoreKind.ReconstructionAndLatent"/> for Gaussian (tables,
-    /// where anomalies may be off the manifold or far out on it) and <see cref="VaeScoreKind.ReconstructionError"/> for
-    /// Bernoulli (pixels, where the latent term added nothing on Fashion-MNIST); see docs/choosing-options.md.
+    /// where anomalies may be off the manifold or far out on it) and <see cref="VaeScoreKind.WeightedReconstructionError"/>
+    /// for Bernoulli (pixels, where the latent term added little on Fashion-MNIST and weighting each pixel by its steadiness
+    /// on the training images added most); see docs/choosing-options.md.
     /// </remarks>
     public VaeScoreKind? ScoreKind { get; set; }
 
@@ -222,7 +224,8 @@ public sealed class VaeOptions
     /// The most feature data <see cref="VaeEstimator.Fit"/> holds in memory, in bytes of float32 values (rows × width × 4);
     /// default 512 MiB. Up to it, Fit reads every row once and trains on the array. Above it, Fit streams: one pass gathers
     /// the statistics (row count, standardization, a sample), each epoch reads the data again in blocks of about 64 MB shuffled
-    /// within the block, and a last pass (two for <see cref="VaeScoreKind.ReconstructionAndLatent"/>) scores the rows for the
+    /// within the block, and a last pass (two for <see cref="VaeScoreKind.ReconstructionAndLatent"/> and
+    /// <see cref="VaeScoreKind.WeightedReconstructionError"/>) scores the rows for the
     /// threshold on a uniform sample of up to 1,000,000 scores. Memory then stays flat as rows grow (docs/scale.md). Streaming
     /// needs a data view that can be read several times, no validation rows (<see cref="ValidationFraction"/> 0) and shuffled
     /// rows: shuffle sorted data upstream (mlContext.Data.ShuffleRows).

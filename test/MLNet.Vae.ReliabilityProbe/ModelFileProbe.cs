@@ -130,6 +130,10 @@ internal static class ModelFileProbe
         yield return Json("unknown likelihood", "\"Likelihood\":\"[A-Za-z]+\"", "\"Likelihood\":\"Poisson\"", "metadata");
         yield return Json("empty score column", "\"Score\":\"Score\"", "\"Score\":\"\"", "Columns");
         yield return Json("no history", "\"History\":\\[", "\"History\":null,\"x\":[", "TrainingHistory");
+        // The weighted score without valid weights: one weight too many, and negative.
+        string weighted = Regex.Replace(json, "\"ScoreKind\":\"ReconstructionAndLatent\"", "\"ScoreKind\":\"WeightedReconstructionError\"");
+        yield return ("weighted score with bad weights", Build(Regex.Replace(weighted, "\"FeatureWeights\":\\[", "\"FeatureWeights\":[-1,"), tensors),
+            "Calibration.FeatureWeights");
         yield return ("NaN weight", Build(json, WithFloat(tensors, float.NaN)), "not finite");
         yield return ("infinite weight", Build(json, WithFloat(tensors, float.PositiveInfinity)), "not finite");
         yield return ("one tensor fewer", Build(json, WithInt(tensors, 0, BitConverter.ToInt32(tensors) - 1)), "weight tensors");

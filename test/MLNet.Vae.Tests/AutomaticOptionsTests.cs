@@ -72,7 +72,7 @@ public sealed class AutomaticOptionsTests
     {
         var choices = new List<string>();
         Assert.AreEqual(VaeScoreKind.ReconstructionAndLatent, new VaeOptions().Resolve(10, 100, choices).ScoreKind);
-        Assert.AreEqual(VaeScoreKind.ReconstructionError, new VaeOptions { Likelihood = VaeLikelihood.Bernoulli }.Resolve(10, 100, choices).ScoreKind);
+        Assert.AreEqual(VaeScoreKind.WeightedReconstructionError, new VaeOptions { Likelihood = VaeLikelihood.Bernoulli }.Resolve(10, 100, choices).ScoreKind);
     }
 
     [TestMethod]

@@ -22,13 +22,14 @@ public sealed class SingleRowScorerTests
         var training = TestData.ToDataView(ml, TestData.Normal(200, seed: 1, unitInterval: unit));
         using var transformer = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(training);
         var model = transformer.Model;
-        if (likelihood == VaeLikelihood.Gaussian) Assert.IsNotNull(model.Calibration, "the Gaussian model's default score is calibrated");
         var rows = TestData.Normal(6, seed: 2, unitInterval: unit).Concat(TestData.Outliers(6, seed: 3, unitInterval: unit)).Select(r => r.Features).ToArray();
         var flat = rows.SelectMany(r => r).ToArray();
         int width = model.InputWidth, latent = model.LatentDimension;
 
-        // The Bernoulli model's default score needs no calibration, so it has none for ReconstructionAndLatent.
-        foreach (var kind in Enum.GetValues<VaeScoreKind>().Where(k => k != VaeScoreKind.ReconstructionAndLatent || model.Calibration is not null))
+        // Both likelihoods' default scores are calibrated, so every kind can be scored.
+        Assert.IsNotNull(model.Calibration, "calibrated");
+        Assert.IsTrue(model.Calibration.HasFeatureWeights(model.InputWidth), "with feature weights");
+        foreach (var kind in Enum.GetValues<VaeScoreKind>())
         {
             var batchLatent = new float[rows.Length * latent];
             var batchScores = new float[rows.Length];

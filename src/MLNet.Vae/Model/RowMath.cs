@@ -39,6 +39,16 @@ internal static class RowMath
         return total;
     }
 
+    /// <summary>dᵢ = aᵢ bᵢ.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination)
+    {
+        int i = 0;
+        for (; i <= a.Length - Vector<float>.Count; i += Vector<float>.Count)
+            (new Vector<float>(a[i..]) * new Vector<float>(b[i..])).CopyTo(destination[i..]);
+        for (; i < a.Length; i++) destination[i] = a[i] * b[i];
+    }
+
     /// <summary>aᵢ ← max(aᵢ, 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Relu(Span<float> a)

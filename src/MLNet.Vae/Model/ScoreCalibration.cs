@@ -1,21 +1,27 @@
 namespace MLNet.Vae.Model;
 
 /// <summary>
-/// Where the two terms of <see cref="VaeScoreKind.ReconstructionAndLatent"/> sit on the training rows: a robust centre
-/// (the median) and scale (the inter-quartile range / 1.349, which equals σ for normal data; the standard deviation when
-/// the range is 0, and 1 when that is 0 too) of each, so that neither term dominates by its units alone.
+/// What the calibrated score kinds know of the training rows. For <see cref="VaeScoreKind.ReconstructionAndLatent"/>, where
+/// its two terms sit: a robust centre (the median) and scale (the inter-quartile range / 1.349, which equals σ for normal
+/// data; the standard deviation when the range is 0, and 1 when that is 0 too) of each, so that neither term dominates by
+/// its units alone. For <see cref="VaeScoreKind.WeightedReconstructionError"/>, each feature's weight 1 / (σᵢ + ε)
+/// (<see cref="FeatureTermSpread"/>).
 /// </summary>
-internal sealed record ScoreCalibration(float ReconstructionCenter, float ReconstructionScale, float LatentCenter, float LatentScale)
+internal sealed record ScoreCalibration(float ReconstructionCenter, float ReconstructionScale, float LatentCenter, float LatentScale,
+    float[]? FeatureWeights = null)
 {
-    public static ScoreCalibration Fit(float[] reconstruction, float[] latent)
+    public static ScoreCalibration Fit(float[] reconstruction, float[] latent, float[]? featureWeights = null)
     {
         var (reconstructionCenter, reconstructionScale) = CenterAndScale(reconstruction);
         var (latentCenter, latentScale) = CenterAndScale(latent);
-        return new ScoreCalibration(reconstructionCenter, reconstructionScale, latentCenter, latentScale);
+        return new ScoreCalibration(reconstructionCenter, reconstructionScale, latentCenter, latentScale, featureWeights);
     }
 
     public bool IsValid => float.IsFinite(ReconstructionCenter) && float.IsFinite(LatentCenter)
         && float.IsFinite(ReconstructionScale) && ReconstructionScale > 0 && float.IsFinite(LatentScale) && LatentScale > 0;
+
+    /// <summary>Whether it holds one positive finite weight for each of <paramref name="width"/> features.</summary>
+    public bool HasFeatureWeights(int width) => FeatureWeights is { } weights && weights.Length == width && weights.All(w => float.IsFinite(w) && w > 0);
 
     /// <summary>The median and robust spread of the finite values (see the type's summary).</summary>
     public static (float Center, float Scale) CenterAndScale(float[] values)

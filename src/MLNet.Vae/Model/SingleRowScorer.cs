@@ -99,12 +99,19 @@ internal sealed class SingleRowScorer : IDisposable
 
         var terms = work.Terms.AsSpan(0, InputWidth);
         var scratch = work.Scratch.AsSpan(0, InputWidth);
-        bool needsTerms = !featureScores.IsEmpty || kind is VaeScoreKind.ReconstructionError or VaeScoreKind.ReconstructionAndLatent;
+        bool needsTerms = !featureScores.IsEmpty || kind is VaeScoreKind.ReconstructionError or VaeScoreKind.ReconstructionAndLatent
+            or VaeScoreKind.WeightedReconstructionError;
         if (needsTerms) ReconstructionTerms(decoded, x, terms);
+        if (kind == VaeScoreKind.WeightedReconstructionError)
+        {
+            // tᵢ wᵢ: the weighted kind's feature scores are its weighted terms, as on the batched path.
+            var weights = calibration?.FeatureWeights ?? throw new InvalidOperationException("The model was not calibrated for the WeightedReconstructionError score.");
+            RowMath.Multiply(terms, weights, terms);
+        }
         if (!featureScores.IsEmpty) terms.CopyTo(featureScores);
         return kind switch
         {
-            VaeScoreKind.ReconstructionError => RowMath.Sum(terms),
+            VaeScoreKind.ReconstructionError or VaeScoreKind.WeightedReconstructionError => RowMath.Sum(terms),
             VaeScoreKind.SquaredError => SquaredError(decoded, x, scratch),
             VaeScoreKind.NegativeElbo => (float)(Reconstruction(decoded, x, scratch) + Kl(mean, logVariance)),
             VaeScoreKind.ReconstructionAndLatent => Combined(RowMath.Sum(terms), mean, logVariance,

@@ -180,19 +180,24 @@ internal sealed class VaeModel : IDisposable
 
     /// <summary>
     /// Fits <see cref="Calibration"/> on <paramref name="count"/> training rows: their reconstruction errors and KL terms,
-    /// scored in batches.
+    /// and the spread of each feature's term, scored in batches.
     /// </summary>
     public void Calibrate(ReadOnlySpan<float> rows, int count)
     {
         var reconstruction = new float[count];
         var kl = new float[count];
-        CalibrationTerms(rows, count, reconstruction, kl);
-        Calibration = ScoreCalibration.Fit(reconstruction, kl);
+        var spread = new FeatureTermSpread(InputWidth);
+        CalibrationTerms(rows, count, reconstruction, kl, spread);
+        Calibration = ScoreCalibration.Fit(reconstruction, kl, spread.Weights());
     }
 
-    /// <summary>Each row's reconstruction error and KL term, the two terms <see cref="Calibration"/> is fitted on, in batches.</summary>
-    public void CalibrationTerms(ReadOnlySpan<float> rows, int count, Span<float> reconstruction, Span<float> kl)
+    /// <summary>
+    /// Each row's reconstruction error and KL term, the two terms <see cref="Calibration"/> is fitted on, in batches; each
+    /// feature's term is added to <paramref name="spread"/>.
+    /// </summary>
+    public void CalibrationTerms(ReadOnlySpan<float> rows, int count, Span<float> reconstruction, Span<float> kl, FeatureTermSpread spread)
     {
+        var terms = new float[Math.Min(ScoringBatchRows, count) * InputWidth];
         for (int start = 0; start < count; start += ScoringBatchRows)
         {
             int n = Math.Min(ScoringBatchRows, count - start);
@@ -200,8 +205,11 @@ internal sealed class VaeModel : IDisposable
             var x = ToModelSpace(FromRows(rows.Slice(checked(start * InputWidth), n * InputWidth), n));
             var (mean, logVariance) = Network.Encode(x);
             var latentTerm = VaeObjective.LatentTerm(Network, mean, logVariance);
-            var errors = VaeObjective.Score(VaeScoreKind.ReconstructionError, Likelihood, Network.Decode(mean), x, latentTerm, _scale);
-            TensorCopy.CopyTo(errors, reconstruction.Slice(start, n));
+            // Summed, the terms are the ReconstructionError score.
+            var featureTerms = VaeObjective.ReconstructionErrorPerFeature(Likelihood, Network.Decode(mean), x);
+            TensorCopy.CopyTo(featureTerms, terms.AsSpan(0, n * InputWidth));
+            spread.Add(terms, n);
+            TensorCopy.CopyTo(featureTerms.sum(1), reconstruction.Slice(start, n));
             TensorCopy.CopyTo(latentTerm, kl.Slice(start, n));
         }
     }
@@ -213,14 +221,29 @@ internal sealed class VaeModel : IDisposable
         var x = ToModelSpace(FromRows(rows, count));
         var (mean, logVariance) = Network.Encode(x);
         var decoded = Network.Decode(mean);
+        // The weighted kind's feature scores are its weighted terms, which sum to its score; every other kind's are the plain terms.
+        var weighted = kind == VaeScoreKind.WeightedReconstructionError ? WeightedTerms(decoded, x) : null;
         if (!featureScores.IsEmpty)
-            TensorCopy.CopyTo(VaeObjective.ReconstructionErrorPerFeature(Likelihood, decoded, x), featureScores[..(count * InputWidth)]);
+            TensorCopy.CopyTo(weighted ?? VaeObjective.ReconstructionErrorPerFeature(Likelihood, decoded, x), featureScores[..(count * InputWidth)]);
         var latentTerm = VaeObjective.LatentTerm(Network, mean, logVariance);
-        var score = kind == VaeScoreKind.ReconstructionAndLatent ? Combined(decoded, x, latentTerm)
+        var score = weighted is not null ? weighted.sum(1)
+            : kind == VaeScoreKind.ReconstructionAndLatent ? Combined(decoded, x, latentTerm)
             : VaeObjective.Score(kind, Likelihood, decoded, x, latentTerm, _scale);
         TensorCopy.CopyTo(mean, latent[..(count * LatentDimension)]);
         TensorCopy.CopyTo(score, scores[..count]);
     }
+
+    /// <summary>tᵢ wᵢ for each row and feature: the terms of <see cref="VaeScoreKind.WeightedReconstructionError"/>, [n × d].</summary>
+    private Tensor WeightedTerms(Tensor decoded, Tensor x)
+    {
+        var weights = FeatureWeights();
+        using var row = TensorCopy.FromRows(weights, 1, InputWidth);
+        return VaeObjective.ReconstructionErrorPerFeature(Likelihood, decoded, x).mul(row);
+    }
+
+    /// <summary>The weights of <see cref="VaeScoreKind.WeightedReconstructionError"/>, from <see cref="Calibration"/>.</summary>
+    public float[] FeatureWeights() => Calibration is { } calibration && calibration.HasFeatureWeights(InputWidth) ? calibration.FeatureWeights!
+        : throw new InvalidOperationException("The model was not calibrated for the WeightedReconstructionError score.");
 
     /// <summary>
     /// (R − m_R) / s_R + max(0, (K − m_K) / s_K − <see cref="LatentMargin"/>) with the training rows' <see cref="Calibration"/>

@@ -95,9 +95,15 @@ internal static class VaeOnnxGraph
         string decoded = spec.Architecture == VaeArchitecture.Mlp ? MlpDecoder(g, spec, mean, Linear) : ConvDecoder(g, spec, mean, Linear, Weight);
 
         string terms = ReconstructionTerms(g, model.Likelihood, decoded, x);
+        if (model.ScoreKind == VaeScoreKind.WeightedReconstructionError)
+        {
+            // tᵢ wᵢ: the weighted kind's feature scores are its weighted terms.
+            var featureWeights = model.FeatureWeights();
+            terms = g.Node("Mul", terms, g.Constant("featureWeights", featureWeights, 1, featureWeights.Length));
+        }
         string score = model.ScoreKind switch
         {
-            VaeScoreKind.ReconstructionError => g.SumRows(terms),
+            VaeScoreKind.ReconstructionError or VaeScoreKind.WeightedReconstructionError => g.SumRows(terms),
             VaeScoreKind.SquaredError => SquaredError(g, model, decoded, x),
             VaeScoreKind.NegativeElbo => g.Node("Add", NegativeLogLikelihood(g, model, decoded, x), Kl(g, mean, logVariance)),
             VaeScoreKind.ReconstructionAndLatent => Combined(g, model, g.SumRows(terms), Kl(g, mean, logVariance)),

@@ -321,6 +321,9 @@ internal static class VaeModelFile
                 "holds a model without a finite score centre and a positive finite score scale");
             if (state.Options.ScoreKind == VaeScoreKind.ReconstructionAndLatent)
                 Require(savedMembers.All(m => m.Calibration is { IsValid: true }), "Members.Calibration", "is missing or not finite with positive scales");
+            if (state.Options.ScoreKind == VaeScoreKind.WeightedReconstructionError)
+                Require(savedMembers.All(m => m.Calibration?.HasFeatureWeights(state.Network.InputWidth) == true), "Members.Calibration.FeatureWeights",
+                    $"does not hold {state.Network.InputWidth} positive finite weights for every model");
         }
         var network = state.Network;
         Require(network.InputWidth >= 1, "InputWidth", $"is {network.InputWidth}");
@@ -337,6 +340,9 @@ internal static class VaeModelFile
         Require(float.IsFinite(state.Threshold), "Threshold", $"is {state.Threshold}, not a finite number");
         if (state.Options.ScoreKind == VaeScoreKind.ReconstructionAndLatent)
             Require(state.Calibration is { IsValid: true }, "Calibration", "is missing or not finite with positive scales");
+        if (state.Options.ScoreKind == VaeScoreKind.WeightedReconstructionError && state.Members is null)
+            Require(state.Calibration?.HasFeatureWeights(network.InputWidth) == true, "Calibration.FeatureWeights",
+                $"does not hold {network.InputWidth} positive finite weights");
         var training = state.Training;
         Require(training.History is not null && training.History.All(r => r is not null && r.KlPerDimension is not null), "TrainingHistory", "is missing");
         Require(training.Warnings is not null && training.Warnings.All(w => w is not null), "TrainingWarnings", "is missing or holds an empty entry");

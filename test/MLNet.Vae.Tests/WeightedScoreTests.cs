@@ -1,0 +1,65 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MLNet.Vae.Tests;
+
+/// <summary>
+/// VaeScoreKind.WeightedReconstructionError, the Bernoulli default: s(x) = Σᵢ tᵢ(x) / (σᵢ + ε) with σᵢ the training rows'
+/// standard deviation of feature i's reconstruction term and ε = 0.3 × mean σ, recomputed here from the plain terms.
+/// </summary>
+[TestClass]
+public sealed class WeightedScoreTests
+{
+    [TestMethod]
+    public void WeightedScore_EqualsTheFormula_AndItsFeatureScoresSumToIt()
+    {
+        var ml = new MLContext(seed: 1);
+        var trainRows = TestData.Normal(150, seed: 1, unitInterval: true);
+        var options = TestData.FastOptions(VaeLikelihood.Bernoulli, epochs: 10);
+        options.ScoreKind = null;
+        options.FeatureScoresColumnName = "FeatureScores";
+        using var transformer = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(TestData.ToDataView(ml, trainRows));
+        Assert.AreEqual(VaeScoreKind.WeightedReconstructionError, transformer.Model.ScoreKind, "the Bernoulli default");
+        var model = transformer.Model;
+        int width = model.InputWidth;
+
+        // σᵢ from the plain terms of the training rows, as the model's calibration should have found it.
+        var flatTrain = trainRows.SelectMany(r => r.Features).ToArray();
+        var trainTerms = new float[trainRows.Count * width];
+        model.Score(VaeScoreKind.ReconstructionError, flatTrain, trainRows.Count, new float[trainRows.Count * model.LatentDimension], new float[trainRows.Count], trainTerms);
+        var deviation = Enumerable.Range(0, width).Select(i =>
+        {
+            var column = Enumerable.Range(0, trainRows.Count).Select(r => (double)trainTerms[r * width + i]).ToArray();
+            double mean = column.Average();
+            return Math.Sqrt(column.Average(t => (t - mean) * (t - mean)));
+        }).ToArray();
+        double epsilon = 0.3 * deviation.Average();
+
+        var testRows = TestData.Normal(5, seed: 2, unitInterval: true).Concat(TestData.Outliers(5, seed: 3, unitInterval: true)).ToList();
+        var flatTest = testRows.SelectMany(r => r.Features).ToArray();
+        var plainTerms = new float[testRows.Count * width];
+        model.Score(VaeScoreKind.ReconstructionError, flatTest, testRows.Count, new float[testRows.Count * model.LatentDimension], new float[testRows.Count], plainTerms);
+        var scored = transformer.Transform(TestData.ToDataView(ml, testRows));
+        var scores = TestData.Scores(scored);
+        var featureScores = scored.GetColumn<float[]>("FeatureScores").ToArray();
+        for (int r = 0; r < testRows.Count; r++)
+        {
+            double expected = 0;
+            for (int i = 0; i < width; i++)
+            {
+                double term = plainTerms[r * width + i] / (deviation[i] + epsilon);
+                expected += term;
+                Assert.AreEqual(term, featureScores[r][i], 1e-4 * Math.Max(1, Math.Abs(term)), $"row {r}, feature {i}");
+            }
+            Assert.AreEqual(expected, scores[r], 1e-4 * Math.Max(1, Math.Abs(expected)), $"row {r}");
+            Assert.AreEqual(scores[r], featureScores[r].Sum(), 1e-4 * Math.Max(1, Math.Abs(scores[r])), $"row {r}: the feature scores sum to the score");
+        }
+
+        // The weights travel with the model file.
+        using var file = new MemoryStream();
+        transformer.Save(file);
+        file.Position = 0;
+        using var loaded = VaeTransformer.Load(ml, file);
+        CollectionAssert.AreEqual(scores, TestData.Scores(loaded.Transform(TestData.ToDataView(ml, testRows))), "the same scores after loading");
+    }
+}
