@@ -62,4 +62,23 @@ public sealed class WeightedScoreTests
         using var loaded = VaeTransformer.Load(ml, file);
         CollectionAssert.AreEqual(scores, TestData.Scores(loaded.Transform(TestData.ToDataView(ml, testRows))), "the same scores after loading");
     }
+
+    [TestMethod]
+    public void Weights_OfALargeTable_ComeFromAnEvenSample_CloseToAllRows()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = TestData.Normal(TrainingData.WeightSampleRows + 3000, seed: 4, unitInterval: true);
+        var options = TestData.FastOptions(VaeLikelihood.Bernoulli, epochs: 1);
+        options.ScoreKind = VaeScoreKind.WeightedReconstructionError;
+        using var transformer = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(TestData.ToDataView(ml, rows));
+        var model = transformer.Model;
+        var fromSample = model.FeatureWeights();
+
+        var flat = rows.SelectMany(r => r.Features).ToArray();
+        var spread = new MLNet.Vae.Model.FeatureTermSpread(model.InputWidth);
+        model.CalibrationTerms(flat, rows.Count, new float[rows.Count], new float[rows.Count], spread);
+        var fromAll = spread.Weights();
+        for (int i = 0; i < fromAll.Length; i++)
+            Assert.AreEqual(fromAll[i], fromSample[i], 0.05 * fromAll[i], $"feature {i}: the sample's weight is within 5% of all rows'");
+    }
 }
