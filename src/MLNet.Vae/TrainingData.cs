@@ -56,7 +56,7 @@ internal abstract class TrainingData
         {
             if (model.ScoreKind != VaeScoreKind.WeightedReconstructionError || rowCount <= WeightSampleRows)
             {
-                model.Calibrate(rows, rowCount);
+                model.Calibrate(rows, rowCount, withFeatureWeights: model.ScoreKind == VaeScoreKind.WeightedReconstructionError);
                 return;
             }
             // The weighted score needs only each feature's spread, which rows spread evenly over the data measure as well as
@@ -64,7 +64,7 @@ internal abstract class TrainingData
             var sample = new float[WeightSampleRows * width];
             for (int r = 0; r < WeightSampleRows; r++)
                 rows.AsSpan((int)((long)r * rowCount / WeightSampleRows) * width, width).CopyTo(sample.AsSpan(r * width));
-            model.Calibrate(sample, WeightSampleRows);
+            model.Calibrate(sample, WeightSampleRows, withFeatureWeights: true);
         }
 
         public override float[] TrainingScores(VaeModel model) => model.ScoreRows(rows, rowCount).Scores;
@@ -139,14 +139,14 @@ internal abstract class TrainingData
             var pairs = new ReservoirSample<(float Reconstruction, float Kl)>(MaximumSampledScores, _seed + 1);
             var reconstruction = new float[_blockRows];
             var kl = new float[_blockRows];
-            var spread = new FeatureTermSpread(_width);
+            var spread = model.ScoreKind == VaeScoreKind.WeightedReconstructionError ? new FeatureTermSpread(_width) : null;
             foreach (var (block, count) in Blocks())
             {
                 model.CalibrationTerms(block, count, reconstruction, kl, spread);
                 for (int r = 0; r < count; r++) pairs.Add((reconstruction[r], kl[r]));
             }
             model.Calibration = ScoreCalibration.Fit(pairs.Items.Select(p => p.Reconstruction).ToArray(), pairs.Items.Select(p => p.Kl).ToArray(),
-                spread.Weights());
+                spread?.Weights());
         }
 
         public override float[] TrainingScores(VaeModel model)

@@ -180,24 +180,24 @@ internal sealed class VaeModel : IDisposable
 
     /// <summary>
     /// Fits <see cref="Calibration"/> on <paramref name="count"/> training rows: their reconstruction errors and KL terms,
-    /// and the spread of each feature's term, scored in batches.
+    /// and when <paramref name="withFeatureWeights"/> the spread of each feature's term, scored in batches.
     /// </summary>
-    public void Calibrate(ReadOnlySpan<float> rows, int count)
+    public void Calibrate(ReadOnlySpan<float> rows, int count, bool withFeatureWeights)
     {
         var reconstruction = new float[count];
         var kl = new float[count];
-        var spread = new FeatureTermSpread(InputWidth);
+        var spread = withFeatureWeights ? new FeatureTermSpread(InputWidth) : null;
         CalibrationTerms(rows, count, reconstruction, kl, spread);
-        Calibration = ScoreCalibration.Fit(reconstruction, kl, spread.Weights());
+        Calibration = ScoreCalibration.Fit(reconstruction, kl, spread?.Weights());
     }
 
     /// <summary>
     /// Each row's reconstruction error and KL term, the two terms <see cref="Calibration"/> is fitted on, in batches; each
-    /// feature's term is added to <paramref name="spread"/>.
+    /// feature's term is added to <paramref name="spread"/> unless it is null.
     /// </summary>
-    public void CalibrationTerms(ReadOnlySpan<float> rows, int count, Span<float> reconstruction, Span<float> kl, FeatureTermSpread spread)
+    public void CalibrationTerms(ReadOnlySpan<float> rows, int count, Span<float> reconstruction, Span<float> kl, FeatureTermSpread? spread)
     {
-        var terms = new float[Math.Min(ScoringBatchRows, count) * InputWidth];
+        var terms = spread is null ? [] : new float[Math.Min(ScoringBatchRows, count) * InputWidth];
         for (int start = 0; start < count; start += ScoringBatchRows)
         {
             int n = Math.Min(ScoringBatchRows, count - start);
@@ -207,8 +207,11 @@ internal sealed class VaeModel : IDisposable
             var latentTerm = VaeObjective.LatentTerm(Network, mean, logVariance);
             // Summed, the terms are the ReconstructionError score.
             var featureTerms = VaeObjective.ReconstructionErrorPerFeature(Likelihood, Network.Decode(mean), x);
-            TensorCopy.CopyTo(featureTerms, terms.AsSpan(0, n * InputWidth));
-            spread.Add(terms, n);
+            if (spread is not null)
+            {
+                TensorCopy.CopyTo(featureTerms, terms.AsSpan(0, n * InputWidth));
+                spread.Add(terms, n);
+            }
             TensorCopy.CopyTo(featureTerms.sum(1), reconstruction.Slice(start, n));
             TensorCopy.CopyTo(latentTerm, kl.Slice(start, n));
         }
@@ -241,8 +244,11 @@ internal sealed class VaeModel : IDisposable
         return VaeObjective.ReconstructionErrorPerFeature(Likelihood, decoded, x).mul(row);
     }
 
-    /// <summary>The weights of <see cref="VaeScoreKind.WeightedReconstructionError"/>, from <see cref="Calibration"/>.</summary>
-    public float[] FeatureWeights() => Calibration is { } calibration && calibration.HasFeatureWeights(InputWidth) ? calibration.FeatureWeights!
+    /// <summary>
+    /// The weights of <see cref="VaeScoreKind.WeightedReconstructionError"/>, from <see cref="Calibration"/> (positive and
+    /// finite as Fit makes them and loading checks them; only their presence is checked here, on every scoring call).
+    /// </summary>
+    public float[] FeatureWeights() => Calibration?.FeatureWeights is { } weights && weights.Length == InputWidth ? weights
         : throw new InvalidOperationException("The model was not calibrated for the WeightedReconstructionError score.");
 
     /// <summary>
