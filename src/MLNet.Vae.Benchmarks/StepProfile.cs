@@ -60,6 +60,7 @@ public static class StepProfile
             output.WriteLine($"{variants[v].Name,-48} {ms:F3} ms/step, median of 5 rounds of 300 steps ({128 / ms * 1000:F0} samples/s)");
         }
         Copies(output);
+        BatchParts(output, model);
         Scoring(output);
         return 0;
     }
@@ -91,6 +92,72 @@ public static class StepProfile
         output.WriteLine($"copy 512x784 out, bytes (TensorCopy.CopyTo)    {Milliseconds(() => TensorCopy.CopyTo(source, managed)):F3} ms");
         double mm = Milliseconds(() => source.mm(weights.t()));
         output.WriteLine($"product 512x784 by 784x400                     {mm:F3} ms ({2.0 * 512 * 784 * 400 / (mm / 1000) / 1e9:F0} GFLOP/s)");
+    }
+
+    /// <summary>
+    /// The batched scoring path's parts for 512 rows (the network above, untrained): encoding, decoding, the Bernoulli terms on
+    /// libtorch, and the same terms in the one-row path's managed code on both cores.
+    /// </summary>
+    private static void BatchParts(TextWriter output, VaeModel model)
+    {
+        var network = model.Network;
+        network.eval();
+        using var noGrad = no_grad();
+        using var x = rand(512, 784);
+        using var scope = NewDisposeScope();
+        var (mean, _) = network.Encode(x);
+        var decoded = network.Decode(mean);
+        var logits = TensorCopy.ToArray(decoded);
+        var pixels = TensorCopy.ToArray(x);
+        var terms = new float[logits.Length];
+        output.WriteLine($"batch of 512, encode                            {Milliseconds(() => network.Encode(x)):F3} ms");
+        output.WriteLine($"batch of 512, decode                            {Milliseconds(() => network.Decode(mean)):F3} ms");
+        output.WriteLine($"batch of 512, Bernoulli terms (libtorch)        {Milliseconds(() => VaeObjective.ReconstructionErrorPerFeature(VaeLikelihood.Bernoulli, decoded, x).sum(1)):F3} ms");
+        output.WriteLine($"batch of 512, Bernoulli terms (RowMath, 2 cores) {Milliseconds(() => Parallel.For(0, 2, half =>
+        {
+            for (int r = half * 256; r < half * 256 + 256; r++)
+                RowMath.BernoulliTerms(logits.AsSpan(r * 784, 784), pixels.AsSpan(r * 784, 784), terms.AsSpan(r * 784, 784), minusEntropy: true);
+        })):F3} ms");
+        OneRowTerms(output, logits.AsSpan(0, 784).ToArray(), pixels.AsSpan(0, 784).ToArray());
+    }
+
+    /// <summary>
+    /// One row's Bernoulli terms (784 pixels, minus the entropy): RowMath's own log and exp against the same formula with
+    /// .NET's Vector.Log and Vector.Exp; p50 of 5 000 calls after 500.
+    /// </summary>
+    private static void OneRowTerms(TextWriter output, float[] logits, float[] pixels)
+    {
+        var terms = new float[784];
+        void WithDotNetMath()
+        {
+            var one = System.Numerics.Vector<float>.One;
+            for (int i = 0; i + System.Numerics.Vector<float>.Count <= 784; i += System.Numerics.Vector<float>.Count)
+            {
+                var l = new System.Numerics.Vector<float>(logits, i);
+                var v = new System.Numerics.Vector<float>(pixels, i);
+                var t = System.Numerics.Vector.Max(l, System.Numerics.Vector<float>.Zero) - l * v
+                    + System.Numerics.Vector.Log(one + System.Numerics.Vector.Exp(System.Numerics.Vector.Max(-System.Numerics.Vector.Abs(l), new(-80f))));
+                var c = one - v;
+                t += v * System.Numerics.Vector.Log(System.Numerics.Vector.Max(v, new(1e-12f))) + c * System.Numerics.Vector.Log(System.Numerics.Vector.Max(c, new(1e-12f)));
+                t.CopyTo(terms, i);
+            }
+        }
+        foreach (var (name, call) in new (string, Action)[]
+        {
+            ("RowMath (own log and exp)", () => RowMath.BernoulliTerms(logits, pixels, terms, minusEntropy: true)),
+            ("Vector.Log and Vector.Exp", WithDotNetMath),
+        })
+        {
+            var times = new List<double>();
+            for (int i = 0; i < 5500; i++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                call();
+                if (i >= 500) times.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+            }
+            times.Sort();
+            output.WriteLine($"one row, Bernoulli terms of 784 pixels, {name,-26} p50 {times[times.Count / 2]:F1} µs");
+        }
     }
 
     public sealed class Row
