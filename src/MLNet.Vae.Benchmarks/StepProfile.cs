@@ -26,10 +26,11 @@ public static class StepProfile
         using var model = new VaeModel(network, VaeLikelihood.Bernoulli, VaeScoreKind.ReconstructionError, standardization: null);
         using var data = rand(60000, 784);
         using var generator = new Generator(1);
-        // The training loop's own step (Training/TrainingStep.cs), its parts switched on one by one.
-        using var step = new TrainingStep(model, learningRate: 1e-3, weightDecay: 0, freeBits: 0, generator);
+        // The training loop's own step (Training/TrainingStep.cs), its parts switched on one by one; on autograd and derived by hand.
+        using var autogradStep = new TrainingStep(model, learningRate: 1e-3, weightDecay: 0, freeBits: 0, generator, byHand: false);
+        using var byHandStep = new TrainingStep(model, learningRate: 1e-3, weightDecay: 0, freeBits: 0, generator, byHand: true);
         network.train();
-        double Time(string name, bool adam, bool items, int steps = 300)
+        double Time(TrainingStep step, bool adam, bool items, int steps = 300)
         {
             var clock = new Stopwatch();
             for (int s = 0; s < steps + 20; s++)
@@ -43,26 +44,50 @@ public static class StepProfile
             }
             return clock.Elapsed.TotalMilliseconds / steps;
         }
-        var variants = new (string Name, bool Adam, bool Items)[]
+        var variants = new (string Name, TrainingStep Step, bool Adam, bool Items)[]
         {
-            ("forward + backward", false, false),
-            ("+ the loss read (TrainingStep.Read)", false, true),
-            ("+ fused Adam and gradient norm (whole step)", true, true),
+            ("autograd: forward + backward", autogradStep, false, false),
+            ("autograd: + the loss read (TrainingStep.Read)", autogradStep, false, true),
+            ("autograd: + fused Adam and gradient norm", autogradStep, true, true),
+            ("by hand: forward + backward (+ loss values)", byHandStep, false, true),
+            ("by hand: + fused Adam (the training loop's step)", byHandStep, true, true),
         };
-        Time("warm-up", true, true, steps: 200);
+        Time(autogradStep, true, true, steps: 100);
+        Time(byHandStep, true, true, steps: 100);
         var times = variants.Select(_ => new List<double>()).ToList();
         for (int round = 0; round < 5; round++)
             for (int v = 0; v < variants.Length; v++)
-                times[v].Add(Time(variants[v].Name, variants[v].Adam, variants[v].Items));
+                times[v].Add(Time(variants[v].Step, variants[v].Adam, variants[v].Items));
         for (int v = 0; v < variants.Length; v++)
         {
             double ms = times[v].OrderBy(t => t).ElementAt(times[v].Count / 2);
-            output.WriteLine($"{variants[v].Name,-48} {ms:F3} ms/step, median of 5 rounds of 300 steps ({128 / ms * 1000:F0} samples/s)");
+            output.WriteLine($"{variants[v].Name,-50} {ms:F3} ms/step, median of 5 rounds of 300 steps ({128 / ms * 1000:F0} samples/s)");
         }
+        Products(output);
         Copies(output);
         BatchParts(output, model);
         Scoring(output);
         return 0;
+    }
+
+    /// <summary>The five large products of a training step at batch 128 (two forward, three backward), alone.</summary>
+    private static void Products(TextWriter output)
+    {
+        using var x = rand(128, 784);
+        using var encoderWeight = rand(400, 784);
+        using var hidden = rand(128, 400);
+        using var decoderWeight = rand(784, 400);
+        using var outputGradient = rand(128, 784);
+        using var hiddenGradient = rand(128, 400);
+        double ms = Milliseconds(() =>
+        {
+            x.mm(encoderWeight.t());
+            hidden.mm(decoderWeight.t());
+            outputGradient.t().mm(hidden);
+            outputGradient.mm(decoderWeight);
+            hiddenGradient.t().mm(x);
+        });
+        output.WriteLine($"the step's five 128x784x400 products alone       {ms:F3} ms ({5 * 2.0 * 128 * 784 * 400 / (ms / 1000) / 1e9:F0} GFLOP/s)");
     }
 
     /// <summary>Median milliseconds of <paramref name="action"/> over 100 runs after 5 warm-up runs, each in a dispose scope.</summary>

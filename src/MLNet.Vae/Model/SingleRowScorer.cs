@@ -38,10 +38,11 @@ internal sealed class SingleRowScorer : IDisposable
         var spec = network.Spec;
         var state = network.state_dict();
         DenseLayer Read(string name) => new(TensorCopy.ToArray(state[$"{name}.weight"]), TensorCopy.ToArray(state[$"{name}.bias"]));
-        _encoder = Enumerable.Range(0, spec.HiddenSizes.Length).Select(i => Read($"_encoderBody.linear{i}")).ToArray();
-        _mean = Read("_mean");
-        _logVariance = Read("_logVariance");
-        _decoder = Enumerable.Range(0, spec.HiddenSizes.Length).Select(i => Read($"_decoder.linear{i}")).Append(Read("_decoder.output")).ToArray();
+        var names = MlpVaeNetwork.LayerNames(spec);
+        _encoder = names.Encoder.Select(Read).ToArray();
+        _mean = Read(names.Mean);
+        _logVariance = Read(names.LogVariance);
+        _decoder = names.Decoder.Select(Read).ToArray();
         _logVarianceLimit = (float)spec.LogVarianceLimit;
         _likelihood = likelihood;
         _featureMean = standardization?.Mean;

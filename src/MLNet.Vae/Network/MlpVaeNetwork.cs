@@ -44,6 +44,17 @@ internal sealed class MlpVaeNetwork : VaeNetwork
         RegisterComponents();
     }
 
+    /// <summary>
+    /// The names of the linear layers in the state dictionary, each holding "{name}.weight" [out, in] and "{name}.bias":
+    /// the encoder's hidden layers in order, the two heads, and the decoder's layers in order, its output layer last.
+    /// </summary>
+    public static (string[] Encoder, string Mean, string LogVariance, string[] Decoder) LayerNames(VaeNetworkSpec spec)
+    {
+        int depth = spec.HiddenSizes.Length;
+        return (Enumerable.Range(0, depth).Select(i => $"_encoderBody.linear{i}").ToArray(), "_mean", "_logVariance",
+            Enumerable.Range(0, depth).Select(i => $"_decoder.linear{i}").Append("_decoder.output").ToArray());
+    }
+
     public override (Tensor Mean, Tensor LogVariance) Encode(Tensor x)
     {
         using var hidden = _encoderBody.forward(x);

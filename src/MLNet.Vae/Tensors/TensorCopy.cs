@@ -45,4 +45,12 @@ internal static class TensorCopy
         CopyTo(source, values);
         return values;
     }
+
+    /// <summary>A contiguous float32 CPU tensor's storage as a span (no copy): valid while the tensor lives.</summary>
+    public static Span<float> Floats(Tensor tensor)
+    {
+        if (tensor.dtype != ScalarType.Float32 || !tensor.is_contiguous() || tensor.device_type != TorchSharp.DeviceType.CPU)
+            throw new InvalidOperationException($"Expected a contiguous float32 CPU tensor, got {tensor.dtype} on {tensor.device_type}.");
+        return MemoryMarshal.Cast<byte, float>(tensor.bytes);
+    }
 }

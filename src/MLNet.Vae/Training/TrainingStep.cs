@@ -10,11 +10,15 @@ namespace MLNet.Vae.Training;
 /// <param name="Reconstruction">Σ over rows of the reconstruction term.</param>
 /// <param name="KlPerDimension">Σ over rows of each latent dimension's KL, shape [L].</param>
 /// <param name="Kl">Σ over rows of the KL.</param>
-internal sealed record StepLosses(Tensor Loss, Tensor Reconstruction, Tensor KlPerDimension, Tensor Kl);
+/// <param name="Values">Loss, reconstruction and KL already in managed memory (the hand-derived step), or null: read them from the tensors.</param>
+internal sealed record StepLosses(Tensor Loss, Tensor Reconstruction, Tensor KlPerDimension, Tensor Kl,
+    (double Loss, double Reconstruction, double Kl)? Values = null);
 
 /// <summary>
 /// One training step in its parts, so that the training loop and the step profile (benchmarks) run the same code:
 /// <see cref="Forward"/> the β-weighted negative ELBO, <see cref="Backward"/>, and <see cref="Update"/> (clipping and Adam). The caller owns the dispose scope of the step.
+/// The MLP with the N(0, I) prior takes the hand-derived gradient (<see cref="MlpBackpropagation"/>) unless free bits or
+/// trimming are on; everything else is recorded and differentiated by autograd.
 /// </summary>
 internal sealed class TrainingStep : IDisposable
 {
@@ -23,8 +27,11 @@ internal sealed class TrainingStep : IDisposable
     private readonly Generator _generator;
     private readonly double _freeBits;
     private readonly Scalar _freeBitsScalar;
+    private readonly MlpBackpropagation? _byHand;
+    private bool _lastStepByHand;
 
-    public TrainingStep(VaeModel model, double learningRate, double weightDecay, double freeBits, Generator generator)
+    /// <summary>A step for <paramref name="model"/>; with <paramref name="byHand"/> false every step runs on autograd (tests, the profile).</summary>
+    public TrainingStep(VaeModel model, double learningRate, double weightDecay, double freeBits, Generator generator, bool byHand = true)
     {
         _model = model;
         _parameters = model.Network.parameters().ToList();
@@ -32,9 +39,13 @@ internal sealed class TrainingStep : IDisposable
         _freeBits = freeBits;
         _freeBitsScalar = freeBits.ToScalar();
         Optimizer = new AdamOptimizer(_parameters, learningRate, weightDecay);
+        _byHand = byHand && freeBits == 0 ? MlpBackpropagation.For(model.Network, model.Likelihood, generator) : null;
     }
 
     public AdamOptimizer Optimizer { get; }
+
+    /// <summary>The last step's gradient when it was derived by hand, else null (autograd's is in the parameters' grad).</summary>
+    internal IReadOnlyList<Tensor>? HandDerivedGradients => _lastStepByHand ? _byHand!.Gradients : null;
 
     /// <summary>
     /// Encodes <paramref name="x"/>, draws z = μ + σ ⊙ ε, decodes it and forms the loss with weight <paramref name="beta"/>;
@@ -44,6 +55,8 @@ internal sealed class TrainingStep : IDisposable
     public StepLosses Forward(Tensor x, double beta, double trimmedFraction = 0)
     {
         long count = x.shape[0];
+        _lastStepByHand = _byHand is not null && count - (long)Math.Floor(count * trimmedFraction) == count;
+        if (_lastStepByHand) return _byHand!.Forward(x, beta);
         var (mean, logVariance) = _model.Network.Encode(x);
         var z = VaeObjective.Reparameterize(mean, logVariance, _generator);
         var reconstructionRows = VaeObjective.Reconstruction(_model.Likelihood, _model.Network.Decode(z), x);
@@ -80,6 +93,7 @@ internal sealed class TrainingStep : IDisposable
     /// </summary>
     public (double Loss, double Reconstruction, double Kl) Read(StepLosses losses)
     {
+        if (losses.Values is { } known) return known;
         using var stacked = stack([losses.Loss.detach(), losses.Reconstruction.detach(), losses.Kl.detach()]);
         Span<float> values = stackalloc float[3];
         TensorCopy.CopyTo(stacked, values);
@@ -89,6 +103,11 @@ internal sealed class TrainingStep : IDisposable
     /// <summary>Clears the gradients and back-propagates the loss.</summary>
     public void Backward(StepLosses losses)
     {
+        if (_lastStepByHand)
+        {
+            _byHand!.Backward();
+            return;
+        }
         Optimizer.ZeroGradients();
         losses.Loss.backward();
     }
@@ -97,11 +116,12 @@ internal sealed class TrainingStep : IDisposable
     /// Clips the gradient to global L2 norm <paramref name="clip"/> (∞: no clipping) and updates every parameter with Adam, in
     /// one fused pass; returns the norm before clipping.
     /// </summary>
-    public double Update(double clip) => Optimizer.Step(clip);
+    public double Update(double clip) => Optimizer.Step(clip, _lastStepByHand ? _byHand!.Gradients : null);
 
     public void Dispose()
     {
         Optimizer.Dispose();
+        _byHand?.Dispose();
         _freeBitsScalar.Dispose();
     }
 }
