@@ -61,6 +61,25 @@ public sealed class TrainingDiagnosticsTests
     }
 
     [TestMethod]
+    public void BernoulliBaseline_IsTheMeanBceOfPredictingEachFeaturesMean()
+    {
+        // Half the values exactly 0 or 1, as in images, where the clamp of the predicted probabilities matters.
+        var rows = TestData.Normal(300, seed: 4, unitInterval: true);
+        foreach (var row in rows.Take(150))
+            for (int i = 0; i < row.Features.Length; i += 2) row.Features[i] = i % 4 == 0 ? 0f : 1f;
+        using var model = Fit(TestData.ToDataView(Ml, rows), o => { o.Likelihood = VaeLikelihood.Bernoulli; o.ValidationFraction = 0; o.NumberOfEpochs = 1; });
+
+        double expected = 0;
+        for (int i = 0; i < TestData.Width; i++)
+        {
+            double mean = rows.Average(r => (double)r.Features[i]);
+            double p = Math.Clamp(mean, 1e-6, 1 - 1e-6);
+            expected += rows.Average(r => -(r.Features[i] * Math.Log(p) + (1 - r.Features[i]) * Math.Log(1 - p)));
+        }
+        Assert.AreEqual(expected, model.Training.ReconstructionBaseline, 1e-5 * expected, "the mean over the rows of Σᵢ BCE(xᵢ, mᵢ)");
+    }
+
+    [TestMethod]
     public void LatentNotSmallerThanInput_Warns()
     {
         using var model = Fit(Manifold, o => o.LatentDimension = TestData.Width);

@@ -17,8 +17,6 @@ internal abstract class TrainingRows : IDisposable
     public const int ActiveUnitSampleRows = 2048;
     // The mean-prediction baseline's probabilities stay inside (0, 1), so its BCE is finite.
     private const double ProbabilityFloor = 1e-6;
-    private static readonly Scalar ProbabilityFloorScalar = ProbabilityFloor.ToScalar();
-    private static readonly Scalar ProbabilityCeilingScalar = (1 - ProbabilityFloor).ToScalar();
 
     /// <summary>Training rows per epoch.</summary>
     public abstract long Count { get; }
@@ -134,14 +132,16 @@ internal abstract class TrainingRows : IDisposable
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
             var featureMean = rows.mean([0], keepdim: true);
+            // BCE is linear in x: the closed form from the means alone, without a pass of two logarithms over every value
+            // (0.65 s of a 7.5 s Fit for 60,000 images).
+            if (model.Likelihood == VaeLikelihood.Bernoulli)
+                return MeanPredictionBaseline(VaeLikelihood.Bernoulli, TensorCopy.ToArray(featureMean).Select(m => (double)m).ToArray(), varyingFeatures: 0);
             double sum = 0;
             for (long start = 0; start < rows.shape[0]; start += VaeTrainingLoop.EvaluationBatchRows)
             {
                 using var batchScope = NewDisposeScope();
                 var x = rows.narrow(0, start, Math.Min(VaeTrainingLoop.EvaluationBatchRows, rows.shape[0] - start));
-                sum += model.Likelihood == VaeLikelihood.Bernoulli
-                    ? nn.functional.binary_cross_entropy(featureMean.clamp(ProbabilityFloorScalar, ProbabilityCeilingScalar).expand(x.shape), x, reduction: nn.Reduction.Sum).item<float>()
-                    : VaeObjective.Reconstruction(VaeLikelihood.Gaussian, featureMean.expand(x.shape), x).sum().item<float>();
+                sum += VaeObjective.Reconstruction(VaeLikelihood.Gaussian, featureMean.expand(x.shape), x).sum().item<float>();
             }
             return sum / rows.shape[0];
         }
