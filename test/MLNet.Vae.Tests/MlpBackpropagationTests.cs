@@ -11,12 +11,16 @@ namespace MLNet.Vae.Tests;
 public sealed class MlpBackpropagationTests
 {
     [TestMethod]
-    [DataRow(VaeLikelihood.Bernoulli, new[] { 16 }, 20.0, 1.0, DisplayName = "Bernoulli, one hidden layer")]
-    [DataRow(VaeLikelihood.Gaussian, new[] { 16 }, 20.0, 1.0, DisplayName = "Gaussian, one hidden layer")]
-    [DataRow(VaeLikelihood.Bernoulli, new[] { 24, 12 }, 20.0, 0.5, DisplayName = "Bernoulli, two hidden layers, beta 0.5")]
-    [DataRow(VaeLikelihood.Gaussian, new int[0], 20.0, 2.0, DisplayName = "Gaussian, no hidden layer, beta 2")]
-    [DataRow(VaeLikelihood.Gaussian, new[] { 16 }, 0.05, 1.0, DisplayName = "Gaussian, log-variance clamped at 0.05")]
-    public void HandDerivedStep_EqualsAutograd_LossAndEveryGradient(VaeLikelihood likelihood, int[] hidden, double logVarianceLimit, double beta)
+    [DataRow(VaeLikelihood.Bernoulli, new[] { 16 }, 20.0, 1.0, 0.0, false, DisplayName = "Bernoulli, one hidden layer")]
+    [DataRow(VaeLikelihood.Gaussian, new[] { 16 }, 20.0, 1.0, 0.0, false, DisplayName = "Gaussian, one hidden layer")]
+    [DataRow(VaeLikelihood.Bernoulli, new[] { 24, 12 }, 20.0, 0.5, 0.0, false, DisplayName = "Bernoulli, two hidden layers, beta 0.5")]
+    [DataRow(VaeLikelihood.Gaussian, new int[0], 20.0, 2.0, 0.0, false, DisplayName = "Gaussian, no hidden layer, beta 2")]
+    [DataRow(VaeLikelihood.Gaussian, new[] { 16 }, 0.05, 1.0, 0.0, false, DisplayName = "Gaussian, log-variance clamped at 0.05")]
+    [DataRow(VaeLikelihood.Gaussian, new[] { 16 }, 20.0, 1.0, 0.25, false, DisplayName = "Gaussian, a quarter of the rows trimmed")]
+    [DataRow(VaeLikelihood.Bernoulli, new[] { 16 }, 20.0, 1.0, 0.0, true, DisplayName = "Bernoulli, free bits at the median dimension")]
+    [DataRow(VaeLikelihood.Gaussian, new[] { 24, 12 }, 20.0, 0.5, 0.25, true, DisplayName = "Gaussian, trimmed, free bits, beta 0.5")]
+    public void HandDerivedStep_EqualsAutograd_LossAndEveryGradient(VaeLikelihood likelihood, int[] hidden, double logVarianceLimit, double beta,
+        double trimmedFraction, bool freeBitsAtTheMedian)
     {
         const int Width = 40, Rows = 33;
         using var autogradModel = NewModel(likelihood, hidden, logVarianceLimit);
@@ -26,9 +30,11 @@ public sealed class MlpBackpropagationTests
         var x = likelihood == VaeLikelihood.Bernoulli
             ? rand([Rows, Width], generator: dataGenerator).mul(rand([Rows, Width], generator: dataGenerator).gt(0.4))   // zeros, as in images
             : randn([Rows, Width], generator: dataGenerator);
+        // Free bits between the dimensions' mean KL terms, so that some dimensions pass their gradient and others do not.
+        double freeBits = freeBitsAtTheMedian ? MedianDimensionKl(autogradModel, x) : 0;
 
-        var (autogradLosses, autogradGradients) = Step(autogradModel, x, beta, byHand: false);
-        var (byHandLosses, byHandGradients) = Step(byHandModel, x, beta, byHand: true);
+        var (autogradLosses, autogradGradients) = Step(autogradModel, x, beta, trimmedFraction, freeBits, byHand: false);
+        var (byHandLosses, byHandGradients) = Step(byHandModel, x, beta, trimmedFraction, freeBits, byHand: true);
 
         Assert.AreEqual(autogradLosses.Loss, byHandLosses.Loss, 1e-5 * Math.Abs(autogradLosses.Loss), "the loss");
         Assert.AreEqual(autogradLosses.Reconstruction, byHandLosses.Reconstruction, 1e-5 * Math.Abs(autogradLosses.Reconstruction), "the reconstruction term");
@@ -91,18 +97,31 @@ public sealed class MlpBackpropagationTests
         return new VaeModel(network, likelihood, VaeScoreKind.ReconstructionError, standardization: null);
     }
 
-    private static ((double Loss, double Reconstruction, double Kl) Losses, float[][] Gradients) Step(VaeModel model, Tensor x, double beta, bool byHand)
+    private static ((double Loss, double Reconstruction, double Kl) Losses, float[][] Gradients) Step(VaeModel model, Tensor x, double beta,
+        double trimmedFraction, double freeBits, bool byHand)
     {
         using var noise = new Generator(5);
-        using var step = new TrainingStep(model, 1e-3, 0, 0, noise, byHand);
+        using var step = new TrainingStep(model, 1e-3, 0, freeBits, noise, byHand);
         using var scope = NewDisposeScope();
-        var losses = step.Forward(x, beta);
+        var losses = step.Forward(x, beta, trimmedFraction);
         var values = step.Read(losses);
         step.Backward(losses);
         var gradients = byHand
             ? StepGradients(step)
             : model.Network.parameters().Select(p => TensorCopy.ToArray(p.grad!)).ToArray();
         return (values, gradients);
+    }
+
+    /// <summary>The median over the latent dimensions of each one's KL term averaged over the rows, at the encoder's μ and σ.</summary>
+    private static double MedianDimensionKl(VaeModel model, Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var (mean, logVariance) = model.Network.Encode(x);
+        var perDimension = TensorCopy.ToArray(VaeObjective.KlPerDimension(mean, logVariance).mean([0]));
+        Array.Sort(perDimension);
+        Assert.IsLessThan(perDimension[^1], perDimension[0], "the dimensions' KL terms differ");
+        return 0.5 * (perDimension[perDimension.Length / 2 - 1] + perDimension[perDimension.Length / 2]);
     }
 
     private static float[][] StepGradients(TrainingStep step) => step.HandDerivedGradients!.Select(TensorCopy.ToArray).ToArray();

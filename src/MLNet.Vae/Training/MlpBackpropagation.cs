@@ -16,19 +16,21 @@ namespace MLNet.Vae.Training;
 /// each.
 /// </summary>
 /// <remarks>
-/// <para>The loss is the training loop's β-weighted negative ELBO of n rows, L = (Σᵣ rec(xᵣ, oᵣ) + β Σᵣ Σⱼ KLᵣⱼ) / n, with
-/// o the decoder's output at z = μ + σ ⊙ ε, σ = exp(½ λ), λ = clamp(λ̂, −c, c), KLᵣⱼ = ½ (μ² + σ² − λ − 1), and rec the
-/// Bernoulli Σᵢ softplus(oᵢ) − xᵢoᵢ or the Gaussian ½ Σᵢ (oᵢ − xᵢ)². Its derivatives:</para>
+/// <para>The loss is the training loop's β-weighted negative ELBO, L = (Σᵣ wᵣ rec(xᵣ, oᵣ) + β P) / m, with o the decoder's
+/// output at z = μ + σ ⊙ ε, σ = exp(½ λ), λ = clamp(λ̂, −c, c), KLᵣⱼ = ½ (μ² + σ² − λ − 1), and rec the Bernoulli
+/// Σᵢ softplus(oᵢ) − xᵢoᵢ or the Gaussian ½ Σᵢ (oᵢ − xᵢ)². Without trimming every row counts (wᵣ = 1, m = n); trimming keeps
+/// m = n − ⌊n t⌋ rows, wᵣ = 1[rec(xᵣ) + β KLᵣ ≤ the m-th lowest of those]. The penalty is P = Σᵣ wᵣ Σⱼ KLᵣⱼ, or with free
+/// bits λ_f, P = m Σⱼ max(K̄ⱼ, λ_f) with K̄ⱼ = Σᵣ wᵣ KLᵣⱼ / m. Its derivatives, with aⱼ = 1 (or with free bits 1[K̄ⱼ ≥ λ_f]):</para>
 /// <list type="bullet">
-/// <item>∂L/∂o = (σ(o) − x) / n (Bernoulli) or (o − x) / n (Gaussian);</item>
+/// <item>∂L/∂oᵣ = wᵣ (σ(oᵣ) − xᵣ) / m (Bernoulli) or wᵣ (oᵣ − xᵣ) / m (Gaussian);</item>
 /// <item>a linear layer y = a Wᵀ + b: ∂L/∂W = (∂L/∂y)ᵀ a, ∂L/∂b = Σᵣ ∂L/∂yᵣ, ∂L/∂a = (∂L/∂y) W; a ReLU a = max(y, 0):
 /// ∂L/∂y = ∂L/∂a · 1[a &gt; 0];</item>
-/// <item>∂L/∂μ = ∂L/∂z + β μ / n; ∂L/∂λ̂ = (∂L/∂z ⊙ ε ⊙ σ / 2 + β (σ² − 1) / (2n)) · 1[−c ≤ λ̂ ≤ c].</item>
+/// <item>∂L/∂μᵣⱼ = ∂L/∂zᵣⱼ + kᵣⱼ μᵣⱼ; ∂L/∂λ̂ᵣⱼ = (∂L/∂zᵣⱼ εᵣⱼ σᵣⱼ / 2 + kᵣⱼ (σᵣⱼ² − 1) / 2) · 1[−c ≤ λ̂ᵣⱼ ≤ c], kᵣⱼ = β wᵣ aⱼ / m.</item>
 /// </list>
 /// <para>Autograd runs about a hundred operators a step for the 784-400-20 network, most of them element-wise passes over
 /// the 128×784 output; its products are 1.8 of the 4.3 ms of forward + backward (docs/performance.md).
-/// <c>MlpBackpropagationTests</c> holds the loss and every gradient equal to autograd's, for both likelihoods and deeper
-/// networks. Free bits, trimming and the mixture prior stay on autograd (<see cref="TrainingStep"/>).</para>
+/// <c>MlpBackpropagationTests</c> holds the loss and every gradient equal to autograd's, for both likelihoods, deeper
+/// networks, trimming and free bits. The mixture prior and the convolutional network stay on autograd (<see cref="TrainingStep"/>).</para>
 /// </remarks>
 internal sealed class MlpBackpropagation : IDisposable
 {
@@ -45,7 +47,9 @@ internal sealed class MlpBackpropagation : IDisposable
     private Tensor[] _encoderOutputs = [];
     private Tensor[] _decoderInputs = [];
     private Tensor? _meanOutput, _logVarianceOutput, _noise, _outputGradient;
-    private float _beta;
+    // kᵣ = β wᵣ / m of each row and aⱼ of each latent dimension (the class remarks).
+    private float[] _klScale = [];
+    private float[] _activeDimensions = [];
 
     /// <summary>A linear layer's weight [out, in] and bias, and the buffers its gradients are written into.</summary>
     private sealed record Layer(Tensor Weight, Tensor Bias, Tensor WeightGradient, Tensor BiasGradient);
@@ -91,14 +95,15 @@ internal sealed class MlpBackpropagation : IDisposable
 
     /// <summary>
     /// Encodes <paramref name="x"/>, draws z = μ + σ ⊙ ε (ε from the generator, as autograd's step draws it), decodes z and
-    /// forms the loss with weight <paramref name="beta"/>; keeps what <see cref="Backward"/> needs.
+    /// forms the loss with weight <paramref name="beta"/>, leaving out the <paramref name="trimmedFraction"/> of rows of
+    /// highest loss and with <paramref name="freeBits"/> nats per dimension; keeps what <see cref="Backward"/> needs. The
+    /// terms reported cover every row, as on autograd.
     /// </summary>
-    public StepLosses Forward(Tensor x, double beta)
+    public StepLosses Forward(Tensor x, double beta, double trimmedFraction, double freeBits)
     {
         using var noGrad = no_grad();
         int n = (int)x.shape[0];
         _x = x.is_contiguous() ? x : x.contiguous();
-        _beta = (float)beta;
         var input = _x;
         _encoderOutputs = new Tensor[_encoder.Length];
         for (int i = 0; i < _encoder.Length; i++)
@@ -108,8 +113,8 @@ internal sealed class MlpBackpropagation : IDisposable
         _noise = randn(_meanOutput.shape, generator: _generator);
         var z = empty_like(_meanOutput);
         int latent = (int)_meanOutput.shape[1];
-        var klPerDimension = new double[latent];
-        Reparameterize(Floats(_meanOutput), Floats(_logVarianceOutput), Floats(_noise), Floats(z), latent, klPerDimension);
+        var kl = new float[n * latent];
+        Reparameterize(Floats(_meanOutput), Floats(_logVarianceOutput), Floats(_noise), Floats(z), kl);
 
         _decoderInputs = new Tensor[_decoder.Length];
         input = z;
@@ -119,13 +124,64 @@ internal sealed class MlpBackpropagation : IDisposable
             input = Linear(_decoder[i], input);
             if (i < _decoder.Length - 1) input.relu_();
         }
+        int width = (int)input.shape[1];
+        long kept = n - (long)Math.Floor(n * trimmedFraction);
+        bool trimmed = kept < n && kept >= 1;
+        int divisor = trimmed ? (int)kept : n;
         _outputGradient = empty_like(input);
-        double reconstruction = ReconstructionAndGradient(Floats(input), Floats(_x), Floats(_outputGradient), (int)input.shape[1], 1f / n);
+        var reconstructionRows = new float[n];
+        ReconstructionAndGradient(Floats(input), Floats(_x), Floats(_outputGradient), width, 1f / divisor, reconstructionRows);
 
-        double kl = klPerDimension.Sum();
-        double loss = (reconstruction + beta * kl) / n;
+        var klRows = new float[n];
+        var klPerDimension = new double[latent];
+        for (int k = 0; k < kl.Length; k++)
+        {
+            klRows[k / latent] += kl[k];
+            klPerDimension[k % latent] += kl[k];
+        }
+        // wᵣ: every row, or those at or below the kept-th lowest loss (ties count, as on autograd).
+        var rowWeights = new float[n];
+        Array.Fill(rowWeights, 1f);
+        if (trimmed)
+        {
+            var rowLosses = new float[n];
+            for (int r = 0; r < n; r++) rowLosses[r] = reconstructionRows[r] + (float)beta * klRows[r];
+            var sorted = (float[])rowLosses.Clone();
+            Array.Sort(sorted);
+            float threshold = sorted[kept - 1];
+            var gradient = Floats(_outputGradient);
+            for (int r = 0; r < n; r++)
+            {
+                if (rowLosses[r] <= threshold) continue;
+                rowWeights[r] = 0;
+                gradient.Slice(r * width, width).Clear();
+            }
+        }
+        double keptReconstruction = 0, keptKl = 0;
+        var keptKlPerDimension = new double[latent];
+        for (int r = 0; r < n; r++)
+        {
+            keptReconstruction += rowWeights[r] * reconstructionRows[r];
+            for (int j = 0; j < latent; j++) keptKlPerDimension[j] += rowWeights[r] * kl[r * latent + j];
+        }
+        // Free bits: a dimension whose mean KL over the counted rows is below λ_f counts as λ_f and passes no gradient.
+        _activeDimensions = new float[latent];
+        double penalty = 0;
+        for (int j = 0; j < latent; j++)
+        {
+            double mean = keptKlPerDimension[j] / divisor;
+            bool active = freeBits <= 0 || mean >= freeBits;
+            _activeDimensions[j] = active ? 1f : 0f;
+            penalty += freeBits > 0 ? Math.Max(mean, freeBits) * divisor : keptKlPerDimension[j];
+            keptKl += keptKlPerDimension[j];
+        }
+        _klScale = rowWeights.Select(w => (float)(beta * w / divisor)).ToArray();
+
+        double reconstruction = reconstructionRows.Sum(v => (double)v);
+        double klSum = klPerDimension.Sum();
+        double loss = (keptReconstruction + beta * penalty) / divisor;
         var klTensor = tensor(klPerDimension.Select(v => (float)v).ToArray());
-        return new StepLosses(tensor((float)loss), tensor((float)reconstruction), klTensor, tensor((float)kl), (loss, reconstruction, kl));
+        return new StepLosses(tensor((float)loss), tensor((float)reconstruction), klTensor, tensor((float)klSum), (loss, reconstruction, klSum));
     }
 
     /// <summary>Writes the gradient of the last <see cref="Forward"/>'s loss into <see cref="Gradients"/>.</summary>
@@ -134,7 +190,6 @@ internal sealed class MlpBackpropagation : IDisposable
         if (_outputGradient is null) throw new InvalidOperationException("Backward needs a Forward first.");
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        int n = (int)_x!.shape[0];
         var gradient = _outputGradient;
         for (int i = _decoder.Length - 1; i >= 0; i--)
         {
@@ -149,8 +204,8 @@ internal sealed class MlpBackpropagation : IDisposable
         var meanGradient = empty_like(_meanOutput!);
         var logVarianceGradient = empty_like(_logVarianceOutput!);
         LatentBackward(Floats(gradient), Floats(_meanOutput!), Floats(_logVarianceOutput!), Floats(_noise!),
-            Floats(meanGradient), Floats(logVarianceGradient), _beta / n);
-        var hidden = _encoder.Length > 0 ? _encoderOutputs[^1] : _x;
+            Floats(meanGradient), Floats(logVarianceGradient));
+        var hidden = _encoder.Length > 0 ? _encoderOutputs[^1] : _x!;
         LayerGradients(_mean, meanGradient, hidden);
         LayerGradients(_logVariance, logVarianceGradient, hidden);
         if (_encoder.Length == 0) return;
@@ -160,7 +215,7 @@ internal sealed class MlpBackpropagation : IDisposable
         {
             ReluBackward(Floats(gradient), Floats(_encoderOutputs[i]));
             var layer = _encoder[i];
-            var input = i > 0 ? _encoderOutputs[i - 1] : _x;
+            var input = i > 0 ? _encoderOutputs[i - 1] : _x!;
             LayerGradients(layer, gradient, input);
             if (i > 0) gradient = gradient.mm(layer.Weight);
         }
@@ -182,27 +237,28 @@ internal sealed class MlpBackpropagation : IDisposable
     }
 
     /// <summary>
-    /// The encoder's heads to z, row by row: λ = clamp(λ̂, −c, c), σ = exp(½ λ), z = μ + σ ε, and each dimension's KL
-    /// ½ (μ² + σ² − λ − 1) summed over the rows into <paramref name="klPerDimension"/> (float64).
+    /// The encoder's heads to z: λ = clamp(λ̂, −c, c), σ = exp(½ λ), z = μ + σ ε, and each row's and dimension's KL
+    /// ½ (μ² + σ² − λ − 1) into <paramref name="kl"/> [n × L].
     /// </summary>
-    private void Reparameterize(ReadOnlySpan<float> mean, ReadOnlySpan<float> logVariance, ReadOnlySpan<float> noise, Span<float> z,
-        int latent, double[] klPerDimension)
+    private void Reparameterize(ReadOnlySpan<float> mean, ReadOnlySpan<float> logVariance, ReadOnlySpan<float> noise, Span<float> z, Span<float> kl)
     {
         for (int k = 0; k < mean.Length; k++)
         {
             float m = mean[k], lambda = Math.Clamp(logVariance[k], -_logVarianceLimit, _logVarianceLimit);
             float variance = MathF.Exp(lambda);
             z[k] = m + MathF.Exp(0.5f * lambda) * noise[k];
-            klPerDimension[k % latent] += 0.5f * (m * m + variance - lambda - 1f);
+            kl[k] = 0.5f * (m * m + variance - lambda - 1f);
         }
     }
 
-    /// <summary>∂L/∂μ and ∂L/∂λ̂ from ∂L/∂z (the formulas of the class remarks); <paramref name="klScale"/> = β / n.</summary>
+    /// <summary>∂L/∂μ and ∂L/∂λ̂ from ∂L/∂z (the formulas of the class remarks, kᵣⱼ from the forward pass).</summary>
     private void LatentBackward(ReadOnlySpan<float> zGradient, ReadOnlySpan<float> mean, ReadOnlySpan<float> logVariance,
-        ReadOnlySpan<float> noise, Span<float> meanGradient, Span<float> logVarianceGradient, float klScale)
+        ReadOnlySpan<float> noise, Span<float> meanGradient, Span<float> logVarianceGradient)
     {
+        int latent = _activeDimensions.Length;
         for (int k = 0; k < mean.Length; k++)
         {
+            float klScale = _klScale[k / latent] * _activeDimensions[k % latent];
             float raw = logVariance[k];
             meanGradient[k] = zGradient[k] + klScale * mean[k];
             if (raw < -_logVarianceLimit || raw > _logVarianceLimit) { logVarianceGradient[k] = 0; continue; }
@@ -210,18 +266,17 @@ internal sealed class MlpBackpropagation : IDisposable
         }
     }
 
-    /// <summary>The reconstruction loss summed over the rows (float64), and its derivative times <paramref name="scale"/>.</summary>
-    private double ReconstructionAndGradient(ReadOnlySpan<float> output, ReadOnlySpan<float> x, Span<float> gradient, int width, float scale)
+    /// <summary>Each row's reconstruction loss into <paramref name="rowLosses"/>, and its derivative times <paramref name="scale"/>.</summary>
+    private void ReconstructionAndGradient(ReadOnlySpan<float> output, ReadOnlySpan<float> x, Span<float> gradient, int width, float scale,
+        Span<float> rowLosses)
     {
-        double total = 0;
-        for (int start = 0; start < x.Length; start += width)
+        for (int r = 0, start = 0; start < x.Length; r++, start += width)
         {
             var range = new Range(start, start + width);
-            total += _likelihood == VaeLikelihood.Bernoulli
+            rowLosses[r] = _likelihood == VaeLikelihood.Bernoulli
                 ? RowMath.BernoulliLossAndGradient(output[range], x[range], gradient[range], scale)
                 : RowMath.GaussianLossAndGradient(output[range], x[range], gradient[range], scale);
         }
-        return total;
     }
 
     /// <summary>sums[j] = Σᵣ m[r, j] for a row-major matrix of <paramref name="width"/> columns.</summary>

@@ -17,8 +17,8 @@ internal sealed record StepLosses(Tensor Loss, Tensor Reconstruction, Tensor KlP
 /// <summary>
 /// One training step in its parts, so that the training loop and the step profile (benchmarks) run the same code:
 /// <see cref="Forward"/> the β-weighted negative ELBO, <see cref="Backward"/>, and <see cref="Update"/> (clipping and Adam). The caller owns the dispose scope of the step.
-/// The MLP with the N(0, I) prior takes the hand-derived gradient (<see cref="MlpBackpropagation"/>) unless free bits or
-/// trimming are on; everything else is recorded and differentiated by autograd.
+/// The MLP with the N(0, I) prior takes the hand-derived gradient (<see cref="MlpBackpropagation"/>); the mixture prior
+/// and the convolutional network are recorded and differentiated by autograd.
 /// </summary>
 internal sealed class TrainingStep : IDisposable
 {
@@ -39,7 +39,7 @@ internal sealed class TrainingStep : IDisposable
         _freeBits = freeBits;
         _freeBitsScalar = freeBits.ToScalar();
         Optimizer = new AdamOptimizer(_parameters, learningRate, weightDecay);
-        _byHand = byHand && freeBits == 0 ? MlpBackpropagation.For(model.Network, model.Likelihood, generator) : null;
+        _byHand = byHand ? MlpBackpropagation.For(model.Network, model.Likelihood, generator) : null;
     }
 
     public AdamOptimizer Optimizer { get; }
@@ -55,8 +55,8 @@ internal sealed class TrainingStep : IDisposable
     public StepLosses Forward(Tensor x, double beta, double trimmedFraction = 0)
     {
         long count = x.shape[0];
-        _lastStepByHand = _byHand is not null && count - (long)Math.Floor(count * trimmedFraction) == count;
-        if (_lastStepByHand) return _byHand!.Forward(x, beta);
+        _lastStepByHand = _byHand is not null;
+        if (_lastStepByHand) return _byHand!.Forward(x, beta, trimmedFraction, _freeBits);
         var (mean, logVariance) = _model.Network.Encode(x);
         var z = VaeObjective.Reparameterize(mean, logVariance, _generator);
         var reconstructionRows = VaeObjective.Reconstruction(_model.Likelihood, _model.Network.Decode(z), x);
