@@ -89,6 +89,19 @@ public sealed class MlpBackpropagationTests
         }
     }
 
+    [TestMethod]
+    public void ABatchBeyondASpan_IsLeftToAutograd()
+    {
+        // 784-400-20: the widest activation is the 784-value output, and a span of floats holds at most 2³¹ bytes.
+        var network = new VaeNetworkSpec(VaeArchitecture.Mlp, 784, 20, [400], null, [], 20).Build();
+        using var model = new VaeModel(network, VaeLikelihood.Bernoulli, VaeScoreKind.ReconstructionError, standardization: null);
+        using var generator = new Generator(1);
+        using var byHand = MlpBackpropagation.For(network, VaeLikelihood.Bernoulli, generator)!;
+        long largest = int.MaxValue / sizeof(float) / 784;
+        Assert.IsTrue(byHand.Fits(largest));
+        Assert.IsFalse(byHand.Fits(largest + 1));
+    }
+
     private static VaeModel NewModel(VaeLikelihood likelihood, int[] hidden, double logVarianceLimit)
     {
         var network = new VaeNetworkSpec(VaeArchitecture.Mlp, 40, 5, hidden, null, [], logVarianceLimit).Build();

@@ -41,6 +41,7 @@ internal sealed class MlpBackpropagation : IDisposable
     private readonly VaeLikelihood _likelihood;
     private readonly float _logVarianceLimit;
     private readonly Generator _generator;
+    private readonly long _widestLayer;
 
     // The forward pass's tensors the backward pass needs (owned by the caller's dispose scope of the step).
     private Tensor? _x;
@@ -73,6 +74,7 @@ internal sealed class MlpBackpropagation : IDisposable
         _decoder = names.Decoder.Select(Read).ToArray();
         // In the order of the network's parameters, which is the optimizer's.
         Gradients = network.named_parameters().Select(p => gradients[p.name]).ToArray();
+        _widestLayer = _encoder.Concat(_decoder).Append(_mean).Select(l => l.Weight.shape[0]).Append(network.Spec.InputWidth).Max();
         _likelihood = likelihood;
         _logVarianceLimit = (float)network.Spec.LogVarianceLimit;
         _generator = generator;
@@ -89,6 +91,12 @@ internal sealed class MlpBackpropagation : IDisposable
         using var noGrad = no_grad();
         return new MlpBackpropagation(network, likelihood, generator);
     }
+
+    /// <summary>
+    /// Whether a batch of <paramref name="rows"/> fits: the managed passes see each activation as one span of floats, whose
+    /// byte length must fit in an int (a larger batch, from a very large <see cref="VaeOptions.BatchSize"/>, takes autograd).
+    /// </summary>
+    public bool Fits(long rows) => rows * _widestLayer <= int.MaxValue / sizeof(float);
 
     /// <summary>The gradient of the last <see cref="Backward"/>, one tensor per parameter in the network's order.</summary>
     public IReadOnlyList<Tensor> Gradients { get; }

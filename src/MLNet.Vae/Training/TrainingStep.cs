@@ -55,7 +55,7 @@ internal sealed class TrainingStep : IDisposable
     public StepLosses Forward(Tensor x, double beta, double trimmedFraction = 0)
     {
         long count = x.shape[0];
-        _lastStepByHand = _byHand is not null;
+        _lastStepByHand = _byHand is not null && _byHand.Fits(count);
         if (_lastStepByHand) return _byHand!.Forward(x, beta, trimmedFraction, _freeBits);
         var (mean, logVariance) = _model.Network.Encode(x);
         var z = VaeObjective.Reparameterize(mean, logVariance, _generator);
