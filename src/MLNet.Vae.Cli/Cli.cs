@@ -26,7 +26,7 @@ public static class Cli
         var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 1 };
         var report = new Option<string?>("--report") { Description = "Also write the training report into this folder." };
         var prior = new Option<int>("--prior-components") { Description = "0: the standard normal prior; K: a mixture of K Gaussians learned with the network.", DefaultValueFactory = _ => 0 };
-        var models = new Option<int>("--models") { Description = "How many VAEs to train (with seeds seed, seed + 1, ...); the score is the mean of their standardized scores. Each one adds a training's time.", DefaultValueFactory = _ => 1 };
+        var models = new Option<int?>("--models") { Description = "How many VAEs to train (with seeds seed, seed + 1, ...); the score is the mean of their standardized scores. Each one adds a training's time. Default: automatic (3 for a table of fewer than 1,000 rows, else 1)." };
         var trim = new Option<double?>("--trimmed-fraction") { Description = "After a quarter of training, leave this fraction of each batch's highest-loss rows out of the loss, so a group of anomalies among the training rows is not learned as normal (default: automatic, 2 x contamination for CSV, 0 for images; 0: none)." };
         var pValues = new Option<bool>("--p-values") { Description = "Give the model a p-value output: each score's upper-tail p-value among the training rows' scores (score writes it as p_value)." };
         var train = new Command("train", "Train a VAE on a CSV file or a folder of images and save the model.")

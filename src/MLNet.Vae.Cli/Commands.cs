@@ -14,7 +14,7 @@ internal sealed class Commands(TextWriter output, TextWriter error)
     private readonly MLContext _ml = new(seed: 1);
 
     public sealed record TrainSettings(string Data, string Model, string? LabelColumn, int? Latent, int? Epochs, string Likelihood,
-        string Architecture, double Contamination, int ImageSize, bool Grayscale, int Seed, string? Report, bool PValues = false, int PriorComponents = 0, int Models = 1, double? TrimmedFraction = null);
+        string Architecture, double Contamination, int ImageSize, bool Grayscale, int Seed, string? Report, bool PValues = false, int PriorComponents = 0, int? Models = null, double? TrimmedFraction = null);
 
     public int Train(TrainSettings settings)
     {

@@ -74,7 +74,8 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         // From here on, every automatic option (null) holds its choice for this data.
         var options = _options.Resolve(width, (int)Math.Min(rowCount, int.MaxValue), automaticChoices);
         foreach (string choice in automaticChoices) channel.Info(MessageSensitivity.None, $"Automatic option: {choice}.");
-        string models = options.NumberOfModels > 1 ? $"an ensemble of {options.NumberOfModels} VAEs" : "a VAE";
+        int numberOfModels = options.NumberOfModels!.Value;
+        string models = numberOfModels > 1 ? $"an ensemble of {numberOfModels} VAEs" : "a VAE";
         channel.Info(MessageSensitivity.None, $"Training {models} {spec.Describe()} ({options.Likelihood}) on {rowCount} rows ({data.Description}) for {options.NumberOfEpochs} epochs, seed {seed}.");
         // Only what the caller chose is warned about: the automatic choices are made to suit the data.
         var warnings = TrainingDiagnostics.BeforeTraining(_options, width, _options.HiddenLayerSizes ?? []).ToList();
@@ -88,10 +89,10 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         {
             var memberSummaries = new List<VaeTrainingSummary>();
             var memberScores = new List<float[]>();
-            for (int k = 0; k < options.NumberOfModels; k++)
+            for (int k = 0; k < numberOfModels; k++)
             {
                 // Member k differs from the others by its seed alone: initial weights, batch order and sampled z.
-                string member = options.NumberOfModels > 1 ? $"Model {k + 1} of {options.NumberOfModels}: " : "";
+                string member = numberOfModels > 1 ? $"Model {k + 1} of {numberOfModels}: " : "";
                 var model = new VaeModel(spec.Build(), options.Likelihood, options.ScoreKind!.Value, data.Standardization);
                 members.Add(model);
                 var trained = TrainMember(model, data, options, seed + k, channel, member, k);
@@ -102,13 +103,13 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
             // Each member's scores are of the same rows in the same order (TrainingData.TrainingScores), so they combine row by row.
             var (trainingScores, scales) = VaeEnsemble.Combine(memberScores);
             float threshold = ScoreThreshold.FromContamination(trainingScores, options.Contamination);
-            string kind = options.NumberOfModels > 1 ? $"mean standardized {options.ScoreKind} of {options.NumberOfModels} models" : $"{options.ScoreKind}";
+            string kind = numberOfModels > 1 ? $"mean standardized {options.ScoreKind} of {numberOfModels} models" : $"{options.ScoreKind}";
             channel.Info(MessageSensitivity.None, $"Threshold {threshold:G6} ({kind}, contamination {options.Contamination:G3}).");
             var first = memberSummaries[0];
             var summary = new VaeTrainingSummary(first.History, warnings, first.BestEpoch, first.ReconstructionBaseline, automaticChoices,
                 ScoreThreshold.SortedQuantiles(trainingScores, MaximumStoredScores))
             {
-                Members = options.NumberOfModels > 1 ? memberSummaries.Select((m, k) => new VaeEnsembleMember(seed + k, m.History, m.Warnings, m.BestEpoch,
+                Members = numberOfModels > 1 ? memberSummaries.Select((m, k) => new VaeEnsembleMember(seed + k, m.History, m.Warnings, m.BestEpoch,
                     scales[k].Center, scales[k].Scale)).ToList() : [],
             };
             return new VaeTransformer(_host, options, new VaeEnsemble(members, scales), threshold, summary);
@@ -140,12 +141,12 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         }, CheckCancelled, memberProgress =>
         {
             // The models after this one take as long again each.
-            int after = options.NumberOfModels - index - 1;
+            int after = options.NumberOfModels!.Value - index - 1;
             double memberSeconds = memberProgress.RowsPerSecond > 0 ? memberProgress.RowsPerEpoch * (double)memberProgress.NumberOfEpochs / memberProgress.RowsPerSecond : 0;
             var progress = memberProgress with
             {
                 Model = index + 1,
-                NumberOfModels = options.NumberOfModels,
+                NumberOfModels = options.NumberOfModels!.Value,
                 EstimatedTimeLeft = memberProgress.EstimatedTimeLeft + TimeSpan.FromSeconds(after * memberSeconds),
             };
             options.TrainingProgress?.Report(progress);

@@ -49,6 +49,10 @@ public sealed class VaeOptions
         public const double LogVarianceLimit = 20;
         /// <summary>Width cap of the automatic hidden layer, the width used by pytorch/examples' VAE.</summary>
         public const int MaximumAutomaticHiddenSize = 400;
+        /// <summary>The automatic <see cref="VaeOptions.NumberOfModels"/> of a table with fewer rows than <see cref="AutomaticEnsembleRows"/>.</summary>
+        public const int AutomaticEnsembleModels = 3;
+        /// <summary>Tables (Gaussian likelihood) with fewer rows than this get <see cref="AutomaticEnsembleModels"/> VAEs by default.</summary>
+        public const int AutomaticEnsembleRows = 1000;
     }
 
     /// <summary>The input column: a known-size vector of <see cref="float"/>.</summary>
@@ -182,13 +186,16 @@ public sealed class VaeOptions
     public int PriorComponents { get; set; }
 
     /// <summary>
-    /// How many VAEs Fit trains (default 1). With K &gt; 1 it trains K models on the same rows with seeds Seed, Seed + 1, …
-    /// (different initial weights, batch order and sampled z), and the score of a row is the mean of the members'
-    /// standardized scores, S = (1/K) Σₖ (sₖ − cₖ) / σₖ, with cₖ and σₖ the median and inter-quartile range / 1.349 of member
-    /// k's scores on the training rows; the threshold and p-values are taken on S. Fit and scoring take about K times as long
-    /// (docs/choosing-options.md); the latent column, reconstruction and generation are the first member's. At most 32.
+    /// How many VAEs Fit trains (null, the default: automatic, <see cref="Defaults.AutomaticEnsembleModels"/> for a table, the
+    /// Gaussian likelihood, of fewer than <see cref="Defaults.AutomaticEnsembleRows"/> rows, where one VAE's ranking depends
+    /// most on its seed and three cost about a second; 1 otherwise). With K &gt; 1 it trains K models on the same rows with
+    /// seeds Seed, Seed + 1, … (different initial weights, batch order and sampled z), and the score of a row is the mean of
+    /// the members' standardized scores, S = (1/K) Σₖ (sₖ − cₖ) / σₖ, with cₖ and σₖ the median and inter-quartile range /
+    /// 1.349 of member k's scores on the training rows; the threshold and p-values are taken on S. Fit and scoring take about
+    /// K times as long (docs/choosing-options.md); the latent column, reconstruction and generation are the first member's.
+    /// At most 32.
     /// </summary>
-    public int NumberOfModels { get; set; } = 1;
+    public int? NumberOfModels { get; set; }
 
     /// <summary>
     /// Training that resists anomalies among the training rows: after the first quarter of the optimizer steps, each
@@ -295,6 +302,14 @@ public sealed class VaeOptions
                 ? $"TrimmedFraction = {resolved.TrimmedFraction:G3}: 2 x Contamination, so that a group of anomalies among the training rows is not learned as normal"
                 : "TrimmedFraction = 0: the Bernoulli likelihood's data (images) is usually one clean class");
         }
+        if (NumberOfModels is null)
+        {
+            bool smallTable = Likelihood == VaeLikelihood.Gaussian && rowCount < Defaults.AutomaticEnsembleRows;
+            resolved.NumberOfModels = smallTable ? Defaults.AutomaticEnsembleModels : 1;
+            choices.Add(smallTable
+                ? $"NumberOfModels = {resolved.NumberOfModels}: a table of fewer than {Defaults.AutomaticEnsembleRows:N0} rows, where one VAE's ranking depends most on its seed"
+                : $"NumberOfModels = 1: {(Likelihood == VaeLikelihood.Gaussian ? $"{Defaults.AutomaticEnsembleRows:N0} rows or more" : "images rank alike whatever the seed")}");
+        }
         if (BatchSize is null)
         {
             resolved.BatchSize = Math.Min(Defaults.BatchSize, rowCount);
@@ -334,7 +349,7 @@ public sealed class VaeOptions
         if (outputs.Distinct(StringComparer.Ordinal).Count() != outputs.Length)
             throw new ArgumentOutOfRangeException(nameof(LatentColumnName), "The latent, score, predicted label, p-value and feature score output columns must have different names.");
         Require(TrimmedFraction is null or (>= 0 and <= 0.5), nameof(TrimmedFraction), $"TrimmedFraction must be in [0, 0.5] or null (automatic), got {TrimmedFraction}.");
-        Require(NumberOfModels is >= 1 and <= 32, nameof(NumberOfModels), $"NumberOfModels must be 1 to 32, got {NumberOfModels}.");
+        Require(NumberOfModels is null or (>= 1 and <= 32), nameof(NumberOfModels), $"NumberOfModels must be 1 to 32 or null (automatic), got {NumberOfModels}.");
         Require(PriorComponents is >= 0 and <= 64, nameof(PriorComponents), $"PriorComponents must be 0 (standard normal prior) to 64, got {PriorComponents}.");
         Require(MaximumInMemoryBytes >= 0, nameof(MaximumInMemoryBytes), $"MaximumInMemoryBytes must be 0 (always stream) or positive, got {MaximumInMemoryBytes}.");
         Require(LatentDimension is null or >= 1, nameof(LatentDimension), $"LatentDimension must be positive or null (automatic), got {LatentDimension}.");

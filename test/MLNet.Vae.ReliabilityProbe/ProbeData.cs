@@ -50,6 +50,8 @@ internal static class ProbeData
         NumberOfEpochs = epochs,
         BatchSize = 32,
         Seed = 7,
+        // One model: the probes craft and damage single-model files (an ensemble's file has its own format version).
+        NumberOfModels = 1,
     };
 
     public static VaeTransformer Fit(MLContext ml, VaeLikelihood likelihood = VaeLikelihood.Gaussian, int rows = 200, int epochs = 3) =>

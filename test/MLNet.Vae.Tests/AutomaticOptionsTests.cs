@@ -19,8 +19,10 @@ public sealed class AutomaticOptionsTests
         Assert.AreEqual(8, model.LatentDimension, "⌈16 / 2⌉");
         Assert.AreEqual(100, model.Options.BatchSize, "the row count, below 128");
         Assert.HasCount(VaeOptions.Defaults.MaximumAutomaticEpochs, model.Training.History, "one step per epoch: 2000 epochs, capped at 1000");
-        Assert.HasCount(6, model.Training.AutomaticChoices);
+        Assert.HasCount(7, model.Training.AutomaticChoices);
         Assert.AreEqual(0.2, model.Options.TrimmedFraction, "twice the default contamination, for the Gaussian likelihood");
+        Assert.AreEqual(3, model.NumberOfModels, "a table of fewer than 1,000 rows");
+        Assert.HasCount(3, model.Training.Members);
         StringAssert.StartsWith(model.Training.AutomaticChoices[0], "LatentDimension = 8");
         Assert.IsTrue(messages.Any(m => m.Contains("Automatic option: NumberOfEpochs = 1000", StringComparison.Ordinal)), "logged");
     }
@@ -30,7 +32,7 @@ public sealed class AutomaticOptionsTests
     {
         var ml = new MLContext(seed: 1);
         var data = TestData.ToDataView(ml, TestData.Normal(100, seed: 1));
-        var options = new VaeOptions { Seed = 1, LatentDimension = 3, NumberOfEpochs = 2, BatchSize = 32, HiddenLayerSizes = [8], ScoreKind = VaeScoreKind.SquaredError, TrimmedFraction = 0 };
+        var options = new VaeOptions { Seed = 1, LatentDimension = 3, NumberOfEpochs = 2, BatchSize = 32, HiddenLayerSizes = [8], ScoreKind = VaeScoreKind.SquaredError, TrimmedFraction = 0, NumberOfModels = 1 };
 
         using var model = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(data);
 
@@ -40,6 +42,17 @@ public sealed class AutomaticOptionsTests
         Assert.AreEqual(VaeScoreKind.SquaredError, model.Options.ScoreKind);
         Assert.AreEqual(0, model.Options.TrimmedFraction);
         Assert.IsEmpty(model.Training.AutomaticChoices);
+    }
+
+    [TestMethod]
+    public void AutomaticNumberOfModels_IsThreeForTablesUnderAThousandRows_AndOneOtherwise()
+    {
+        var choices = new List<string>();
+        Assert.AreEqual(3, new VaeOptions().Resolve(inputWidth: 10, rowCount: 999, choices).NumberOfModels);
+        StringAssert.Contains(choices.Single(c => c.StartsWith("NumberOfModels", StringComparison.Ordinal)), "fewer than 1,000 rows");
+        Assert.AreEqual(1, new VaeOptions().Resolve(inputWidth: 10, rowCount: 1000, []).NumberOfModels);
+        Assert.AreEqual(1, new VaeOptions { Likelihood = VaeLikelihood.Bernoulli }.Resolve(inputWidth: 10, rowCount: 100, []).NumberOfModels, "images");
+        Assert.AreEqual(1, new VaeOptions { NumberOfModels = 1 }.Resolve(inputWidth: 10, rowCount: 100, []).NumberOfModels, "an explicit choice wins");
     }
 
     [TestMethod]

@@ -48,7 +48,7 @@ public sealed class CliTests
     {
         string data = WriteCsv("data.csv"), model = PathOf("model.zip");
 
-        var train = Run("train", "--data", data, "--model", model, "--label-column", "label", "--latent", "2", "--epochs", "60", "--contamination", "0.05");
+        var train = Run("train", "--data", data, "--model", model, "--label-column", "label", "--latent", "2", "--epochs", "60", "--contamination", "0.05", "--models", "1");
         Assert.AreEqual(0, train.ExitCode, train.Error);
         StringAssert.Contains(train.Output, "Trained on 210 rows");
         Assert.AreEqual(60, train.Error.Split('\n').Count(l => l.StartsWith("epoch ")), "one progress line per epoch");

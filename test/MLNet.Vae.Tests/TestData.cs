@@ -92,8 +92,9 @@ public static class TestData
         Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 
     /// <summary>
-    /// Options for fast tests: a small network and few epochs, every row trained on (no trimming: the tests of other
-    /// features check the untrimmed loss; TrimmedTrainingTests and AutomaticOptionsTests cover trimming).
+    /// Options for fast tests: a small network and few epochs, one model, every row trained on (no trimming: the tests of other
+    /// features check the untrimmed loss; TrimmedTrainingTests, EnsembleTests and AutomaticOptionsTests cover trimming and
+    /// the automatic ensemble of small tables).
     /// </summary>
     public static VaeOptions FastOptions(VaeLikelihood likelihood = VaeLikelihood.Gaussian, int epochs = 40) => new()
     {
@@ -106,5 +107,6 @@ public static class TestData
         Seed = 7,
         Contamination = 0.05,
         TrimmedFraction = 0,
+        NumberOfModels = 1,
     };
 }
