@@ -147,25 +147,11 @@ internal sealed class MlpBackpropagation : IDisposable
             klRows[k / latent] += kl[k];
             klPerDimension[k % latent] += kl[k];
         }
-        // wᵣ: every row, or those at or below the kept-th lowest loss (ties count, as on autograd).
-        var rowWeights = new float[n];
-        Array.Fill(rowWeights, 1f);
-        if (trimmed)
-        {
-            var rowLosses = new float[n];
-            for (int r = 0; r < n; r++) rowLosses[r] = reconstructionRows[r] + (float)beta * klRows[r];
-            var sorted = (float[])rowLosses.Clone();
-            Array.Sort(sorted);
-            float threshold = sorted[kept - 1];
-            var gradient = Floats(_outputGradient);
-            for (int r = 0; r < n; r++)
-            {
-                if (rowLosses[r] <= threshold) continue;
-                rowWeights[r] = 0;
-                gradient.Slice(r * width, width).Clear();
-            }
-        }
-        double keptReconstruction = 0, keptKl = 0;
+        var rowWeights = RowWeights(reconstructionRows, klRows, (float)beta, trimmed ? (int)kept : n);
+        var gradient = Floats(_outputGradient);
+        for (int r = 0; r < n; r++)
+            if (rowWeights[r] == 0) gradient.Slice(r * width, width).Clear();
+        double keptReconstruction = 0;
         var keptKlPerDimension = new double[latent];
         for (int r = 0; r < n; r++)
         {
@@ -178,10 +164,8 @@ internal sealed class MlpBackpropagation : IDisposable
         for (int j = 0; j < latent; j++)
         {
             double mean = keptKlPerDimension[j] / divisor;
-            bool active = freeBits <= 0 || mean >= freeBits;
-            _activeDimensions[j] = active ? 1f : 0f;
+            _activeDimensions[j] = freeBits <= 0 || mean >= freeBits ? 1f : 0f;
             penalty += freeBits > 0 ? Math.Max(mean, freeBits) * divisor : keptKlPerDimension[j];
-            keptKl += keptKlPerDimension[j];
         }
         _klScale = rowWeights.Select(w => (float)(beta * w / divisor)).ToArray();
 
@@ -190,6 +174,26 @@ internal sealed class MlpBackpropagation : IDisposable
         double loss = (keptReconstruction + beta * penalty) / divisor;
         var klTensor = tensor(klPerDimension.Select(v => (float)v).ToArray());
         return new StepLosses(tensor((float)loss), tensor((float)reconstruction), klTensor, tensor((float)klSum), (loss, reconstruction, klSum));
+    }
+
+    /// <summary>
+    /// wᵣ of each row: 1 for all when <paramref name="kept"/> is every row, else 1 for the rows whose loss rec + β KL is at or
+    /// below the kept-th lowest (ties count, as on autograd) and 0 for the others.
+    /// </summary>
+    private static float[] RowWeights(float[] reconstructionRows, float[] klRows, float beta, int kept)
+    {
+        int n = reconstructionRows.Length;
+        var weights = new float[n];
+        Array.Fill(weights, 1f);
+        if (kept >= n) return weights;
+        var losses = new float[n];
+        for (int r = 0; r < n; r++) losses[r] = reconstructionRows[r] + beta * klRows[r];
+        var sorted = (float[])losses.Clone();
+        Array.Sort(sorted);
+        float threshold = sorted[kept - 1];
+        for (int r = 0; r < n; r++)
+            if (!(losses[r] <= threshold)) weights[r] = 0;
+        return weights;
     }
 
     /// <summary>Writes the gradient of the last <see cref="Forward"/>'s loss into <see cref="Gradients"/>.</summary>
