@@ -90,6 +90,20 @@ public static class StepProfile
         output.WriteLine($"the step's five 128x784x400 products alone       {ms:F3} ms ({5 * 2.0 * 128 * 784 * 400 / (ms / 1000) / 1e9:F0} GFLOP/s)");
     }
 
+    /// <summary>The microseconds of 5 000 calls of <paramref name="call"/> (given the call's index) after 500 of warm-up, sorted.</summary>
+    private static List<double> SortedMicroseconds(Action<int> call)
+    {
+        var times = new List<double>();
+        for (int i = 0; i < 5500; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            call(i);
+            if (i >= 500) times.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+        }
+        times.Sort();
+        return times;
+    }
+
     /// <summary>Median milliseconds of <paramref name="action"/> over 100 runs after 5 warm-up runs, each in a dispose scope.</summary>
     private static double Milliseconds(Action action)
     {
@@ -173,14 +187,7 @@ public static class StepProfile
             ("Vector.Log and Vector.Exp", WithDotNetMath),
         })
         {
-            var times = new List<double>();
-            for (int i = 0; i < 5500; i++)
-            {
-                long start = Stopwatch.GetTimestamp();
-                call();
-                if (i >= 500) times.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
-            }
-            times.Sort();
+            var times = SortedMicroseconds(_ => call());
             output.WriteLine($"one row, Bernoulli terms of 784 pixels, {name,-26} p50 {times[times.Count / 2]:F1} µs");
         }
     }
@@ -208,14 +215,7 @@ public static class StepProfile
             ($"PredictionEngine.Predict, {ensemble.NumberOfModels} models", i => { input.Pixels = rows[i % rows.Count]; ensembleEngine.Predict(input); }),
         })
         {
-            var times = new List<double>();
-            for (int i = 0; i < 5500; i++)
-            {
-                long start = Stopwatch.GetTimestamp();
-                call(i);
-                if (i >= 500) times.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
-            }
-            times.Sort();
+            var times = SortedMicroseconds(call);
             output.WriteLine($"one row, {name,-38} p50 {times[times.Count / 2]:F1} µs, p99 {times[(int)(times.Count * 0.99)]:F1} µs");
         }
         LargeLayers(output);
@@ -255,14 +255,7 @@ public static class StepProfile
                     }),
                 })
                 {
-                    var times = new List<double>();
-                    for (int i = 0; i < 5500; i++)
-                    {
-                        long start = Stopwatch.GetTimestamp();
-                        call();
-                        if (i >= 500) times.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
-                    }
-                    times.Sort();
+                    var times = SortedMicroseconds(_ => call());
                     string layout = inputMajor ? "input-major" : "row-major";
                     output.WriteLine($"one row, 784-400 and 400-784 products, {layout,-11}, input {inputName,-10}, {name,-20} p50 {times[times.Count / 2]:F1} µs");
                 }
