@@ -188,7 +188,7 @@ public sealed class VaeOptions
     /// <summary>
     /// How many VAEs Fit trains (null, the default: automatic, <see cref="Defaults.AutomaticEnsembleModels"/> for a table, the
     /// Gaussian likelihood, of fewer than <see cref="Defaults.AutomaticEnsembleRows"/> rows, where one VAE's ranking depends
-    /// most on its seed and three cost about a second; 1 otherwise). With K &gt; 1 it trains K models on the same rows with
+    /// most on its seed and fits are fast; 1 otherwise). With K &gt; 1 it trains K models on the same rows with
     /// seeds Seed, Seed + 1, … (different initial weights, batch order and sampled z), and the score of a row is the mean of
     /// the members' standardized scores, S = (1/K) Σₖ (sₖ − cₖ) / σₖ, with cₖ and σₖ the median and inter-quartile range /
     /// 1.349 of member k's scores on the training rows; the threshold and p-values are taken on S. Fit and scoring take about
