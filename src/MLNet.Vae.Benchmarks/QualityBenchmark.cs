@@ -82,7 +82,7 @@ public static class QualityBenchmark
                 using var model = new VaeEstimator(ml, options).Fit(View(ml, train));
                 Add(seconds, fit.Name, clock.Elapsed.TotalSeconds);
                 var trainRows = Flatten(train.ToArray());
-                foreach (var member in model.Ensemble.Members) member.Calibrate(trainRows, train.Count, withFeatureWeights: true);
+                foreach (var member in model.Ensemble.Members) member.Calibrate(trainRows, train.Count, withFeatureWeights: true, withDensity: true);
                 foreach (var kind in kinds)
                 {
                     double auc = RocAuc.Compute(BenchmarkScores.Score(model.Ensemble, kind, trainRows, train.Count, testRows, data.TestImages.Length), anomalous);

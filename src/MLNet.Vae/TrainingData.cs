@@ -30,8 +30,9 @@ internal abstract class TrainingData
     public abstract TrainingRows Load(VaeModel model, double validationFraction, Generator generator);
 
     /// <summary>
-    /// Fits the model's calibration of <see cref="VaeScoreKind.ReconstructionAndLatent"/> and
-    /// <see cref="VaeScoreKind.WeightedReconstructionError"/> on the training rows.
+    /// Fits the model's calibration of <see cref="VaeScoreKind.ReconstructionAndLatent"/>,
+    /// <see cref="VaeScoreKind.ReconstructionAndLatentDensity"/> and <see cref="VaeScoreKind.WeightedReconstructionError"/> on
+    /// the training rows.
     /// </summary>
     public abstract void Calibrate(VaeModel model);
 
@@ -56,7 +57,8 @@ internal abstract class TrainingData
         {
             if (model.ScoreKind != VaeScoreKind.WeightedReconstructionError || rowCount <= WeightSampleRows)
             {
-                model.Calibrate(rows, rowCount, withFeatureWeights: model.ScoreKind == VaeScoreKind.WeightedReconstructionError);
+                model.Calibrate(rows, rowCount, withFeatureWeights: model.ScoreKind == VaeScoreKind.WeightedReconstructionError,
+                    withDensity: model.ScoreKind == VaeScoreKind.ReconstructionAndLatentDensity);
                 return;
             }
             // The weighted score needs only each feature's spread, which rows spread evenly over the data measure as well as
@@ -64,7 +66,7 @@ internal abstract class TrainingData
             var sample = new float[WeightSampleRows * width];
             for (int r = 0; r < WeightSampleRows; r++)
                 rows.AsSpan((int)((long)r * rowCount / WeightSampleRows) * width, width).CopyTo(sample.AsSpan(r * width));
-            model.Calibrate(sample, WeightSampleRows, withFeatureWeights: true);
+            model.Calibrate(sample, WeightSampleRows, withFeatureWeights: true, withDensity: false);
         }
 
         public override float[] TrainingScores(VaeModel model) => model.ScoreRows(rows, rowCount).Scores;
@@ -136,17 +138,24 @@ internal abstract class TrainingData
 
         public override void Calibrate(VaeModel model)
         {
-            var pairs = new ReservoirSample<(float Reconstruction, float Kl)>(MaximumSampledScores, _seed + 1);
+            var pairs = new ReservoirSample<(float Reconstruction, float Kl, float[]? Mean)>(MaximumSampledScores, _seed + 1);
             var reconstruction = new float[_blockRows];
             var kl = new float[_blockRows];
+            int latent = model.LatentDimension;
+            var means = model.ScoreKind == VaeScoreKind.ReconstructionAndLatentDensity ? new float[_blockRows * latent] : null;
             var spread = model.ScoreKind == VaeScoreKind.WeightedReconstructionError ? new FeatureTermSpread(_width) : null;
             foreach (var (block, count) in Blocks())
             {
-                model.CalibrationTerms(block, count, reconstruction, kl, spread);
-                for (int r = 0; r < count; r++) pairs.Add((reconstruction[r], kl[r]));
+                model.CalibrationTerms(block, count, reconstruction, kl, spread, means);
+                for (int r = 0; r < count; r++)
+                {
+                    int slot = pairs.NextSlot();
+                    if (slot >= 0) pairs.Set(slot, (reconstruction[r], kl[r], means?.AsSpan(r * latent, latent).ToArray()));
+                }
             }
             model.Calibration = ScoreCalibration.Fit(pairs.Items.Select(p => p.Reconstruction).ToArray(), pairs.Items.Select(p => p.Kl).ToArray(),
                 spread?.Weights());
+            if (means is not null) model.FitDensity(pairs.Items.SelectMany(p => p.Mean!).ToArray(), pairs.Items.Count);
         }
 
         public override float[] TrainingScores(VaeModel model)

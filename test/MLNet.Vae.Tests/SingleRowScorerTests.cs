@@ -17,19 +17,23 @@ public sealed class SingleRowScorerTests
     {
         var ml = new MLContext(seed: 1);
         var options = TestData.FastOptions(likelihood, epochs: 15);
-        // The weighted kind's calibration holds every calibrated kind's terms, so every kind can be scored.
+        // The weighted kind's calibration holds every calibrated kind's terms but the mixture, which is added below.
         options.ScoreKind = VaeScoreKind.WeightedReconstructionError;
         options.HiddenLayerSizes = [firstHiddenLayer, 12];
         bool unit = likelihood == VaeLikelihood.Bernoulli;
-        var training = TestData.ToDataView(ml, TestData.Normal(200, seed: 1, unitInterval: unit));
+        var trainingRows = TestData.Normal(200, seed: 1, unitInterval: unit);
+        var training = TestData.ToDataView(ml, trainingRows);
         using var transformer = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(training);
         var model = transformer.Model;
+        // The latent mixture too, so that the density kind can be scored from the same model.
+        model.Calibrate(trainingRows.SelectMany(r => r.Features).ToArray(), trainingRows.Count, withFeatureWeights: true, withDensity: true);
         var rows = TestData.Normal(6, seed: 2, unitInterval: unit).Concat(TestData.Outliers(6, seed: 3, unitInterval: unit)).Select(r => r.Features).ToArray();
         var flat = rows.SelectMany(r => r).ToArray();
         int width = model.InputWidth, latent = model.LatentDimension;
 
         Assert.IsNotNull(model.Calibration, "calibrated");
         Assert.IsTrue(model.Calibration.HasFeatureWeights(model.InputWidth), "with feature weights");
+        Assert.IsTrue(model.Calibration.HasDensity(model.LatentDimension), "with the latent mixture");
         foreach (var kind in Enum.GetValues<VaeScoreKind>())
         {
             var batchLatent = new float[rows.Length * latent];

@@ -5,10 +5,11 @@ namespace MLNet.Vae.Model;
 /// its two terms sit: a robust centre (the median) and scale (the inter-quartile range / 1.349, which equals σ for normal
 /// data; the standard deviation when the range is 0, and 1 when that is 0 too) of each, so that neither term dominates by
 /// its units alone. For <see cref="VaeScoreKind.WeightedReconstructionError"/>, each feature's weight 1 / (σᵢ + ε)
-/// (<see cref="FeatureTermSpread"/>).
+/// (<see cref="FeatureTermSpread"/>). For <see cref="VaeScoreKind.ReconstructionAndLatentDensity"/>, also the mixture fitted to
+/// the training rows' latent means and the centre and scale of its negative log density D over them.
 /// </summary>
 internal sealed record ScoreCalibration(float ReconstructionCenter, float ReconstructionScale, float LatentCenter, float LatentScale,
-    float[]? FeatureWeights = null)
+    float[]? FeatureWeights = null, LatentMixture? Density = null, float DensityCenter = 0, float DensityScale = 1)
 {
     public static ScoreCalibration Fit(float[] reconstruction, float[] latent, float[]? featureWeights = null)
     {
@@ -17,8 +18,19 @@ internal sealed record ScoreCalibration(float ReconstructionCenter, float Recons
         return new ScoreCalibration(reconstructionCenter, reconstructionScale, latentCenter, latentScale, featureWeights);
     }
 
+    /// <summary>This calibration with <paramref name="density"/> and the centre and scale of its values <paramref name="densities"/> on the training rows.</summary>
+    public ScoreCalibration WithDensity(LatentMixture density, float[] densities)
+    {
+        var (center, scale) = CenterAndScale(densities);
+        return this with { Density = density, DensityCenter = center, DensityScale = scale };
+    }
+
     public bool IsValid => float.IsFinite(ReconstructionCenter) && float.IsFinite(LatentCenter)
         && float.IsFinite(ReconstructionScale) && ReconstructionScale > 0 && float.IsFinite(LatentScale) && LatentScale > 0;
+
+    /// <summary>Whether it holds a valid mixture over <paramref name="latentDimension"/> dimensions with a finite centre and positive finite scale.</summary>
+    public bool HasDensity(int latentDimension) => Density is { } density && density.IsValidFor(latentDimension)
+        && float.IsFinite(DensityCenter) && float.IsFinite(DensityScale) && DensityScale > 0;
 
     /// <summary>Whether it holds one positive finite weight for each of <paramref name="width"/> features.</summary>
     public bool HasFeatureWeights(int width) => FeatureWeights is { } weights && weights.Length == width && weights.All(w => float.IsFinite(w) && w > 0);

@@ -101,7 +101,7 @@ internal sealed class SingleRowScorer : IDisposable
         var terms = work.Terms.AsSpan(0, InputWidth);
         var scratch = work.Scratch.AsSpan(0, InputWidth);
         bool needsTerms = !featureScores.IsEmpty || kind is VaeScoreKind.ReconstructionError or VaeScoreKind.ReconstructionAndLatent
-            or VaeScoreKind.WeightedReconstructionError;
+            or VaeScoreKind.ReconstructionAndLatentDensity or VaeScoreKind.WeightedReconstructionError;
         if (needsTerms) ReconstructionTerms(decoded, x, terms);
         if (kind == VaeScoreKind.WeightedReconstructionError)
         {
@@ -117,6 +117,9 @@ internal sealed class SingleRowScorer : IDisposable
             VaeScoreKind.NegativeElbo => (float)(Reconstruction(decoded, x, scratch) + Kl(mean, logVariance)),
             VaeScoreKind.ReconstructionAndLatent => Combined(RowMath.Sum(terms), mean, logVariance,
                 calibration ?? throw new InvalidOperationException("The model was not calibrated for the ReconstructionAndLatent score.")),
+            VaeScoreKind.ReconstructionAndLatentDensity => calibration is { Density: { } density }
+                ? Combined(RowMath.Sum(terms), mean, logVariance, calibration) + VaeModel.DensityTerm(calibration, mean, density.LogNormalizers())
+                : throw new InvalidOperationException("The model was not calibrated for the ReconstructionAndLatentDensity score."),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), $"Unknown score kind {kind}."),
         };
     }

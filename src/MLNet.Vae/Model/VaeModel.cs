@@ -180,22 +180,46 @@ internal sealed class VaeModel : IDisposable
 
     /// <summary>
     /// Fits <see cref="Calibration"/> on <paramref name="count"/> training rows: their reconstruction errors and KL terms,
-    /// and when <paramref name="withFeatureWeights"/> the spread of each feature's term, scored in batches.
+    /// when <paramref name="withFeatureWeights"/> the spread of each feature's term, and when <paramref name="withDensity"/> the
+    /// mixture over their latent means (<see cref="FitDensity"/>), scored in batches.
     /// </summary>
-    public void Calibrate(ReadOnlySpan<float> rows, int count, bool withFeatureWeights)
+    public void Calibrate(ReadOnlySpan<float> rows, int count, bool withFeatureWeights, bool withDensity)
     {
         var reconstruction = new float[count];
         var kl = new float[count];
         var spread = withFeatureWeights ? new FeatureTermSpread(InputWidth) : null;
-        CalibrationTerms(rows, count, reconstruction, kl, spread);
+        var means = withDensity ? new float[checked(count * LatentDimension)] : null;
+        CalibrationTerms(rows, count, reconstruction, kl, spread, means);
         Calibration = ScoreCalibration.Fit(reconstruction, kl, spread?.Weights());
+        if (means is not null) FitDensity(means, count);
+    }
+
+    /// <summary>
+    /// Fits the latent mixture of <see cref="VaeScoreKind.ReconstructionAndLatentDensity"/> to <paramref name="count"/> training
+    /// rows' latent means (up to <see cref="LatentMixture.MaximumFitRows"/> of them, spread evenly) and its centre and scale to
+    /// the densities of all of them; <see cref="Calibration"/> must already hold the other terms.
+    /// </summary>
+    public void FitDensity(float[] means, int count)
+    {
+        var calibration = Calibration ?? throw new InvalidOperationException("Calibrate the reconstruction and KL terms before the density.");
+        int l = LatentDimension, fitRows = Math.Min(count, LatentMixture.MaximumFitRows);
+        var sample = fitRows == count ? means : new float[fitRows * l];
+        if (fitRows < count)
+            for (int r = 0; r < fitRows; r++)
+                means.AsSpan((int)((long)r * count / fitRows) * l, l).CopyTo(sample.AsSpan(r * l));
+        var mixture = LatentMixture.Fit(sample, fitRows, l, seed: 1);
+        var normalizers = mixture.LogNormalizers();
+        var densities = new float[count];
+        for (int r = 0; r < count; r++) densities[r] = (float)mixture.NegativeLogDensity(means.AsSpan(r * l, l), normalizers);
+        Calibration = calibration.WithDensity(mixture, densities);
     }
 
     /// <summary>
     /// Each row's reconstruction error and KL term, the two terms <see cref="Calibration"/> is fitted on, in batches; each
     /// feature's term is added to <paramref name="spread"/> unless it is null.
     /// </summary>
-    public void CalibrationTerms(ReadOnlySpan<float> rows, int count, Span<float> reconstruction, Span<float> kl, FeatureTermSpread? spread)
+    public void CalibrationTerms(ReadOnlySpan<float> rows, int count, Span<float> reconstruction, Span<float> kl, FeatureTermSpread? spread,
+        Span<float> means = default)
     {
         var terms = spread is null ? [] : new float[Math.Min(ScoringBatchRows, count) * InputWidth];
         for (int start = 0; start < count; start += ScoringBatchRows)
@@ -214,6 +238,7 @@ internal sealed class VaeModel : IDisposable
             }
             TensorCopy.CopyTo(featureTerms.sum(1), reconstruction.Slice(start, n));
             TensorCopy.CopyTo(latentTerm, kl.Slice(start, n));
+            if (!means.IsEmpty) TensorCopy.CopyTo(mean, means.Slice(start * LatentDimension, n * LatentDimension));
         }
     }
 
@@ -230,11 +255,29 @@ internal sealed class VaeModel : IDisposable
             TensorCopy.CopyTo(weighted ?? VaeObjective.ReconstructionErrorPerFeature(Likelihood, decoded, x), featureScores[..(count * InputWidth)]);
         var latentTerm = VaeObjective.LatentTerm(Network, mean, logVariance);
         var score = weighted is not null ? weighted.sum(1)
-            : kind == VaeScoreKind.ReconstructionAndLatent ? Combined(decoded, x, latentTerm)
+            : kind is VaeScoreKind.ReconstructionAndLatent or VaeScoreKind.ReconstructionAndLatentDensity ? Combined(decoded, x, latentTerm)
             : VaeObjective.Score(kind, Likelihood, decoded, x, latentTerm, _scale);
         TensorCopy.CopyTo(mean, latent[..(count * LatentDimension)]);
         TensorCopy.CopyTo(score, scores[..count]);
+        if (kind == VaeScoreKind.ReconstructionAndLatentDensity) AddDensityTerms(latent, count, scores);
     }
+
+    /// <summary>
+    /// Adds (D(μ) − m_D) / s_D to each score, the density term of <see cref="VaeScoreKind.ReconstructionAndLatentDensity"/>,
+    /// computed in managed code from the latent means already copied out (L² K operations a row).
+    /// </summary>
+    private void AddDensityTerms(ReadOnlySpan<float> latent, int count, Span<float> scores)
+    {
+        var calibration = Calibration is { Density: not null } c ? c
+            : throw new InvalidOperationException("The model was not calibrated for the ReconstructionAndLatentDensity score.");
+        var normalizers = calibration.Density!.LogNormalizers();
+        for (int r = 0; r < count; r++)
+            scores[r] += DensityTerm(calibration, latent.Slice(r * LatentDimension, LatentDimension), normalizers);
+    }
+
+    /// <summary>(D(μ) − m_D) / s_D with <paramref name="calibration"/>'s mixture (see <see cref="LatentMixture"/>).</summary>
+    internal static float DensityTerm(ScoreCalibration calibration, ReadOnlySpan<float> mean, double[] normalizers) =>
+        (float)((calibration.Density!.NegativeLogDensity(mean, normalizers) - calibration.DensityCenter) / calibration.DensityScale);
 
     /// <summary>tᵢ wᵢ for each row and feature: the terms of <see cref="VaeScoreKind.WeightedReconstructionError"/>, [n × d].</summary>
     private Tensor WeightedTerms(Tensor decoded, Tensor x)
@@ -257,7 +300,7 @@ internal sealed class VaeModel : IDisposable
     /// </summary>
     private Tensor Combined(Tensor decoded, Tensor x, Tensor kl)
     {
-        var calibration = Calibration ?? throw new InvalidOperationException("The model was not calibrated for the ReconstructionAndLatent score.");
+        var calibration = Calibration ?? throw new InvalidOperationException($"The model was not calibrated for the {ScoreKind} score.");
         var reconstruction = VaeObjective.Score(VaeScoreKind.ReconstructionError, Likelihood, decoded, x, kl, _scale);
         using var reconstructionCenter = calibration.ReconstructionCenter.ToScalar();
         using var reconstructionScale = calibration.ReconstructionScale.ToScalar();

@@ -107,6 +107,7 @@ internal static class VaeOnnxGraph
             VaeScoreKind.SquaredError => SquaredError(g, model, decoded, x),
             VaeScoreKind.NegativeElbo => g.Node("Add", NegativeLogLikelihood(g, model, decoded, x), Kl(g, mean, logVariance)),
             VaeScoreKind.ReconstructionAndLatent => Combined(g, model, g.SumRows(terms), Kl(g, mean, logVariance)),
+            VaeScoreKind.ReconstructionAndLatentDensity => g.Node("Add", Combined(g, model, g.SumRows(terms), Kl(g, mean, logVariance)), DensityTerm(g, model, mean)),
             _ => throw new InvalidOperationException($"Score kind {model.ScoreKind} cannot be exported to ONNX."),
         };
         return (mean, score, terms);
@@ -214,10 +215,37 @@ internal static class VaeOnnxGraph
         return g.Node("Mul", g.SumRows(g.Node("Sub", sum, g.Constant("one", 1f))), g.Constant("half", 0.5f));
     }
 
+    /// <summary>
+    /// (D − m_D) / s_D, [n, 1], with D = −log Σₖ exp(aₖ − ½ ‖(μ − cₖ) Uₖ‖²) and aₖ = log πₖ + log det Uₖ − (L/2) log 2π
+    /// (<see cref="LatentMixture"/>): per component a Sub, MatMul and sum of squares, then a log-sum-exp over the components
+    /// shifted by their maximum, as the managed path computes it.
+    /// </summary>
+    private static string DensityTerm(OnnxGraphBuilder g, VaeModel model, string mean)
+    {
+        var c = model.Calibration is { Density: not null } calibration ? calibration
+            : throw new InvalidOperationException("The model was not calibrated for the ReconstructionAndLatentDensity score.");
+        var density = c.Density!;
+        int l = density.Dimension;
+        var normalizers = density.LogNormalizers();
+        var logTerms = new string[density.Components];
+        for (int k = 0; k < density.Components; k++)
+        {
+            string centred = g.Node("Sub", mean, g.Constant($"densityMean{k}", density.Means.AsSpan(k * l, l).ToArray(), 1, l));
+            string y = g.Node("MatMul", centred, g.Constant($"densityFactor{k}", density.PrecisionFactors.AsSpan(k * l * l, l * l).ToArray(), l, l));
+            string halfQuadratic = g.Node("Mul", g.SumRows(g.Node("Mul", y, y)), g.Constant("half", 0.5f));
+            logTerms[k] = g.Node("Sub", g.Constant($"densityNormalizer{k}", (float)normalizers[k]), halfQuadratic);
+        }
+        string all = logTerms.Length == 1 ? logTerms[0] : g.Node("Concat", logTerms, n => n.AddAttribute("axis", 1L));
+        string largest = g.MaxRows(all);
+        string logSum = g.Node("Add", g.Node("Log", g.SumRows(g.Node("Exp", g.Node("Sub", all, largest)))), largest);
+        string negative = g.Node("Neg", logSum);
+        return g.Node("Div", g.Node("Sub", negative, g.Constant("densityCenter", c.DensityCenter)), g.Constant("densityScale", c.DensityScale));
+    }
+
     /// <summary>(R − m_R) / s_R + max(0, (K − m_K) / s_K − margin) with the model's calibration.</summary>
     private static string Combined(OnnxGraphBuilder g, VaeModel model, string reconstruction, string kl)
     {
-        var c = model.Calibration ?? throw new InvalidOperationException("The model was not calibrated for the ReconstructionAndLatent score.");
+        var c = model.Calibration ?? throw new InvalidOperationException($"The model was not calibrated for the {model.ScoreKind} score.");
         string standardized = g.Node("Div", g.Node("Sub", reconstruction, g.Constant("reconstructionCenter", c.ReconstructionCenter)), g.Constant("reconstructionScale", c.ReconstructionScale));
         string latent = g.Node("Sub", g.Node("Div", g.Node("Sub", kl, g.Constant("latentCenter", c.LatentCenter)), g.Constant("latentScale", c.LatentScale)),
             g.Constant("latentMargin", (float)VaeModel.LatentMargin));

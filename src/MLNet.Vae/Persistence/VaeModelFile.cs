@@ -319,8 +319,11 @@ internal static class VaeModelFile
         {
             Require(savedMembers.All(m => m is not null && new MemberScale(m.ScoreCenter, m.ScoreScale).IsValid), "Members",
                 "holds a model without a finite score centre and a positive finite score scale");
-            if (state.Options.ScoreKind == VaeScoreKind.ReconstructionAndLatent)
+            if (state.Options.ScoreKind is VaeScoreKind.ReconstructionAndLatent or VaeScoreKind.ReconstructionAndLatentDensity)
                 Require(savedMembers.All(m => m.Calibration is { IsValid: true }), "Members.Calibration", "is missing or not finite with positive scales");
+            if (state.Options.ScoreKind == VaeScoreKind.ReconstructionAndLatentDensity)
+                Require(savedMembers.All(m => m.Calibration!.HasDensity(state.Network.LatentDimension)), "Members.Calibration.Density",
+                    $"is not a valid mixture over {state.Network.LatentDimension} latent dimensions for every model");
             if (state.Options.ScoreKind == VaeScoreKind.WeightedReconstructionError)
                 Require(savedMembers.All(m => m.Calibration?.HasFeatureWeights(state.Network.InputWidth) == true), "Members.Calibration.FeatureWeights",
                     $"does not hold {state.Network.InputWidth} positive finite weights for every model");
@@ -338,8 +341,11 @@ internal static class VaeModelFile
         }
         Require(network.PriorComponents is >= 0 and <= 64, "PriorComponents", $"is {network.PriorComponents}, not 0 to 64");
         Require(float.IsFinite(state.Threshold), "Threshold", $"is {state.Threshold}, not a finite number");
-        if (state.Options.ScoreKind == VaeScoreKind.ReconstructionAndLatent)
+        if (state.Options.ScoreKind is VaeScoreKind.ReconstructionAndLatent or VaeScoreKind.ReconstructionAndLatentDensity)
             Require(state.Calibration is { IsValid: true }, "Calibration", "is missing or not finite with positive scales");
+        if (state.Options.ScoreKind == VaeScoreKind.ReconstructionAndLatentDensity)
+            Require(state.Calibration!.HasDensity(network.LatentDimension), "Calibration.Density",
+                $"is not a valid mixture over {network.LatentDimension} latent dimensions");
         if (state.Options.ScoreKind == VaeScoreKind.WeightedReconstructionError && state.Members is null)
             Require(state.Calibration?.HasFeatureWeights(network.InputWidth) == true, "Calibration.FeatureWeights",
                 $"does not hold {network.InputWidth} positive finite weights");
