@@ -42,7 +42,7 @@ public sealed class VaeOptions
         /// <summary>Default of <see cref="VaeOptions.Contamination"/>.</summary>
         public const double Contamination = 0.1;
         /// <summary>The automatic <see cref="VaeOptions.ScoreKind"/> for the Gaussian likelihood (tables).</summary>
-        public const VaeScoreKind GaussianScoreKind = VaeScoreKind.ReconstructionAndLatent;
+        public const VaeScoreKind GaussianScoreKind = VaeScoreKind.ReconstructionAndLatentDensity;
         /// <summary>The automatic <see cref="VaeOptions.ScoreKind"/> for the Bernoulli likelihood (pixels).</summary>
         public const VaeScoreKind BernoulliScoreKind = VaeScoreKind.WeightedReconstructionError;
         /// <summary>Default of <see cref="VaeOptions.LogVarianceLimit"/>: wide enough never to bind in healthy training.</summary>
@@ -139,8 +139,8 @@ public sealed class VaeOptions
 
     /// <summary>How the <see cref="ScoreColumnName"/> column is computed; see <see cref="VaeScoreKind"/>.</summary>
     /// <remarks>
-    /// Null (the default) chooses by likelihood: <see cref="VaeScoreKind.ReconstructionAndLatent"/> for Gaussian (tables,
-    /// where anomalies may be off the manifold or far out on it) and <see cref="VaeScoreKind.WeightedReconstructionError"/>
+    /// Null (the default) chooses by likelihood: <see cref="VaeScoreKind.ReconstructionAndLatentDensity"/> for Gaussian
+    /// (tables, where anomalies may be off the manifold, far out on it, or between the training rows' clusters on it) and <see cref="VaeScoreKind.WeightedReconstructionError"/>
     /// for Bernoulli (pixels, where the latent term added little on Fashion-MNIST and weighting each pixel by its steadiness
     /// on the training images added most); see docs/choosing-options.md.
     /// </remarks>

@@ -130,9 +130,12 @@ internal static class ModelFileProbe
         yield return Json("unknown likelihood", "\"Likelihood\":\"[A-Za-z]+\"", "\"Likelihood\":\"Poisson\"", "metadata");
         yield return Json("empty score column", "\"Score\":\"Score\"", "\"Score\":\"\"", "Columns");
         yield return Json("no history", "\"History\":\\[", "\"History\":null,\"x\":[", "TrainingHistory");
-        // The weighted score in a file without its weights (a ReconstructionAndLatent model's calibration has none).
-        yield return Json("weighted score without weights", "\"ScoreKind\":\"ReconstructionAndLatent\"", "\"ScoreKind\":\"WeightedReconstructionError\"",
+        // The weighted score in a file without its weights (a ReconstructionAndLatentDensity model's calibration has none).
+        yield return Json("weighted score without weights", "\"ScoreKind\":\"ReconstructionAndLatentDensity\"", "\"ScoreKind\":\"WeightedReconstructionError\"",
             "Calibration.FeatureWeights");
+        yield return Json("density score without its mixture", "\"Density\":\\{", "\"Density\":null,\"x\":{", "Calibration.Density");
+        yield return Json("mixture with a factor too many", "\"PrecisionFactors\":\\[", "\"PrecisionFactors\":[1,", "Calibration.Density");
+        yield return Json("mixture with a negative factor diagonal", "\"PrecisionFactors\":\\[[^,]+", "\"PrecisionFactors\":[-1", "Calibration.Density");
         yield return ("NaN weight", Build(json, WithFloat(tensors, float.NaN)), "not finite");
         yield return ("infinite weight", Build(json, WithFloat(tensors, float.PositiveInfinity)), "not finite");
         yield return ("one tensor fewer", Build(json, WithInt(tensors, 0, BitConverter.ToInt32(tensors) - 1)), "weight tensors");

@@ -84,7 +84,7 @@ public sealed class AutomaticOptionsTests
     public void AutomaticScoreKind_FollowsTheLikelihood()
     {
         var choices = new List<string>();
-        Assert.AreEqual(VaeScoreKind.ReconstructionAndLatent, new VaeOptions().Resolve(10, 100, choices).ScoreKind);
+        Assert.AreEqual(VaeScoreKind.ReconstructionAndLatentDensity, new VaeOptions().Resolve(10, 100, choices).ScoreKind);
         Assert.AreEqual(VaeScoreKind.WeightedReconstructionError, new VaeOptions { Likelihood = VaeLikelihood.Bernoulli }.Resolve(10, 100, choices).ScoreKind);
     }
 

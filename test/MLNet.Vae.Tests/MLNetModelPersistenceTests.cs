@@ -155,13 +155,14 @@ public sealed class MLNetModelPersistenceTests
         var (ml, _, _, path) = SavePipeline();
         RewriteVaeEntry(path, bytes =>
         {
-            int at = Encoding.UTF8.GetString(bytes).IndexOf("\"LatentDimension\":3", StringComparison.Ordinal);
-            bytes[at + "\"LatentDimension\":".Length] = (byte)'5';
+            // A hidden width, not the latent size: the latter would first disagree with the latent mixture's, which the metadata check names.
+            int at = Encoding.UTF8.GetString(bytes).IndexOf("\"HiddenSizes\":[16", StringComparison.Ordinal);
+            bytes[at + "\"HiddenSizes\":[1".Length] = (byte)'7';
             SHA256.HashData(bytes.AsSpan(0, bytes.Length - 32)).CopyTo(bytes, bytes.Length - 32);
         });
 
         var error = Assert.Throws<Exception>(() => ml.Model.Load(path, out _));
-        StringAssert.Contains(Messages(error), "where its metadata implies [5, 16]");
+        StringAssert.Contains(Messages(error), "where its metadata implies [17, ");
     }
 
     [TestMethod]

@@ -84,13 +84,15 @@ public sealed class OnnxExportTests
     }
 
     [TestMethod]
-    [DataRow(VaeArchitecture.Mlp, 1)]
-    [DataRow(VaeArchitecture.Convolutional, 1)]
-    [DataRow(VaeArchitecture.Mlp, 3)]
-    public void DirectExport_RunByOnnxRuntime_MatchesTransform(VaeArchitecture architecture, int models)
+    [DataRow(VaeArchitecture.Mlp, 1, VaeLikelihood.Bernoulli)]
+    [DataRow(VaeArchitecture.Convolutional, 1, VaeLikelihood.Bernoulli)]
+    [DataRow(VaeArchitecture.Mlp, 3, VaeLikelihood.Bernoulli)]
+    [DataRow(VaeArchitecture.Mlp, 3, VaeLikelihood.Gaussian)]   // the default ReconstructionAndLatentDensity score, each member with its own mixture
+    public void DirectExport_RunByOnnxRuntime_MatchesTransform(VaeArchitecture architecture, int models, VaeLikelihood likelihood)
     {
         var ml = new MLContext(seed: 1);
-        var options = TestData.FastOptions(VaeLikelihood.Bernoulli, epochs: 5);
+        bool unit = likelihood == VaeLikelihood.Bernoulli;
+        var options = TestData.FastOptions(likelihood, epochs: 5);
         options.Architecture = architecture;
         options.NumberOfModels = models;
         if (architecture == VaeArchitecture.Convolutional)
@@ -99,10 +101,10 @@ public sealed class OnnxExportTests
             options.ImageShape = new VaeImageShape(1, 4, 4);
             options.ConvolutionChannels = [4, 6];
         }
-        var training = TestData.ToDataView(ml, TestData.Normal(120, seed: 1, unitInterval: true));
+        var training = TestData.ToDataView(ml, TestData.Normal(120, seed: 1, unitInterval: unit));
         using var model = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(training);
-        var rows = TestData.Normal(5, seed: 2, unitInterval: true).Concat(TestData.Outliers(5, seed: 3, unitInterval: true)).ToList();
-        rows[1].Features[0] = 1.5f;   // outside [0, 1]: +Infinity
+        var rows = TestData.Normal(5, seed: 2, unitInterval: unit).Concat(TestData.Outliers(5, seed: 3, unitInterval: unit)).ToList();
+        rows[1].Features[0] = unit ? 1.5f : float.NaN;   // outside the likelihood's domain: +Infinity
         var data = TestData.ToDataView(ml, rows);
 
         string path = Path.Combine(Path.GetTempPath(), $"vae-direct-{Guid.NewGuid():N}.onnx");

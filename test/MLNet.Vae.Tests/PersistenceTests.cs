@@ -141,15 +141,17 @@ public sealed class PersistenceTests
     [TestMethod]
     public void Load_MetadataThatDoesNotMatchTheWeights_ThrowsNamingTheWeight()
     {
-        // A consistent checksum over inconsistent content: the metadata claims a latent size of 4, the weights hold 3.
+        // A consistent checksum over inconsistent content: the metadata claims a hidden layer of 17, the weights hold 16.
+        // (A latent size would first disagree with the latent mixture's, which the metadata check names: the crafted files of
+        // the reliability probe's model-files.)
         byte[] bytes = Saved(_gaussian);
         string text = Encoding.UTF8.GetString(bytes);
-        int at = text.IndexOf("\"LatentDimension\":3", StringComparison.Ordinal);
+        int at = text.IndexOf("\"HiddenSizes\":[16", StringComparison.Ordinal);
         Assert.IsGreaterThan(0, at);
-        bytes[at + "\"LatentDimension\":".Length] = (byte)'4';
+        bytes[at + "\"HiddenSizes\":[1".Length] = (byte)'7';
 
         var error = Assert.Throws<InvalidDataException>(() => VaeTransformer.Load(_ml, new MemoryStream(Rehash(bytes))));
-        StringAssert.Contains(error.Message, "has shape [3, 16] where its metadata implies [4, 16]");
+        StringAssert.Contains(error.Message, "has shape [16, 16] where its metadata implies [17, 16]");
     }
 
     [TestMethod]
