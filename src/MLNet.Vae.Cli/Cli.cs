@@ -29,13 +29,18 @@ public static class Cli
         var models = new Option<int?>("--models") { Description = "How many VAEs to train (with seeds seed, seed + 1, ...); the score is the mean of their standardized scores. Each one adds a training's time. Default: automatic (3 for a table of fewer than 1,000 rows, else 1)." };
         var trim = new Option<double?>("--trimmed-fraction") { Description = "After a quarter of training, leave this fraction of each batch's highest-loss rows out of the loss, so a group of anomalies among the training rows is not learned as normal (default: automatic, 2 x contamination for CSV, 0 for images; 0: none)." };
         var pValues = new Option<bool>("--p-values") { Description = "Give the model a p-value output: each score's upper-tail p-value among the training rows' scores (score writes it as p_value)." };
+        var scoreKind = new Option<string>("--score")
+        {
+            Description = $"The score kind: auto (ReconstructionAndLatentDensity for CSV, WeightedReconstructionError for images) or one of {string.Join(", ", Enum.GetNames<VaeScoreKind>())}.",
+            DefaultValueFactory = _ => "auto",
+        };
         var train = new Command("train", "Train a VAE on a CSV file or a folder of images and save the model.")
         {
-            data, model, label, latent, epochs, likelihood, architecture, contamination, imageSize, grayscale, seed, report, pValues, prior, models, trim,
+            data, model, label, latent, epochs, likelihood, architecture, contamination, imageSize, grayscale, seed, report, pValues, prior, models, trim, scoreKind,
         };
         train.SetAction(r => Guard(error, () => commands.Train(new Commands.TrainSettings(r.GetValue(data)!, r.GetValue(model)!, r.GetValue(label),
             r.GetValue(latent), r.GetValue(epochs), r.GetValue(likelihood)!, r.GetValue(architecture)!, r.GetValue(contamination),
-            r.GetValue(imageSize), r.GetValue(grayscale), r.GetValue(seed), r.GetValue(report), r.GetValue(pValues), r.GetValue(prior), r.GetValue(models), r.GetValue(trim)))));
+            r.GetValue(imageSize), r.GetValue(grayscale), r.GetValue(seed), r.GetValue(report), r.GetValue(pValues), r.GetValue(prior), r.GetValue(models), r.GetValue(trim), r.GetValue(scoreKind)!))));
 
         var normal = new Option<string>("--normal") { Description = "Rows known to be normal (a CSV file or a folder of images, like the training data).", Required = true };
         var falsePositiveRate = new Option<double>("--false-positive-rate") { Description = "The fraction of normal rows to flag, in (0, 0.5].", Required = true };

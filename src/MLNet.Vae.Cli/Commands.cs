@@ -14,7 +14,7 @@ internal sealed class Commands(TextWriter output, TextWriter error)
     private readonly MLContext _ml = new(seed: 1);
 
     public sealed record TrainSettings(string Data, string Model, string? LabelColumn, int? Latent, int? Epochs, string Likelihood,
-        string Architecture, double Contamination, int ImageSize, bool Grayscale, int Seed, string? Report, bool PValues = false, int PriorComponents = 0, int? Models = null, double? TrimmedFraction = null);
+        string Architecture, double Contamination, int ImageSize, bool Grayscale, int Seed, string? Report, bool PValues = false, int PriorComponents = 0, int? Models = null, double? TrimmedFraction = null, string Score = "auto");
 
     public int Train(TrainSettings settings)
     {
@@ -46,6 +46,7 @@ internal sealed class Commands(TextWriter output, TextWriter error)
             PriorComponents = settings.PriorComponents,
             NumberOfModels = settings.Models,
             TrimmedFraction = settings.TrimmedFraction,
+            ScoreKind = ScoreKind(settings.Score),
         };
         var bar = new ProgressRelay();
         options.TrainingProgress = bar;
@@ -236,6 +237,12 @@ internal sealed class Commands(TextWriter output, TextWriter error)
             throw new CliException($"The columns of '{dataPath}' are in another order than the model's: {string.Join(", ", expected)}.");
         return input;
     }
+
+    /// <summary>--score: null for auto (the options then choose by likelihood), else the kind named, in any letter case.</summary>
+    private static VaeScoreKind? ScoreKind(string name) =>
+        name == "auto" ? null
+        : Enum.TryParse<VaeScoreKind>(name, ignoreCase: true, out var kind) && Enum.IsDefined(kind) && !int.TryParse(name, out _) ? kind
+        : throw new CliException($"--score must be auto or one of {string.Join(", ", Enum.GetNames<VaeScoreKind>())}, got '{name}'.");
 
     private static VaeTransformer FindVae(ITransformer model) => model switch
     {

@@ -162,6 +162,23 @@ public sealed class CliTests
         using var loaded = (VaeTransformer)ml.Model.Load(model, out _);
         Assert.AreEqual(3, loaded.NumberOfModels);
         Assert.AreEqual(0.05, loaded.Options.TrimmedFraction, "--trimmed-fraction reaches the options");
+        Assert.AreEqual(VaeScoreKind.ReconstructionAndLatentDensity, loaded.Options.ScoreKind, "a CSV's automatic score");
+    }
+
+    [TestMethod]
+    public void Csv_ScoreKind_IsChosenFromTheCommandLine_AndAnUnknownOneIsRefused()
+    {
+        string data = WriteCsv("data.csv"), model = PathOf("model.zip");
+        var train = Run("train", "--data", data, "--model", model, "--label-column", "label", "--latent", "2", "--epochs", "5", "--models", "1",
+            "--score", "reconstructionerror");
+        Assert.AreEqual(0, train.ExitCode, train.Error);
+        using (var loaded = (VaeTransformer)new MLContext(seed: 1).Model.Load(model, out _))
+            Assert.AreEqual(VaeScoreKind.ReconstructionError, loaded.Options.ScoreKind);
+
+        var refused = Run("train", "--data", data, "--model", PathOf("other.zip"), "--label-column", "label", "--score", "3");
+        Assert.AreNotEqual(0, refused.ExitCode);
+        StringAssert.Contains(refused.Error, "--score must be auto or one of ReconstructionError");
+        Assert.IsFalse(File.Exists(PathOf("other.zip")), "nothing written");
     }
 
     [TestMethod]
