@@ -19,7 +19,8 @@ internal static class TabularBenchmark
     }
 
     /// <param name="variants">The VAE options to compare ("default", "models=3", ...).</param>
-    /// <param name="suiteName">"adbench" (the 28 sets of injected anomalies) or "realistic" (class-based sets and mixed columns).</param>
+    /// <param name="suiteName">"adbench" (the 28 sets of injected anomalies), "realistic" (class-based sets and mixed columns) or
+    /// "contaminated" (small, wide tables with up to 35% anomalies).</param>
     /// <param name="output">Where the table goes.</param>
     public static int Run(IReadOnlyList<string> variants, string suiteName, TextWriter output)
     {
@@ -27,7 +28,8 @@ internal static class TabularBenchmark
         {
             "adbench" => TabularSuite.All(),
             "realistic" => TabularSuite.Realistic(),
-            _ => throw new ArgumentException($"--suite must be adbench or realistic, got '{suiteName}'."),
+            "contaminated" => TabularSuite.Contaminated(),
+            _ => throw new ArgumentException($"--suite must be adbench, realistic or contaminated, got '{suiteName}'."),
         }).ToList();
         var baselines = SklearnBaselines(suite);
         var columns = variants.Select(v => $"VAE {v}").Concat(["RandomizedPca"]).Concat(baselines is null ? [] : new[] { "IsolationForest", "PCA" }).ToList();

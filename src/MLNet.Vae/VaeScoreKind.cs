@@ -39,13 +39,14 @@ public enum VaeScoreKind
 
     /// <summary>
     /// <see cref="ReconstructionAndLatent"/> plus where the row's code lies among the training rows' codes (the default for
-    /// the Gaussian likelihood): s(x) = (R(x) − m_R) / s_R + max(0, (K(x) − m_K) / s_K − 3) + (D(x) − m_D) / s_D, where
-    /// D(x) = −log Σₖ πₖ N(μ(x); cₖ, Σₖ) is the negative log density of μ(x) under a Gaussian mixture (up to 4 components,
-    /// full covariances) fitted by EM to the training rows' latent means, and m_D, s_D its median and inter-quartile
-    /// range / 1.349 over them. The prior N(0, I) says where codes should be; the mixture says where the encoder put them,
-    /// so a row whose code falls between or beside the training rows' clusters (a class between two others, a broken
-    /// dependence between features) scores high even when it reconstructs well. On the tabular development suites it lifts
-    /// the mean ROC-AUC from 0.940 to 0.951 and from 0.901 to 0.93 (docs/choosing-options.md).
+    /// the Gaussian likelihood): s(x) = (R(x) − m_R) / s_R + max(0, (K(x) − m_K) / s_K − 3) + max(0, (D(x) − m_D) / s_D),
+    /// where D(x) = −log Σₖ πₖ N(μ(x); cₖ, Σₖ) is the negative log density of μ(x) under a Gaussian mixture (up to 4
+    /// components, full covariances) fitted by EM to the training rows' latent means, and m_D, s_D its median and
+    /// inter-quartile range / 1.349 over them. The prior N(0, I) says where codes should be; the mixture says where the
+    /// encoder put them, so a row whose code falls between or beside the training rows' clusters (a class between two others,
+    /// a broken dependence between features) scores high even when it reconstructs well. The term only adds: a dense region
+    /// of codes may be a large group of anomalies among the training rows, which the mixture gives a component of its own.
+    /// docs/choosing-options.md has the measurements.
     /// </summary>
     ReconstructionAndLatentDensity,
 

@@ -94,6 +94,36 @@ public sealed class LatentMixtureTests
     }
 
     [TestMethod]
+    public void DensityScore_IsReconstructionAndLatent_PlusTheDensityTermAboveZero()
+    {
+        // s = ReconstructionAndLatent + max(0, (D(μ) − m_D) / s_D): recomputed here from the saved mixture, row by row. Rows in
+        // dense regions add nothing (half the training rows lie below the median D), rows in sparse ones a positive term.
+        var ml = new MLContext(seed: 1);
+        var training = TestData.Normal(200, seed: 1);
+        using var transformer = ml.AnomalyDetection.Trainers.VariationalAutoencoder(TestData.FastOptions(epochs: 10)).Fit(TestData.ToDataView(ml, training));
+        var model = transformer.Model;
+        Assert.AreEqual(VaeScoreKind.ReconstructionAndLatentDensity, model.ScoreKind);
+        var calibration = model.Calibration!;
+        var rows = TestData.Normal(20, seed: 2).Concat(TestData.Outliers(5, seed: 3)).SelectMany(r => r.Features).ToArray();
+        int n = 25, latent = model.LatentDimension;
+        var means = new float[n * latent];
+        var density = new float[n];
+        var combined = new float[n];
+        model.Score(VaeScoreKind.ReconstructionAndLatentDensity, rows, n, means, density);
+        model.Score(VaeScoreKind.ReconstructionAndLatent, rows, n, new float[n * latent], combined);
+        int zeros = 0;
+        for (int r = 0; r < n; r++)
+        {
+            double d = calibration.Density!.NegativeLogDensity(means.AsSpan(r * latent, latent), calibration.Density.LogNormalizers());
+            double expected = Math.Max(0, (d - calibration.DensityCenter) / calibration.DensityScale);
+            Assert.AreEqual(expected, density[r] - combined[r], 1e-4 * Math.Max(1, Math.Abs(density[r])), $"row {r}");
+            if (expected == 0) zeros++;
+        }
+        Assert.IsGreaterThan(0, zeros, "some rows lie where codes are dense and add nothing");
+        Assert.IsLessThan(n, zeros, "some rows lie where codes are sparse and add a term");
+    }
+
+    [TestMethod]
     public void DensityScore_FlagsAClassBetweenTwoOthers_WhereThePriorsKlTermDoesNot()
     {
         // The normal rows are two classes on one line through the 16 features, t = ±3; 5% of the rows, the anomalies, sit halfway

@@ -263,7 +263,7 @@ internal sealed class VaeModel : IDisposable
     }
 
     /// <summary>
-    /// Adds (D(μ) − m_D) / s_D to each score, the density term of <see cref="VaeScoreKind.ReconstructionAndLatentDensity"/>,
+    /// Adds max(0, (D(μ) − m_D) / s_D) to each score, the density term of <see cref="VaeScoreKind.ReconstructionAndLatentDensity"/>,
     /// computed in managed code from the latent means already copied out (L² K operations a row).
     /// </summary>
     private void AddDensityTerms(ReadOnlySpan<float> latent, int count, Span<float> scores)
@@ -275,9 +275,12 @@ internal sealed class VaeModel : IDisposable
             scores[r] += DensityTerm(calibration, latent.Slice(r * LatentDimension, LatentDimension), normalizers);
     }
 
-    /// <summary>(D(μ) − m_D) / s_D with <paramref name="calibration"/>'s mixture (see <see cref="LatentMixture"/>).</summary>
+    /// <summary>
+    /// max(0, (D(μ) − m_D) / s_D) with <paramref name="calibration"/>'s mixture (see <see cref="LatentMixture"/>). Only a
+    /// sparse region adds: a dense one may be a large group of anomalies that the mixture gave a component of its own.
+    /// </summary>
     internal static float DensityTerm(ScoreCalibration calibration, ReadOnlySpan<float> mean, double[] normalizers) =>
-        (float)((calibration.Density!.NegativeLogDensity(mean, normalizers) - calibration.DensityCenter) / calibration.DensityScale);
+        (float)Math.Max(0, (calibration.Density!.NegativeLogDensity(mean, normalizers) - calibration.DensityCenter) / calibration.DensityScale);
 
     /// <summary>tᵢ wᵢ for each row and feature: the terms of <see cref="VaeScoreKind.WeightedReconstructionError"/>, [n × d].</summary>
     private Tensor WeightedTerms(Tensor decoded, Tensor x)

@@ -216,7 +216,7 @@ internal static class VaeOnnxGraph
     }
 
     /// <summary>
-    /// (D − m_D) / s_D, [n, 1], with D = −log Σₖ exp(aₖ − ½ ‖(μ − cₖ) Uₖ‖²) and aₖ = log πₖ + log det Uₖ − (L/2) log 2π
+    /// max(0, (D − m_D) / s_D), [n, 1], with D = −log Σₖ exp(aₖ − ½ ‖(μ − cₖ) Uₖ‖²) and aₖ = log πₖ + log det Uₖ − (L/2) log 2π
     /// (<see cref="LatentMixture"/>): per component a Sub, MatMul and sum of squares, then a log-sum-exp over the components
     /// shifted by their maximum, as the managed path computes it.
     /// </summary>
@@ -239,7 +239,8 @@ internal static class VaeOnnxGraph
         string largest = g.MaxRows(all);
         string logSum = g.Node("Add", g.Node("Log", g.SumRows(g.Node("Exp", g.Node("Sub", all, largest)))), largest);
         string negative = g.Node("Neg", logSum);
-        return g.Node("Div", g.Node("Sub", negative, g.Constant("densityCenter", c.DensityCenter)), g.Constant("densityScale", c.DensityScale));
+        string standardized = g.Node("Div", g.Node("Sub", negative, g.Constant("densityCenter", c.DensityCenter)), g.Constant("densityScale", c.DensityScale));
+        return g.Node("Max", standardized, g.Constant("zero", 0f));
     }
 
     /// <summary>(R − m_R) / s_R + max(0, (K − m_K) / s_K − margin) with the model's calibration.</summary>
