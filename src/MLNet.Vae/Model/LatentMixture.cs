@@ -1,3 +1,5 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Text.Json.Serialization;
 
 namespace MLNet.Vae.Model;
@@ -64,25 +66,51 @@ internal sealed record LatentMixture(float[] LogWeights, float[] Means, float[] 
         return result;
     }
 
+    /// <summary>The factors in float64, each row padded with zeros to whole vectors: [K × L × padded].</summary>
+    private double[]? _paddedFactors;
+
+    /// <summary>L rounded up to whole <see cref="Vector{T}"/>s of float64.</summary>
+    private int PaddedDimension => (Dimension + Vector<double>.Count - 1) / Vector<double>.Count * Vector<double>.Count;
+
+    private double[] PaddedFactors()
+    {
+        if (_paddedFactors is { } cached) return cached;
+        int l = Dimension, padded = PaddedDimension;
+        var result = new double[Components * l * padded];
+        for (int c = 0; c < Components; c++)
+            for (int i = 0; i < l; i++)
+                for (int j = 0; j < l; j++)
+                    result[(c * l + i) * padded + j] = PrecisionFactors[(c * l + i) * l + j];
+        return _paddedFactors = result;
+    }
+
     /// <summary>D(z) = −log Σₖ πₖ N(z; cₖ, Σₖ) in double precision; <paramref name="normalizers"/> from <see cref="LogNormalizers"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double NegativeLogDensity(ReadOnlySpan<float> z, double[] normalizers)
     {
-        int l = Dimension;
+        int l = Dimension, padded = PaddedDimension, width = Vector<double>.Count;
+        var factors = PaddedFactors();
         Span<double> logTerms = stackalloc double[Components];
+        Span<double> y = stackalloc double[padded];
         double largest = double.NegativeInfinity;
         for (int c = 0; c < Components; c++)
         {
-            var mean = Means.AsSpan(c * l, l);
-            var factor = PrecisionFactors.AsSpan(c * l * l, l * l);
-            double quadratic = 0;
-            // yⱼ = Σ_{i ≤ j} (zᵢ − cᵢ) Uᵢⱼ
-            for (int j = 0; j < l; j++)
+            // yᵀ = (z − c)ᵀ U, one row of U at a time in whole vectors (U is zero below its diagonal and in the padding).
+            y.Clear();
+            for (int i = 0; i < l; i++)
             {
-                double y = 0;
-                for (int i = 0; i <= j; i++) y += (z[i] - (double)mean[i]) * factor[i * l + j];
-                quadratic += y * y;
+                var d = new Vector<double>(z[i] - (double)Means[c * l + i]);
+                var row = factors.AsSpan((c * l + i) * padded, padded);
+                for (int j = 0; j < padded; j += width)
+                    Vector.FusedMultiplyAdd(d, new Vector<double>(row[j..]), new Vector<double>(y[j..])).CopyTo(y[j..]);
             }
-            logTerms[c] = normalizers[c] - 0.5 * quadratic;
+            var squares = Vector<double>.Zero;
+            for (int j = 0; j < padded; j += width)
+            {
+                var v = new Vector<double>(y[j..]);
+                squares = Vector.FusedMultiplyAdd(v, v, squares);
+            }
+            logTerms[c] = normalizers[c] - 0.5 * Vector.Sum(squares);
             largest = Math.Max(largest, logTerms[c]);
         }
         if (double.IsNegativeInfinity(largest) || double.IsNaN(largest)) return double.PositiveInfinity;
@@ -187,21 +215,28 @@ internal sealed record LatentMixture(float[] LogWeights, float[] Means, float[] 
     private static double Expect(double[] x, int n, int l, int k, double[] weights, double[] means, double[] factors, double[] responsibilities)
     {
         var logTerms = new double[k];
+        var normalizers = new double[k];
+        var centred = new double[l];
+        for (int c = 0; c < k; c++)
+        {
+            normalizers[c] = Math.Log(Math.Max(weights[c], double.Epsilon)) - 0.5 * l * Math.Log(2 * Math.PI);
+            for (int j = 0; j < l; j++) normalizers[c] += Math.Log(factors[(c * l + j) * l + j]);
+        }
         double total = 0;
         for (int r = 0; r < n; r++)
         {
             double largest = double.NegativeInfinity;
             for (int c = 0; c < k; c++)
             {
-                double quadratic = 0, logDeterminant = 0;
+                for (int i = 0; i < l; i++) centred[i] = x[r * l + i] - means[c * l + i];
+                double quadratic = 0;
                 for (int j = 0; j < l; j++)
                 {
                     double y = 0;
-                    for (int i = 0; i <= j; i++) y += (x[r * l + i] - means[c * l + i]) * factors[(c * l + i) * l + j];
+                    for (int i = 0; i <= j; i++) y += centred[i] * factors[(c * l + i) * l + j];
                     quadratic += y * y;
-                    logDeterminant += Math.Log(factors[(c * l + j) * l + j]);
                 }
-                logTerms[c] = Math.Log(Math.Max(weights[c], double.Epsilon)) + logDeterminant - 0.5 * l * Math.Log(2 * Math.PI) - 0.5 * quadratic;
+                logTerms[c] = normalizers[c] - 0.5 * quadratic;
                 largest = Math.Max(largest, logTerms[c]);
             }
             double sum = 0;
