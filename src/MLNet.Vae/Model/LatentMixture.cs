@@ -69,54 +69,76 @@ internal sealed record LatentMixture(float[] LogWeights, float[] Means, float[] 
     /// <summary>The factors in float64, each row padded with zeros to whole vectors: [K × L × padded].</summary>
     private double[]? _paddedFactors;
 
-    /// <summary>L rounded up to whole <see cref="Vector{T}"/>s of float64.</summary>
-    private int PaddedDimension => (Dimension + Vector<double>.Count - 1) / Vector<double>.Count * Vector<double>.Count;
+    /// <summary><paramref name="l"/> rounded up to whole <see cref="Vector{T}"/>s of float64.</summary>
+    private static int Padded(int l) => (l + Vector<double>.Count - 1) / Vector<double>.Count * Vector<double>.Count;
 
-    private double[] PaddedFactors()
+    private double[] PaddedFactors() => _paddedFactors ??= Pad(PrecisionFactors.Select(v => (double)v).ToArray(), Components, Dimension);
+
+    /// <summary>[k × l × l] factors → [k × l × padded], each row zero-padded to whole vectors.</summary>
+    private static double[] Pad(double[] factors, int k, int l)
     {
-        if (_paddedFactors is { } cached) return cached;
-        int l = Dimension, padded = PaddedDimension;
-        var result = new double[Components * l * padded];
-        for (int c = 0; c < Components; c++)
-            for (int i = 0; i < l; i++)
-                for (int j = 0; j < l; j++)
-                    result[(c * l + i) * padded + j] = PrecisionFactors[(c * l + i) * l + j];
-        return _paddedFactors = result;
+        int padded = Padded(l);
+        var result = new double[k * l * padded];
+        for (int row = 0; row < k * l; row++) factors.AsSpan(row * l, l).CopyTo(result.AsSpan(row * padded));
+        return result;
     }
 
-    /// <summary>D(z) = −log Σₖ πₖ N(z; cₖ, Σₖ) in double precision; <paramref name="normalizers"/> from <see cref="LogNormalizers"/>.</summary>
+    /// <summary>
+    /// ½ ‖dᵀ U‖² for the centred point <paramref name="centred"/> (length l) and one component's padded factor rows
+    /// (<see cref="Pad"/>): yᵀ = dᵀ U accumulated a row of U at a time in whole vectors (U is zero below its diagonal and
+    /// in the padding). <paramref name="y"/> is scratch of the padded length.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double HalfQuadratic(ReadOnlySpan<double> centred, ReadOnlySpan<double> factorRows, Span<double> y)
+    {
+        int padded = y.Length, width = Vector<double>.Count;
+        y.Clear();
+        for (int i = 0; i < centred.Length; i++)
+        {
+            var d = new Vector<double>(centred[i]);
+            var row = factorRows.Slice(i * padded, padded);
+            for (int j = 0; j < padded; j += width)
+                Vector.FusedMultiplyAdd(d, new Vector<double>(row[j..]), new Vector<double>(y[j..])).CopyTo(y[j..]);
+        }
+        var squares = Vector<double>.Zero;
+        for (int j = 0; j < padded; j += width)
+        {
+            var v = new Vector<double>(y[j..]);
+            squares = Vector.FusedMultiplyAdd(v, v, squares);
+        }
+        return 0.5 * Vector.Sum(squares);
+    }
+
+    /// <summary>log Σₖ exp(tₖ), shifted by the largest tₖ; −∞ when every term is −∞ or one is NaN.</summary>
+    private static double LogSumExp(ReadOnlySpan<double> terms)
+    {
+        double largest = double.NegativeInfinity;
+        foreach (double t in terms) largest = double.IsNaN(t) ? double.NaN : Math.Max(largest, t);
+        if (!double.IsFinite(largest)) return double.NegativeInfinity;
+        double sum = 0;
+        foreach (double t in terms) sum += Math.Exp(t - largest);
+        return largest + Math.Log(sum);
+    }
+
+    /// <summary>
+    /// D(z) = −log Σₖ πₖ N(z; cₖ, Σₖ) in double precision; <paramref name="normalizers"/> from <see cref="LogNormalizers"/>.
+    /// +∞ when z holds NaN or lies where every component's density underflows.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double NegativeLogDensity(ReadOnlySpan<float> z, double[] normalizers)
     {
-        int l = Dimension, padded = PaddedDimension, width = Vector<double>.Count;
+        int l = Dimension;
         var factors = PaddedFactors();
+        int componentValues = l * Padded(l);
         Span<double> logTerms = stackalloc double[Components];
-        Span<double> y = stackalloc double[padded];
-        double largest = double.NegativeInfinity;
+        Span<double> centred = stackalloc double[l];
+        Span<double> y = stackalloc double[Padded(l)];
         for (int c = 0; c < Components; c++)
         {
-            // yᵀ = (z − c)ᵀ U, one row of U at a time in whole vectors (U is zero below its diagonal and in the padding).
-            y.Clear();
-            for (int i = 0; i < l; i++)
-            {
-                var d = new Vector<double>(z[i] - (double)Means[c * l + i]);
-                var row = factors.AsSpan((c * l + i) * padded, padded);
-                for (int j = 0; j < padded; j += width)
-                    Vector.FusedMultiplyAdd(d, new Vector<double>(row[j..]), new Vector<double>(y[j..])).CopyTo(y[j..]);
-            }
-            var squares = Vector<double>.Zero;
-            for (int j = 0; j < padded; j += width)
-            {
-                var v = new Vector<double>(y[j..]);
-                squares = Vector.FusedMultiplyAdd(v, v, squares);
-            }
-            logTerms[c] = normalizers[c] - 0.5 * Vector.Sum(squares);
-            largest = Math.Max(largest, logTerms[c]);
+            for (int i = 0; i < l; i++) centred[i] = z[i] - (double)Means[c * l + i];
+            logTerms[c] = normalizers[c] - HalfQuadratic(centred, factors.AsSpan(c * componentValues, componentValues), y);
         }
-        if (double.IsNegativeInfinity(largest) || double.IsNaN(largest)) return double.PositiveInfinity;
-        double sum = 0;
-        foreach (double t in logTerms) sum += Math.Exp(t - largest);
-        return -(largest + Math.Log(sum));
+        return -LogSumExp(logTerms);
     }
 
     /// <summary>
@@ -151,9 +173,13 @@ internal sealed record LatentMixture(float[] LogWeights, float[] Means, float[] 
     }
 
     /// <summary>M-step: πₖ, cₖ and Uₖ from the responsibilities (scikit-learn's, with its 10ε floor on each Nₖ).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Maximize(double[] x, int n, int l, int k, double[] responsibilities, double[] weights, double[] means, double[] factors)
     {
-        var covariance = new double[l * l];
+        int padded = Padded(l), width = Vector<double>.Count;
+        var covariance = new double[l * padded];
+        var centred = new double[padded];
+        var lower = new double[l * l];
         for (int c = 0; c < k; c++)
         {
             double total = 10 * double.Epsilon;
@@ -171,18 +197,22 @@ internal sealed record LatentMixture(float[] LogWeights, float[] Means, float[] 
             {
                 double w = responsibilities[r * k + c];
                 if (w == 0) continue;
+                for (int j = 0; j < l; j++) centred[j] = x[r * l + j] - means[c * l + j];
+                // Σ += w d dᵀ, whole padded rows at a time (the full matrix: twice the arithmetic of a triangle, in vectors).
                 for (int i = 0; i < l; i++)
                 {
-                    double di = x[r * l + i] - means[c * l + i];
-                    for (int j = 0; j <= i; j++) covariance[i * l + j] += w * di * (x[r * l + j] - means[c * l + j]);
+                    var scaled = new Vector<double>(w * centred[i]);
+                    var row = covariance.AsSpan(i * padded, padded);
+                    for (int j = 0; j < padded; j += width)
+                        Vector.FusedMultiplyAdd(scaled, new Vector<double>(centred, j), new Vector<double>(row[j..])).CopyTo(row[j..]);
                 }
             }
             for (int i = 0; i < l; i++)
             {
-                for (int j = 0; j <= i; j++) covariance[i * l + j] /= total;
-                covariance[i * l + i] += CovarianceFloor;
+                for (int j = 0; j <= i; j++) lower[i * l + j] = covariance[i * padded + j] / total;
+                lower[i * l + i] += CovarianceFloor;
             }
-            PrecisionFactor(covariance, l, factors.AsSpan(c * l * l, l * l));
+            PrecisionFactor(lower, l, factors.AsSpan(c * l * l, l * l));
         }
         double sum = weights.Sum();
         for (int c = 0; c < k; c++) weights[c] /= sum;
@@ -212,11 +242,15 @@ internal sealed record LatentMixture(float[] LogWeights, float[] Means, float[] 
     }
 
     /// <summary>E-step: the responsibilities; returns the mean log-likelihood of the points.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double Expect(double[] x, int n, int l, int k, double[] weights, double[] means, double[] factors, double[] responsibilities)
     {
         var logTerms = new double[k];
         var normalizers = new double[k];
         var centred = new double[l];
+        var y = new double[Padded(l)];
+        var padded = Pad(factors, k, l);
+        int componentValues = l * Padded(l);
         for (int c = 0; c < k; c++)
         {
             normalizers[c] = Math.Log(Math.Max(weights[c], double.Epsilon)) - 0.5 * l * Math.Log(2 * Math.PI);
@@ -225,30 +259,31 @@ internal sealed record LatentMixture(float[] LogWeights, float[] Means, float[] 
         double total = 0;
         for (int r = 0; r < n; r++)
         {
-            double largest = double.NegativeInfinity;
             for (int c = 0; c < k; c++)
             {
                 for (int i = 0; i < l; i++) centred[i] = x[r * l + i] - means[c * l + i];
-                double quadratic = 0;
-                for (int j = 0; j < l; j++)
-                {
-                    double y = 0;
-                    for (int i = 0; i <= j; i++) y += centred[i] * factors[(c * l + i) * l + j];
-                    quadratic += y * y;
-                }
-                logTerms[c] = normalizers[c] - 0.5 * quadratic;
-                largest = Math.Max(largest, logTerms[c]);
+                logTerms[c] = normalizers[c] - HalfQuadratic(centred, padded.AsSpan(c * componentValues, componentValues), y);
             }
-            double sum = 0;
-            for (int c = 0; c < k; c++) sum += Math.Exp(logTerms[c] - largest);
-            double logDensity = largest + Math.Log(sum);
+            double logDensity = LogSumExp(logTerms);
+            if (!double.IsFinite(logDensity))
+            {
+                // Far from every component (each density underflows): shared evenly, and left out of the likelihood.
+                for (int c = 0; c < k; c++) responsibilities[r * k + c] = 1.0 / k;
+                continue;
+            }
             total += logDensity;
-            for (int c = 0; c < k; c++) responsibilities[r * k + c] = Math.Exp(logTerms[c] - logDensity);
+            for (int c = 0; c < k; c++)
+            {
+                // Below 10⁻¹² a responsibility changes no parameter in float32; as 0 the M-step skips the point.
+                double responsibility = Math.Exp(logTerms[c] - logDensity);
+                responsibilities[r * k + c] = responsibility < 1e-12 ? 0 : responsibility;
+            }
         }
         return total / n;
     }
 
     /// <summary>Each point's cluster after k-means++ seeding and up to 20 of Lloyd's iterations.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int[] KMeans(double[] x, int n, int l, int k, Random random)
     {
         var centres = new double[k * l];
