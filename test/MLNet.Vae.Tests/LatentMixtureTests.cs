@@ -77,6 +77,39 @@ public sealed class LatentMixtureTests
     }
 
     [TestMethod]
+    public void Fit_OnPointsThatRepeat_StaysValidAndFinite()
+    {
+        // 80 identical codes (rows that repeat, or a collapsed dimension) and 20 spread ones: the covariance floor keeps every
+        // component positive definite, and D stays finite near the repeated point and far from every point.
+        var random = new Random(9);
+        var points = Enumerable.Range(0, 100).SelectMany(r => r < 80 ? new[] { 0.5f, -0.5f, 0f } : [(float)Gaussian(random), (float)Gaussian(random), (float)Gaussian(random)]).ToArray();
+        var mixture = LatentMixture.Fit(points, 100, 3, seed: 1);
+        Assert.IsTrue(mixture.IsValidFor(3));
+        var normalizers = mixture.LogNormalizers();
+        foreach (var z in new[] { new[] { 0.5f, -0.5f, 0f }, new[] { 0.6f, -0.5f, 0f }, new[] { 40f, -40f, 40f } })
+            Assert.IsTrue(double.IsFinite(mixture.NegativeLogDensity(z, normalizers)), $"D at ({string.Join(", ", z)})");
+        Assert.IsGreaterThan(mixture.NegativeLogDensity([0.5f, -0.5f, 0f], normalizers), mixture.NegativeLogDensity([0.6f, -0.5f, 0f], normalizers));
+    }
+
+    [TestMethod]
+    public void DensityScore_OnATableWhoseRowsMostlyRepeat_IsFiniteAndRanksOutliersHigh()
+    {
+        // Three rows in four are one row repeated: the training codes' densities then have an inter-quartile range of 0,
+        // and the scale falls back to their standard deviation (ScoreCalibration.CenterAndScale).
+        var ml = new MLContext(seed: 1);
+        var normal = TestData.Normal(50, seed: 4);
+        var rows = Enumerable.Range(0, 150).Select(i => new FeatureRow { Features = normal[0].Features.ToArray(), Id = 50 + i }).Concat(normal).ToList();
+        using var model = ml.AnomalyDetection.Trainers.VariationalAutoencoder(TestData.FastOptions(epochs: 20)).Fit(TestData.ToDataView(ml, rows));
+        var calibration = model.Model.Calibration!;
+        Assert.IsTrue(calibration.HasDensity(model.Model.LatentDimension), $"density centre {calibration.DensityCenter}, scale {calibration.DensityScale}");
+        var test = TestData.Normal(20, seed: 5).Concat(TestData.Outliers(5, seed: 6)).ToList();
+        var scores = TestData.Scores(model.Transform(TestData.ToDataView(ml, test)));
+        Assert.IsTrue(scores.All(float.IsFinite), string.Join(", ", scores));
+        // Trained mostly on one row, the model finds the other normal rows unusual too; the outliers still rank above them.
+        Assert.IsGreaterThan(scores.Take(20).Order().ElementAt(15), scores.Skip(20).Order().ElementAt(2), "the outliers' median above 75% of the normal rows");
+    }
+
+    [TestMethod]
     public void Fit_IsDeterministicForASeed_AndValid()
     {
         var points = TwoClusters(200, seed: 6);
