@@ -138,24 +138,23 @@ internal abstract class TrainingData
 
         public override void Calibrate(VaeModel model)
         {
-            var pairs = new ReservoirSample<(float Reconstruction, float Kl, float[]? Mean)>(MaximumSampledScores, _seed + 1);
+            var pairs = new ReservoirSample<(float Reconstruction, float Kl)>(MaximumSampledScores, _seed + 1);
             var reconstruction = new float[_blockRows];
             var kl = new float[_blockRows];
-            int latent = model.LatentDimension;
-            var means = model.ScoreKind == VaeScoreKind.ReconstructionAndLatentDensity ? new float[_blockRows * latent] : null;
             var spread = model.ScoreKind == VaeScoreKind.WeightedReconstructionError ? new FeatureTermSpread(_width) : null;
+            var means = model.ScoreKind == VaeScoreKind.ReconstructionAndLatentDensity ? new ReservoirSample<float[]>(LatentMixture.MaximumFitRows, _seed + 3) : null;
+            VaeModel.LatentMeanSink? sink = means is null ? null : mean =>
+            {
+                if (means.NextSlot() is int slot and >= 0) means.Set(slot, mean.ToArray());
+            };
             foreach (var (block, count) in Blocks())
             {
-                model.CalibrationTerms(block, count, reconstruction, kl, spread, means);
-                for (int r = 0; r < count; r++)
-                {
-                    int slot = pairs.NextSlot();
-                    if (slot >= 0) pairs.Set(slot, (reconstruction[r], kl[r], means?.AsSpan(r * latent, latent).ToArray()));
-                }
+                model.CalibrationTerms(block, count, reconstruction, kl, spread, sink);
+                for (int r = 0; r < count; r++) pairs.Add((reconstruction[r], kl[r]));
             }
             model.Calibration = ScoreCalibration.Fit(pairs.Items.Select(p => p.Reconstruction).ToArray(), pairs.Items.Select(p => p.Kl).ToArray(),
                 spread?.Weights());
-            if (means is not null) model.FitDensity(pairs.Items.SelectMany(p => p.Mean!).ToArray(), pairs.Items.Count);
+            if (means is not null) model.FitDensity(means.Items);
         }
 
         public override float[] TrainingScores(VaeModel model)

@@ -22,7 +22,7 @@ internal sealed record LatentMixture(float[] LogWeights, float[] Means, float[] 
     public const int RowsPerComponent = 25;
     /// <summary>Added to every covariance's diagonal: keeps a collapsed latent dimension (all μⱼ nearly equal) from dominating.</summary>
     public const double CovarianceFloor = 1e-3;
-    /// <summary>Rows the mixture is fitted on at most, spread evenly over the training rows; the density is then exact for all.</summary>
+    /// <summary>Rows the mixture is fitted on at most (a uniform sample of the training rows above), and its density's centre and scale.</summary>
     public const int MaximumFitRows = 10_000;
     private const int MaximumIterations = 100;
     private const double Tolerance = 1e-3;

@@ -181,46 +181,55 @@ internal sealed class VaeModel : IDisposable
     /// <summary>
     /// Fits <see cref="Calibration"/> on <paramref name="count"/> training rows: their reconstruction errors and KL terms,
     /// when <paramref name="withFeatureWeights"/> the spread of each feature's term, and when <paramref name="withDensity"/> the
-    /// mixture over their latent means (<see cref="FitDensity"/>), scored in batches.
+    /// mixture over a sample of their latent means (<see cref="FitDensity"/>), scored in batches.
     /// </summary>
     public void Calibrate(ReadOnlySpan<float> rows, int count, bool withFeatureWeights, bool withDensity)
     {
         var reconstruction = new float[count];
         var kl = new float[count];
         var spread = withFeatureWeights ? new FeatureTermSpread(InputWidth) : null;
-        var means = withDensity ? new float[checked(count * LatentDimension)] : null;
-        CalibrationTerms(rows, count, reconstruction, kl, spread, means);
+        // The latent means of up to MaximumFitRows rows spread evenly (every row's below that).
+        int sampleRows = Math.Min(count, LatentMixture.MaximumFitRows), row = 0;
+        var means = withDensity ? new List<float[]>(sampleRows) : null;
+        CalibrationTerms(rows, count, reconstruction, kl, spread, means is null ? null : mean =>
+        {
+            if (means.Count < sampleRows && row == (int)((long)means.Count * count / sampleRows)) means.Add(mean.ToArray());
+            row++;
+        });
         Calibration = ScoreCalibration.Fit(reconstruction, kl, spread?.Weights());
-        if (means is not null) FitDensity(means, count);
+        if (means is not null) FitDensity(means);
     }
 
+    /// <summary>Receives one row's latent mean μ(x), valid only during the call.</summary>
+    public delegate void LatentMeanSink(ReadOnlySpan<float> mean);
+
     /// <summary>
-    /// Fits the latent mixture of <see cref="VaeScoreKind.ReconstructionAndLatentDensity"/> to <paramref name="count"/> training
-    /// rows' latent means (up to <see cref="LatentMixture.MaximumFitRows"/> of them, spread evenly) and its centre and scale to
-    /// the densities of all of them; <see cref="Calibration"/> must already hold the other terms.
+    /// Fits the latent mixture of <see cref="VaeScoreKind.ReconstructionAndLatentDensity"/> to training rows' latent means
+    /// (every row's up to <see cref="LatentMixture.MaximumFitRows"/> rows, a sample of that many above) and the centre and
+    /// scale of its D to the same rows; <see cref="Calibration"/> must already hold the other terms.
     /// </summary>
-    public void FitDensity(float[] means, int count)
+    public void FitDensity(IReadOnlyList<float[]> means)
     {
         var calibration = Calibration ?? throw new InvalidOperationException("Calibrate the reconstruction and KL terms before the density.");
-        int l = LatentDimension, fitRows = Math.Min(count, LatentMixture.MaximumFitRows);
-        var sample = fitRows == count ? means : new float[fitRows * l];
-        if (fitRows < count)
-            for (int r = 0; r < fitRows; r++)
-                means.AsSpan((int)((long)r * count / fitRows) * l, l).CopyTo(sample.AsSpan(r * l));
-        var mixture = LatentMixture.Fit(sample, fitRows, l, seed: 1);
+        int l = LatentDimension, count = means.Count;
+        var flat = new float[count * l];
+        for (int r = 0; r < count; r++) means[r].CopyTo(flat, r * l);
+        var mixture = LatentMixture.Fit(flat, count, l, seed: 1);
         var normalizers = mixture.LogNormalizers();
         var densities = new float[count];
-        for (int r = 0; r < count; r++) densities[r] = (float)mixture.NegativeLogDensity(means.AsSpan(r * l, l), normalizers);
+        for (int r = 0; r < count; r++) densities[r] = (float)mixture.NegativeLogDensity(flat.AsSpan(r * l, l), normalizers);
         Calibration = calibration.WithDensity(mixture, densities);
     }
 
     /// <summary>
     /// Each row's reconstruction error and KL term, the two terms <see cref="Calibration"/> is fitted on, in batches; each
-    /// feature's term is added to <paramref name="spread"/> unless it is null.
+    /// feature's term is added to <paramref name="spread"/> and each row's latent mean, in order, handed to
+    /// <paramref name="means"/> unless they are null.
     /// </summary>
     public void CalibrationTerms(ReadOnlySpan<float> rows, int count, Span<float> reconstruction, Span<float> kl, FeatureTermSpread? spread,
-        Span<float> means = default)
+        LatentMeanSink? means = null)
     {
+        var batchMeans = means is null ? [] : new float[Math.Min(ScoringBatchRows, count) * LatentDimension];
         var terms = spread is null ? [] : new float[Math.Min(ScoringBatchRows, count) * InputWidth];
         for (int start = 0; start < count; start += ScoringBatchRows)
         {
@@ -238,7 +247,11 @@ internal sealed class VaeModel : IDisposable
             }
             TensorCopy.CopyTo(featureTerms.sum(1), reconstruction.Slice(start, n));
             TensorCopy.CopyTo(latentTerm, kl.Slice(start, n));
-            if (!means.IsEmpty) TensorCopy.CopyTo(mean, means.Slice(start * LatentDimension, n * LatentDimension));
+            if (means is not null)
+            {
+                TensorCopy.CopyTo(mean, batchMeans.AsSpan(0, n * LatentDimension));
+                for (int r = 0; r < n; r++) means(batchMeans.AsSpan(r * LatentDimension, LatentDimension));
+            }
         }
     }
 
