@@ -120,9 +120,12 @@ public sealed class LatentMixtureTests
         Assert.AreEqual(LatentMixture.ComponentsFor(200), first.Components);
         Assert.IsTrue(first.IsValidFor(2));
         Assert.IsFalse(first.IsValidFor(3), "another latent size");
+        double before = first.NegativeLogDensity([0f, 0f], first.LogNormalizers());
         var negative = first with { PrecisionFactors = first.PrecisionFactors.ToArray() };
         negative.PrecisionFactors[0] = -1;
         Assert.IsFalse(negative.IsValidFor(2), "a negative factor diagonal");
+        var narrower = first with { PrecisionFactors = first.PrecisionFactors.Select(f => 2 * f).ToArray() };
+        Assert.AreNotEqual(before, narrower.NegativeLogDensity([0f, 0f], narrower.LogNormalizers()), "a copy with other factors does not reuse the original's cached normalizers");
         Assert.IsFalse((first with { Means = [.. first.Means.SkipLast(1), float.NaN] }).IsValidFor(2), "a NaN centre");
     }
 

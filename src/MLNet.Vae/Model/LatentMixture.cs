@@ -48,6 +48,14 @@ internal sealed record LatentMixture(float[] LogWeights, float[] Means, float[] 
         return true;
     }
 
+    /// <summary>A copy (<c>with</c>) of the parameters alone: the caches below belong to the parameters they were computed from.</summary>
+    private LatentMixture(LatentMixture original)
+    {
+        LogWeights = original.LogWeights;
+        Means = original.Means;
+        PrecisionFactors = original.PrecisionFactors;
+    }
+
     private double[]? _logNormalizers;
 
     /// <summary>log πₖ + log det Uₖ − (L/2) log 2π: each component's log density at its own centre (computed once).</summary>
