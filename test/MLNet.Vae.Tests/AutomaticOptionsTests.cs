@@ -81,11 +81,15 @@ public sealed class AutomaticOptionsTests
     }
 
     [TestMethod]
-    public void AutomaticScoreKind_FollowsTheLikelihood()
+    public void AutomaticScoreKind_FollowsTheLikelihoodAndTheNetwork()
     {
         var choices = new List<string>();
         Assert.AreEqual(VaeScoreKind.ReconstructionAndLatentDensity, new VaeOptions().Resolve(10, 100, choices).ScoreKind);
         Assert.AreEqual(VaeScoreKind.WeightedReconstructionError, new VaeOptions { Likelihood = VaeLikelihood.Bernoulli }.Resolve(10, 100, choices).ScoreKind);
+        var convolutional = new VaeOptions { Likelihood = VaeLikelihood.Bernoulli, Architecture = VaeArchitecture.Convolutional, ImageShape = new VaeImageShape(1, 4, 4) };
+        Assert.AreEqual(VaeScoreKind.ReconstructionAndLatentDensity, convolutional.Resolve(16, 100, choices).ScoreKind);
+        Assert.IsTrue(choices.Any(c => c.StartsWith("ScoreKind = ReconstructionAndLatentDensity", StringComparison.Ordinal) && c.EndsWith("with the Convolutional network", StringComparison.Ordinal)),
+            string.Join(" | ", choices));
     }
 
     [TestMethod]
