@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using MLNet.Vae.Model;
 
 namespace MLNet.Vae.Tests;
 
@@ -32,6 +33,24 @@ public sealed class StreamingFitTests
         CollectionAssert.AreEqual(inMemory.Model.Standardization!.Mean, streamed.Model.Standardization!.Mean, "the one-pass standardization equals the in-memory one");
         CollectionAssert.AreEqual(inMemory.Model.Standardization.Scale, streamed.Model.Standardization.Scale);
         Assert.AreEqual(inMemory.Training.ReconstructionBaseline, streamed.Training.ReconstructionBaseline, 1e-3, "the baseline from the moments alone");
+    }
+
+    [TestMethod]
+    public void Fit_Streaming_MoreRowsThanTheLatentMixtureSamples_FitsItOnAReservoir()
+    {
+        // 10,300 rows: the reservoir of latent means fills (10,000) and then replaces, and the mixture is fitted on it.
+        var ml = new MLContext(seed: 1);
+        var rows = TestData.Normal(10_000, seed: 3).Concat(TestData.Outliers(300, seed: 4)).ToList();
+        var data = TestData.ToDataView(ml, rows);
+        var options = TestData.FastOptions(epochs: 2);
+        options.MaximumInMemoryBytes = 1024;
+        using var streamed = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(data);
+
+        Assert.AreEqual(VaeScoreKind.ReconstructionAndLatentDensity, streamed.Model.ScoreKind);
+        var calibration = streamed.Model.Calibration!;
+        Assert.IsTrue(calibration.HasDensity(streamed.Model.LatentDimension));
+        Assert.AreEqual(LatentMixture.MaximumComponents, calibration.Density!.Components);
+        Assert.IsGreaterThan(0.9, ml.AnomalyDetection.Evaluate(streamed.Transform(data)).AreaUnderRocCurve);
     }
 
     [TestMethod]
