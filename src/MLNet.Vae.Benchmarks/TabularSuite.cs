@@ -26,9 +26,13 @@ internal static class TabularSuite
     /// 3% to 35% anomalies of the four types. A group that large is dense in its own right, which a detector that scores
     /// density alone takes for normal.
     /// </summary>
-    public static IEnumerable<TabularDataSet> Contaminated(int seed = 1)
+    public static IEnumerable<TabularDataSet> Contaminated(int seed = 1) =>
+        MixtureSets([(60, 200, 0.1), (40, 300, 0.3), (24, 350, 0.35), (30, 500, 0.03)], seed);
+
+    /// <summary>For each (width, rows, contamination), a seeded 3-component Gaussian mixture with each anomaly type injected.</summary>
+    private static IEnumerable<TabularDataSet> MixtureSets((int Width, int Rows, double Contamination)[] sizes, int seed)
     {
-        foreach (var (width, rows, contamination) in new[] { (60, 200, 0.1), (40, 300, 0.3), (24, 350, 0.35), (30, 500, 0.03) })
+        foreach (var (width, rows, contamination) in sizes)
         {
             var random = new Random(seed * 7919 + width * 31 + rows);
             var mixture = Mixture.Random(width, components: 3, random);
@@ -39,13 +43,8 @@ internal static class TabularSuite
 
     public static IEnumerable<TabularDataSet> All(int seed = 1)
     {
-        foreach (var (width, rows, contamination) in new[] { (8, 1000, 0.05), (16, 2000, 0.1), (32, 5000, 0.05), (64, 2000, 0.1) })
-        {
-            var random = new Random(seed * 7919 + width * 31 + rows);
-            var mixture = Mixture.Random(width, components: 3, random);
-            foreach (string type in AnomalyTypes)
-                yield return Inject($"gmm{width}x{rows}-{type}", mixture.Sample(rows, random), mixture, type, contamination, random);
-        }
+        foreach (var set in MixtureSets([(8, 1000, 0.05), (16, 2000, 0.1), (32, 5000, 0.05), (64, 2000, 0.1)], seed))
+            yield return set;
         foreach (var (name, table) in SklearnTables())
         {
             var random = new Random(seed * 104729 + name.Length);
