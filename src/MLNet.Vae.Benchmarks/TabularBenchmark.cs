@@ -22,7 +22,11 @@ internal static class TabularBenchmark
     /// <param name="suiteName">"adbench" (the 28 sets of injected anomalies), "realistic" (class-based sets and mixed columns) or
     /// "contaminated" (small, wide tables with up to 35% anomalies).</param>
     /// <param name="output">Where the table goes.</param>
-    public static int Run(IReadOnlyList<string> variants, string suiteName, TextWriter output)
+    /// <param name="dumpFolder">
+    /// Null, or where to write each data set's rows for offline comparisons (latent_density_comparison.py): one CSV per set and
+    /// variant, "label,score,μ₁,...,μ_L" per row, μ the latent features (the first model's in an ensemble).
+    /// </param>
+    public static int Run(IReadOnlyList<string> variants, string suiteName, TextWriter output, string? dumpFolder = null)
     {
         var suite = (suiteName switch
         {
@@ -46,7 +50,10 @@ internal static class TabularBenchmark
             {
                 var clock = Stopwatch.StartNew();
                 using var model = new VaeEstimator(ml, BenchmarkVariant.Options(variant, new VaeOptions { Seed = 1 }, set.Rows[0].Length, set.Rows.Length)).Fit(data);
-                row.Add(RocAuc.Compute(model.Transform(data).GetColumn<float>("Score").ToArray(), set.Anomalous));
+                var scored = model.Transform(data);
+                var scores = scored.GetColumn<float>("Score").ToArray();
+                row.Add(RocAuc.Compute(scores, set.Anomalous));
+                if (dumpFolder is not null) Dump(dumpFolder, $"{set.Name}.{variant}.csv", set.Anomalous, scores, scored.GetColumn<float[]>("LatentFeatures").ToArray());
                 seconds[variant] += clock.Elapsed.TotalSeconds;
             }
             int width = set.Rows[0].Length;
@@ -62,6 +69,14 @@ internal static class TabularBenchmark
         foreach (var (variant, total) in seconds)
             output.WriteLine($"VAE {variant}: {total:F0} s to fit and score the {suite.Count} data sets ({Environment.ProcessorCount} cores).");
         return 0;
+    }
+
+    private static void Dump(string folder, string file, bool[] anomalous, float[] scores, float[][] latent)
+    {
+        Directory.CreateDirectory(folder);
+        File.WriteAllLines(Path.Combine(folder, file), scores.Select((s, i) =>
+            string.Join(",", new[] { anomalous[i] ? "1" : "0", s.ToString("R", CultureInfo.InvariantCulture) }
+                .Concat(latent[i].Select(v => v.ToString("R", CultureInfo.InvariantCulture))))));
     }
 
     private static IDataView View(MLContext ml, float[][] rows)
