@@ -7,7 +7,7 @@ using MLNet.Vae.Benchmarks;
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- elbo [--epochs 10]
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- speed [--epochs 3] [--score-rows 1000000]   (runs pytorch_baseline.py)
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- profile   (where a training step's time goes)
-//   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- tabular [--variants default,score=NegativeElbo] [--suite adbench|realistic|contaminated] [--dump FOLDER]   (development suites, docs/benchmarks.md)
+//   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- tabular [--variants default,score=NegativeElbo] [--suite adbench|realistic|contaminated|fashion-tables] [--dump FOLDER]   (development suites, docs/benchmarks.md)
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- fuzz [--cases 10000]   (damaged and crafted model files, docs/reliability.md)
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- scale [--rows 1000000,10000000,30000000] [--stream]   (Fit's peak memory as rows grow, docs/scale.md)
 string command = args.FirstOrDefault() ?? "";

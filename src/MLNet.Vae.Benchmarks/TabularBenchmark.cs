@@ -20,7 +20,8 @@ internal static class TabularBenchmark
 
     /// <param name="variants">The VAE options to compare ("default", "models=3", ...).</param>
     /// <param name="suiteName">"adbench" (the 28 sets of injected anomalies), "realistic" (class-based sets and mixed columns) or
-    /// "contaminated" (small, wide tables with up to 35% anomalies).</param>
+    /// "contaminated" (small, wide tables with up to 35% anomalies) or "fashion-tables" (Fashion-MNIST pooled to 49 integer
+    /// features, one class the anomaly).</param>
     /// <param name="output">Where the table goes.</param>
     /// <param name="dumpFolder">
     /// Null, or where to write each data set's rows for offline comparisons (latent_density_comparison.py): one CSV per set and
@@ -33,7 +34,8 @@ internal static class TabularBenchmark
             "adbench" => TabularSuite.All(),
             "realistic" => TabularSuite.Realistic(),
             "contaminated" => TabularSuite.Contaminated(),
-            _ => throw new ArgumentException($"--suite must be adbench, realistic or contaminated, got '{suiteName}'."),
+            "fashion-tables" => TabularSuite.PooledFashion(),
+            _ => throw new ArgumentException($"--suite must be adbench, realistic, contaminated or fashion-tables, got '{suiteName}'."),
         }).ToList();
         var baselines = SklearnBaselines(suite);
         var columns = variants.Select(v => $"VAE {v}").Concat(["RandomizedPca"]).Concat(baselines is null ? [] : new[] { "IsolationForest", "PCA" }).ToList();

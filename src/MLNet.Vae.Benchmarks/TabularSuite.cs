@@ -91,6 +91,42 @@ internal static class TabularSuite
         }
     }
 
+    /// <summary>
+    /// The Fashion-MNIST tables (<c>-- tabular --suite fashion-tables</c>), a real table of the digits kind: each image averaged over 4 × 4 blocks into 49 features and quantized to
+    /// the integers 0 to 16; 200 training images of each of nine classes are normal and 5% of that count, of the tenth
+    /// class, anomalous, each class in turn. Skipped when Fashion-MNIST is not installed.
+    /// </summary>
+    public static IEnumerable<TabularDataSet> PooledFashion(int seed = 1)
+    {
+        if (!File.Exists(Path.Combine(FashionMnist.Folder, "train-images-idx3-ubyte.gz")))
+        {
+            Console.Error.WriteLine($"Fashion-MNIST's tables skipped: it is not installed in {FashionMnist.Folder}.");
+            yield break;
+        }
+        var data = FashionMnist.Load();
+        for (int anomalyClass = 0; anomalyClass < 10; anomalyClass++)
+        {
+            var random = new Random(seed * 3571 + anomalyClass);
+            float[][] Sample(Func<byte, bool> classWanted, int perClass) => Enumerable.Range(0, 10).Where(c => classWanted((byte)c))
+                .SelectMany(c => Enumerable.Range(0, data.TrainLabels.Length).Where(i => data.TrainLabels[i] == c)
+                    .OrderBy(_ => random.Next()).Take(perClass))
+                .Select(i => Pooled(data.TrainImages[i])).ToArray();
+            var normal = Sample(c => c != anomalyClass, 200);
+            var planted = Sample(c => c == anomalyClass, (int)(0.05 * normal.Length));
+            yield return Shuffled($"fashion7x7-class{anomalyClass}", normal, planted, random);
+        }
+    }
+
+    private static float[] Pooled(float[] image)
+    {
+        const int Block = 4, Side = FashionMnist.Side / Block;
+        var pooled = new float[Side * Side];
+        for (int y = 0; y < FashionMnist.Side; y++)
+            for (int x = 0; x < FashionMnist.Side; x++)
+                pooled[y / Block * Side + x / Block] += image[y * FashionMnist.Side + x] / (Block * Block);
+        return pooled.Select(v => MathF.Round(16 * v)).ToArray();
+    }
+
     /// <summary>The column transforms of the mixed sets, fitted on the normal rows so that normal and anomalous rows share them.</summary>
     private sealed class MixedColumns(double[] low, double[] high, double[] q70)
     {
