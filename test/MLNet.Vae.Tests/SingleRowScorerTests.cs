@@ -9,11 +9,13 @@ public sealed class SingleRowScorerTests
     private const double Tolerance = 1e-5;
 
     [TestMethod]
-    [DataRow(VaeLikelihood.Gaussian, 24)]
-    [DataRow(VaeLikelihood.Bernoulli, 24)]
+    [DataRow(VaeLikelihood.Gaussian, 24, TestData.Width)]
+    [DataRow(VaeLikelihood.Bernoulli, 24, TestData.Width)]
     // 16 × 5000 weights (320 KB) per outer layer: above the size that LayerSplitter splits over two cores.
-    [DataRow(VaeLikelihood.Gaussian, 5000)]
-    public void OneRow_EqualsTheBatchedPath_ForEveryScoreKind(VaeLikelihood likelihood, int firstHiddenLayer)
+    [DataRow(VaeLikelihood.Gaussian, 5000, TestData.Width)]
+    // 128 × 700 weights (358 KB): split, with outputs on both sides of the cut (at 64), each side computing its terms.
+    [DataRow(VaeLikelihood.Bernoulli, 700, 128)]
+    public void OneRow_EqualsTheBatchedPath_ForEveryScoreKind(VaeLikelihood likelihood, int firstHiddenLayer, int inputWidth)
     {
         var ml = new MLContext(seed: 1);
         var options = TestData.FastOptions(likelihood, epochs: 15);
@@ -21,13 +23,14 @@ public sealed class SingleRowScorerTests
         options.ScoreKind = VaeScoreKind.WeightedReconstructionError;
         options.HiddenLayerSizes = [firstHiddenLayer, 12];
         bool unit = likelihood == VaeLikelihood.Bernoulli;
-        var trainingRows = TestData.Normal(200, seed: 1, unitInterval: unit);
-        var training = TestData.ToDataView(ml, trainingRows);
+        var trainingRows = TestData.Normal(200, seed: 1, unitInterval: unit, width: inputWidth);
+        var training = TestData.ToDataView(ml, trainingRows, inputWidth);
         using var transformer = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(training);
         var model = transformer.Model;
         // The latent mixture too, so that the density kind can be scored from the same model.
         model.Calibrate(trainingRows.SelectMany(r => r.Features).ToArray(), trainingRows.Count, withFeatureWeights: true, withDensity: true);
-        var rows = TestData.Normal(6, seed: 2, unitInterval: unit).Concat(TestData.Outliers(6, seed: 3, unitInterval: unit)).Select(r => r.Features).ToArray();
+        var rows = TestData.Normal(6, seed: 2, unitInterval: unit, width: inputWidth)
+            .Concat(TestData.Outliers(6, seed: 3, unitInterval: unit, width: inputWidth)).Select(r => r.Features).ToArray();
         var flat = rows.SelectMany(r => r).ToArray();
         int width = model.InputWidth, latent = model.LatentDimension;
 
@@ -47,6 +50,9 @@ public sealed class SingleRowScorerTests
                 var oneTerms = new float[width];
                 model.Score(kind, rows[r], 1, oneLatent, oneScore, oneTerms);
                 AssertClose(batchScores[r], oneScore[0], $"{kind} score, row {r}");
+                // Without feature scores (PredictionEngine's usual call) the terms are computed only for the kinds that need them.
+                model.Score(kind, rows[r], 1, oneLatent, oneScore);
+                AssertClose(batchScores[r], oneScore[0], $"{kind} score without feature scores, row {r}");
                 for (int j = 0; j < latent; j++) AssertClose(batchLatent[r * latent + j], oneLatent[j], $"{kind} latent {j}, row {r}");
                 for (int i = 0; i < width; i++) AssertClose(batchTerms[r * width + i], oneTerms[i], $"{kind} feature {i}, row {r}");
             }

@@ -32,6 +32,7 @@ internal sealed class LayerSplitter : IDisposable
     private int _inputWidth;
     private float[] _output = [];
     private bool _relu;
+    private OutputEpilogue? _epilogue;
     private Exception? _failure;
     private int _state = Idle;
     private volatile bool _stopped;
@@ -45,26 +46,30 @@ internal sealed class LayerSplitter : IDisposable
 
     /// <summary>
     /// Writes all outputs of <paramref name="layer"/> for the first <paramref name="inputWidth"/> values of
-    /// <paramref name="input"/> into <paramref name="output"/>: the first half here, the second on the helper.
+    /// <paramref name="input"/> into <paramref name="output"/>: the first half here, the second on the helper. Each side then
+    /// runs <paramref name="epilogue"/> on the outputs it computed, while they are in its cache.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Apply(DenseLayer layer, float[] input, int inputWidth, float[] output, bool relu)
+    public void Apply(DenseLayer layer, float[] input, int inputWidth, float[] output, bool relu, OutputEpilogue? epilogue = null)
     {
         int half = layer.SplitPoint;
         if (_stopped || !_caller.TryEnter())
         {
             layer.Apply(input.AsSpan(0, inputWidth), output, relu, 0, layer.Outputs);
+            epilogue?.Run(0, layer.Outputs);
             return;
         }
         try
         {
-            (_layer, _input, _inputWidth, _output, _relu, _failure) = (layer, input, inputWidth, output, relu, null);
+            (_layer, _input, _inputWidth, _output, _relu, _epilogue, _failure) = (layer, input, inputWidth, output, relu, epilogue, null);
             Volatile.Write(ref _state, Posted);
             _wake.Set();
             layer.Apply(input.AsSpan(0, inputWidth), output, relu, 0, half);
+            epilogue?.Run(0, half);
             if (Interlocked.CompareExchange(ref _state, Idle, Posted) == Posted)
             {
                 layer.Apply(input.AsSpan(0, inputWidth), output, relu, half, layer.Outputs);
+                epilogue?.Run(half, layer.Outputs);
                 return;
             }
             var spinner = new SpinWait();
@@ -76,7 +81,7 @@ internal sealed class LayerSplitter : IDisposable
         finally
         {
             // The helper outlives any model: it must not keep the layer's weights or the caller's buffers reachable.
-            (_layer, _input, _output, _failure) = (null, [], [], null);
+            (_layer, _input, _output, _epilogue, _failure) = (null, [], [], null, null);
             _caller.Exit();
         }
     }
@@ -100,6 +105,7 @@ internal sealed class LayerSplitter : IDisposable
             {
                 var layer = _layer!;
                 layer.Apply(_input.AsSpan(0, _inputWidth), _output, _relu, layer.SplitPoint, layer.Outputs);
+                _epilogue?.Run(layer.SplitPoint, layer.Outputs);
             }
             catch (Exception e)
             {

@@ -50,7 +50,7 @@ internal sealed class SingleRowScorer : IDisposable
         InputWidth = spec.InputWidth;
         LatentDimension = spec.LatentDimension;
         _widestLayer = _encoder.Concat(_decoder).Select(l => l.Outputs).Append(InputWidth).Append(LatentDimension).Max();
-        _workspaces = new ThreadLocal<Workspace>(() => new Workspace(_widestLayer, InputWidth, LatentDimension));
+        _workspaces = new ThreadLocal<Workspace>(() => new Workspace(likelihood, _widestLayer, InputWidth, LatentDimension));
         if (Environment.ProcessorCount >= 2 && _encoder.Concat(_decoder).Any(l => l.WeightBytes > SplitWeightBytes))
             _splitter = LayerSplitter.Shared;
     }
@@ -95,20 +95,17 @@ internal sealed class SingleRowScorer : IDisposable
         _logVariance.Apply(hidden.AsSpan(0, hiddenWidth), logVariance, relu: false, 0, LatentDimension);
         for (int j = 0; j < logVariance.Length; j++) logVariance[j] = Math.Clamp(logVariance[j], -_logVarianceLimit, _logVarianceLimit);
         mean.CopyTo(latent);
-        var (output, _) = Forward(_decoder, work.Mean, LatentDimension, work, last: work.Decoded);
+        bool needsTerms = !featureScores.IsEmpty || kind is VaeScoreKind.ReconstructionError or VaeScoreKind.ReconstructionAndLatent
+            or VaeScoreKind.ReconstructionAndLatentDensity or VaeScoreKind.WeightedReconstructionError;
+        // tᵢ wᵢ for the weighted kind: its feature scores are its weighted terms, as on the batched path.
+        work.TermsEpilogue.Weights = kind != VaeScoreKind.WeightedReconstructionError ? null
+            : calibration?.FeatureWeights ?? throw new InvalidOperationException("The model was not calibrated for the WeightedReconstructionError score.");
+        // The terms are computed as the last layer's outputs are, each half of a split layer on its own core.
+        var (output, _) = Forward(_decoder, work.Mean, LatentDimension, work, last: work.Decoded, needsTerms ? work.TermsEpilogue : null);
         ReadOnlySpan<float> decoded = output.AsSpan(0, InputWidth);
 
         var terms = work.Terms.AsSpan(0, InputWidth);
         var scratch = work.Scratch.AsSpan(0, InputWidth);
-        bool needsTerms = !featureScores.IsEmpty || kind is VaeScoreKind.ReconstructionError or VaeScoreKind.ReconstructionAndLatent
-            or VaeScoreKind.ReconstructionAndLatentDensity or VaeScoreKind.WeightedReconstructionError;
-        if (needsTerms) ReconstructionTerms(decoded, x, terms);
-        if (kind == VaeScoreKind.WeightedReconstructionError)
-        {
-            // tᵢ wᵢ: the weighted kind's feature scores are its weighted terms, as on the batched path.
-            var weights = calibration?.FeatureWeights ?? throw new InvalidOperationException("The model was not calibrated for the WeightedReconstructionError score.");
-            RowMath.Multiply(terms, weights, terms);
-        }
         if (!featureScores.IsEmpty) terms.CopyTo(featureScores);
         return kind switch
         {
@@ -126,19 +123,25 @@ internal sealed class SingleRowScorer : IDisposable
 
     /// <summary>
     /// Runs <paramref name="layers"/> from the first <paramref name="width"/> values of <paramref name="input"/>, alternating
-    /// between the workspace's two buffers, ReLU after every layer but a last one written to <paramref name="last"/>.
+    /// between the workspace's two buffers, ReLU after every layer but a last one written to <paramref name="last"/>, on whose
+    /// outputs <paramref name="lastEpilogue"/> runs.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private (float[] Output, int Width) Forward(DenseLayer[] layers, float[] input, int width, Workspace work, float[]? last)
+    private (float[] Output, int Width) Forward(DenseLayer[] layers, float[] input, int width, Workspace work, float[]? last,
+        OutputEpilogue? lastEpilogue = null)
     {
         for (int i = 0; i < layers.Length; i++)
         {
             bool isLast = last is not null && i == layers.Length - 1;
             var output = isLast ? last! : input == work.A ? work.B : work.A;
+            var epilogue = isLast ? lastEpilogue : null;
             if (_splitter is not null && layers[i].WeightBytes > SplitWeightBytes)
-                _splitter.Apply(layers[i], input, width, output, relu: !isLast);
+                _splitter.Apply(layers[i], input, width, output, relu: !isLast, epilogue);
             else
+            {
                 layers[i].Apply(input.AsSpan(0, width), output, relu: !isLast, 0, layers[i].Outputs);
+                epilogue?.Run(0, layers[i].Outputs);
+            }
             (input, width) = (output, layers[i].Outputs);
         }
         return (input, width);
@@ -152,11 +155,25 @@ internal sealed class SingleRowScorer : IDisposable
         return (reconstruction - calibration.ReconstructionCenter) / calibration.ReconstructionScale + latentExcess;
     }
 
-    /// <summary>Each feature's term of the reconstruction error: BCE(xᵢ, σ(lᵢ)) − H(xᵢ) (Bernoulli) or (x̃ᵢ − μ̃ᵢ)² (Gaussian).</summary>
-    private void ReconstructionTerms(ReadOnlySpan<float> decoded, ReadOnlySpan<float> x, Span<float> terms)
+    /// <summary>
+    /// Each feature's term of the reconstruction error, BCE(xᵢ, σ(lᵢ)) − H(xᵢ) (Bernoulli) or (x̃ᵢ − μ̃ᵢ)² (Gaussian), times wᵢ
+    /// when <see cref="Weights"/> is set: from the workspace's decoder output and input into its terms, a range at a time.
+    /// </summary>
+    private sealed class ReconstructionTermsEpilogue(VaeLikelihood likelihood, float[] decoded, float[] x, float[] terms) : OutputEpilogue
     {
-        if (_likelihood == VaeLikelihood.Bernoulli) RowMath.BernoulliTerms(decoded, x, terms, minusEntropy: true);
-        else RowMath.SquaredDifferences(decoded, x, default, terms);
+        /// <summary>The weighted kind's wᵢ for the current row, or null.</summary>
+        public float[]? Weights { get; set; }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public override void Run(int start, int end)
+        {
+            var range = terms.AsSpan(start, end - start);
+            if (likelihood == VaeLikelihood.Bernoulli)
+                RowMath.BernoulliTerms(decoded.AsSpan(start, end - start), x.AsSpan(start, end - start), range, minusEntropy: true);
+            else
+                RowMath.SquaredDifferences(decoded.AsSpan(start, end - start), x.AsSpan(start, end - start), default, range);
+            if (Weights is { } weights) RowMath.Multiply(range, weights.AsSpan(start, end - start), range);
+        }
     }
 
     /// <summary>−log p(x | z): Σᵢ BCE (Bernoulli) or ½ Σᵢ (x̃ᵢ − μ̃ᵢ)² + ½ d log 2π (Gaussian, as in the negative ELBO).</summary>
@@ -191,16 +208,27 @@ internal sealed class SingleRowScorer : IDisposable
     /// <summary>Frees the per-thread buffers (the shared helper thread stays for other scorers).</summary>
     public void Dispose() => _workspaces.Dispose();
 
-    /// <summary>One thread's buffers: two for the hidden layers in turn, the standardized input, μ, log σ² and the decoder's output.</summary>
-    private sealed class Workspace(int widest, int inputWidth, int latent)
+    /// <summary>
+    /// One thread's buffers: two for the hidden layers in turn, the standardized input, μ, log σ², the decoder's output and the
+    /// reconstruction terms (with the epilogue that computes them).
+    /// </summary>
+    private sealed class Workspace
     {
-        public readonly float[] A = new float[widest];
-        public readonly float[] B = new float[widest];
-        public readonly float[] Input = new float[inputWidth];
-        public readonly float[] Mean = new float[latent];
-        public readonly float[] LogVariance = new float[latent];
-        public readonly float[] Decoded = new float[inputWidth];
-        public readonly float[] Terms = new float[inputWidth];
-        public readonly float[] Scratch = new float[inputWidth];
+        public Workspace(VaeLikelihood likelihood, int widest, int inputWidth, int latent)
+        {
+            A = new float[widest];
+            B = new float[widest];
+            Input = new float[inputWidth];
+            Mean = new float[latent];
+            LogVariance = new float[latent];
+            Decoded = new float[inputWidth];
+            Terms = new float[inputWidth];
+            Scratch = new float[inputWidth];
+            TermsEpilogue = new ReconstructionTermsEpilogue(likelihood, Decoded, Input, Terms);
+        }
+
+
+        public readonly float[] A, B, Input, Mean, LogVariance, Decoded, Terms, Scratch;
+        public readonly ReconstructionTermsEpilogue TermsEpilogue;
     }
 }
