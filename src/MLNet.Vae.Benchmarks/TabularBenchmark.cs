@@ -37,6 +37,12 @@ internal static class TabularBenchmark
             "fashion-tables" => TabularSuite.PooledFashion(),
             _ => throw new ArgumentException($"--suite must be adbench, realistic, contaminated or fashion-tables, got '{suiteName}'."),
         }).ToList();
+        if (suite.Count == 0)
+        {
+            // Its data is missing: the suite has said which and how to install it.
+            Console.Error.WriteLine($"The {suiteName} suite has no data set to run.");
+            return 1;
+        }
         var baselines = SklearnBaselines(suite);
         var columns = variants.Select(v => $"VAE {v}").Concat(["RandomizedPca"]).Concat(baselines is null ? [] : new[] { "IsolationForest", "PCA" }).ToList();
         var results = columns.ToDictionary(c => c, _ => new List<double>());

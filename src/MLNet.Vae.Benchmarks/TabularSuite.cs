@@ -9,7 +9,8 @@ internal sealed record TabularDataSet(string Name, float[][] Rows, bool[] Anomal
 /// <summary>
 /// The tabular development suite (docs/benchmarks.md): ADBench's four synthetic anomaly types injected into normal rows.
 /// Normal rows come from a seeded Gaussian mixture at several widths and sizes, or from the small tables Debian's
-/// python3-sklearn ships (iris, wine, diabetes). The tables reserved for independent evaluation are never read here.
+/// python3-sklearn ships (iris, wine, diabetes), or from Fashion-MNIST's images pooled into tables. The tables reserved for
+/// independent evaluation are never read here.
 /// The anomaly types follow ADBench (Han et al., 2022), with a Gaussian mixture standing in for their fitted models:
 /// local: the normal components with covariance × 5; global: uniform over the normal range × 1.1; dependency: each
 /// feature drawn independently from its normal marginal (the dependence between features is lost); clustered: the
@@ -92,15 +93,16 @@ internal static class TabularSuite
     }
 
     /// <summary>
-    /// The Fashion-MNIST tables (<c>-- tabular --suite fashion-tables</c>), a real table of the digits kind: each image averaged over 4 × 4 blocks into 49 features and quantized to
-    /// the integers 0 to 16; 200 training images of each of nine classes are normal and 5% of that count, of the tenth
-    /// class, anomalous, each class in turn. Skipped when Fashion-MNIST is not installed.
+    /// The Fashion-MNIST tables (<c>-- tabular --suite fashion-tables</c>), real tables of the digits kind: each image
+    /// averaged over 4 × 4 blocks into 49 features and rounded to the integers 0 to 16; 200 training images of each of nine
+    /// classes are normal and 5% of that count, of the tenth class, anomalous, each class in turn. Skipped when
+    /// Fashion-MNIST is not installed.
     /// </summary>
     public static IEnumerable<TabularDataSet> PooledFashion(int seed = 1)
     {
         if (!File.Exists(Path.Combine(FashionMnist.Folder, "train-images-idx3-ubyte.gz")))
         {
-            Console.Error.WriteLine($"Fashion-MNIST's tables skipped: it is not installed in {FashionMnist.Folder}.");
+            Console.Error.WriteLine($"Fashion-MNIST's tables skipped: it is not installed in {FashionMnist.Folder} (apt-get install dataset-fashion-mnist, or point FASHION_MNIST_DIR at its files).");
             yield break;
         }
         var data = FashionMnist.Load();
