@@ -38,21 +38,8 @@ public enum VaeScoreKind
     ReconstructionAndLatent,
 
     /// <summary>
-    /// <see cref="ReconstructionAndLatent"/> plus where the row's code lies among the training rows' codes (the default for
-    /// the Gaussian likelihood): s(x) = (R(x) − m_R) / s_R + max(0, (K(x) − m_K) / s_K − 3) + max(0, (D(x) − m_D) / s_D),
-    /// where D(x) = −log Σₖ πₖ N(μ(x); cₖ, Σₖ) is the negative log density of μ(x) under a Gaussian mixture (up to 4
-    /// components, full covariances) fitted by EM to the training rows' latent means, and m_D, s_D its median and
-    /// inter-quartile range / 1.349 over them. The prior N(0, I) says where codes should be; the mixture says where the
-    /// encoder put them, so a row whose code falls between or beside the training rows' clusters (a class between two others,
-    /// a broken dependence between features) scores high even when it reconstructs well. The term only adds: a dense region
-    /// of codes may be a large group of anomalies among the training rows, which the mixture gives a component of its own.
-    /// docs/choosing-options.md has the measurements.
-    /// </summary>
-    ReconstructionAndLatentDensity,
-
-    /// <summary>
     /// The reconstruction error with each feature's term weighted by how steady it is on normal rows (the default for the
-    /// Bernoulli likelihood): s(x) = Σᵢ tᵢ(x) / (σᵢ + ε), where tᵢ is feature i's term of <see cref="ReconstructionError"/>,
+    /// Bernoulli likelihood with the MLP): s(x) = Σᵢ tᵢ(x) / (σᵢ + ε), where tᵢ is feature i's term of <see cref="ReconstructionError"/>,
     /// σᵢ the standard deviation of tᵢ over the training rows (up to 8,192 of them, spread evenly) and ε = 0.3 × the mean σᵢ (so that a feature the training
     /// rows always reconstruct exactly does not dominate). A pixel that the class's images always reconstruct well weighs
     /// more than one on a varying edge, so an anomaly is judged where normal rows agree: on Fashion-MNIST one-class it lifts
@@ -60,4 +47,17 @@ public enum VaeScoreKind
     /// where those vary themselves (docs/choosing-options.md). The feature scores are the weighted terms, summing to s(x).
     /// </summary>
     WeightedReconstructionError,
+
+    /// <summary>
+    /// <see cref="ReconstructionAndLatent"/> plus where the row's code lies among the training rows' codes (the default for
+    /// the Gaussian likelihood and the convolutional network):
+    /// s(x) = (R(x) − m_R) / s_R + max(0, (K(x) − m_K) / s_K − 3) + max(0, (D(x) − m_D) / s_D), where D(x) = −log Σₖ πₖ N(μ(x); cₖ, Σₖ) is the negative log density of μ(x) under a Gaussian mixture (up to 4
+    /// components, full covariances) fitted by EM to the training rows' latent means, and m_D, s_D its median and
+    /// inter-quartile range / 1.349 over them. The prior N(0, I) says where codes should be; the mixture says where the
+    /// encoder put them, so a row whose code falls between or beside the training rows' clusters (a class between two others,
+    /// a broken dependence between features) scores high even when it reconstructs well. The term only adds: a dense region
+    /// of codes may be a large group of anomalies among the training rows, which the mixture gives a component of its own.
+    /// docs/choosing-options.md has the measurements. Declared last so that the earlier kinds keep their numeric values.
+    /// </summary>
+    ReconstructionAndLatentDensity,
 }
