@@ -59,23 +59,27 @@ internal sealed record LatentMixture(float[] LogWeights, float[] Means, float[] 
     private double[]? _logNormalizers;
 
     /// <summary>log πₖ + log det Uₖ − (L/2) log 2π: each component's log density at its own centre (computed once).</summary>
-    public double[] LogNormalizers() => _logNormalizers ??= ComputeLogNormalizers();
+    public double[] LogNormalizers() => _logNormalizers ??=
+        ComputeLogNormalizers(LogWeights.Select(v => (double)v).ToArray(), PrecisionFactors.Select(v => (double)v).ToArray(), Dimension);
 
-    private double[] ComputeLogNormalizers()
+    /// <summary>log πₖ + log det Uₖ − (L/2) log 2π for each component, from log πₖ and the factors [K × L × L].</summary>
+    private static double[] ComputeLogNormalizers(double[] logWeights, double[] factors, int l)
     {
-        int l = Dimension;
-        var result = new double[Components];
-        for (int c = 0; c < Components; c++)
+        var result = new double[logWeights.Length];
+        for (int c = 0; c < result.Length; c++)
         {
             double logDeterminant = 0;
-            for (int j = 0; j < l; j++) logDeterminant += Math.Log(PrecisionFactors[(c * l + j) * l + j]);
-            result[c] = LogWeights[c] + logDeterminant - 0.5 * l * Math.Log(2 * Math.PI);
+            for (int j = 0; j < l; j++) logDeterminant += Math.Log(factors[(c * l + j) * l + j]);
+            result[c] = logWeights[c] + logDeterminant - 0.5 * l * Math.Log(2 * Math.PI);
         }
         return result;
     }
 
     /// <summary>The factors in float64, each row padded with zeros to whole vectors: [K × L × padded].</summary>
     private double[]? _paddedFactors;
+
+    /// <summary>The means in float64, [K × L].</summary>
+    private double[]? _means;
 
     /// <summary><paramref name="l"/> rounded up to whole <see cref="Vector{T}"/>s of float64.</summary>
     private static int Padded(int l) => (l + Vector<double>.Count - 1) / Vector<double>.Count * Vector<double>.Count;
@@ -117,6 +121,23 @@ internal sealed record LatentMixture(float[] LogWeights, float[] Means, float[] 
         return 0.5 * Vector.Sum(squares);
     }
 
+    /// <summary>
+    /// aₖ − ½ ‖(z − cₖ)ᵀ Uₖ‖² for each component k into <paramref name="logTerms"/>: log πₖ N(z; cₖ, Σₖ), with aₖ from
+    /// <paramref name="normalizers"/>, cₖ from <paramref name="means"/> [K × L] and Uₖ from <paramref name="paddedFactors"/>
+    /// (<see cref="Pad"/>); <paramref name="centred"/> (L) and <paramref name="y"/> (padded L) are scratch.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ComponentLogTerms(ReadOnlySpan<double> z, ReadOnlySpan<double> means, ReadOnlySpan<double> normalizers,
+        ReadOnlySpan<double> paddedFactors, Span<double> centred, Span<double> y, Span<double> logTerms)
+    {
+        int l = z.Length, componentValues = l * y.Length;
+        for (int c = 0; c < logTerms.Length; c++)
+        {
+            for (int i = 0; i < l; i++) centred[i] = z[i] - means[c * l + i];
+            logTerms[c] = normalizers[c] - HalfQuadratic(centred, paddedFactors.Slice(c * componentValues, componentValues), y);
+        }
+    }
+
     /// <summary>log Σₖ exp(tₖ), shifted by the largest tₖ; −∞ when every term is −∞ or one is NaN.</summary>
     private static double LogSumExp(ReadOnlySpan<double> terms)
     {
@@ -136,16 +157,13 @@ internal sealed record LatentMixture(float[] LogWeights, float[] Means, float[] 
     public double NegativeLogDensity(ReadOnlySpan<float> z, double[] normalizers)
     {
         int l = Dimension;
-        var factors = PaddedFactors();
-        int componentValues = l * Padded(l);
+        var means = _means ??= Means.Select(v => (double)v).ToArray();
+        Span<double> point = stackalloc double[l];
+        for (int i = 0; i < l; i++) point[i] = z[i];
         Span<double> logTerms = stackalloc double[Components];
         Span<double> centred = stackalloc double[l];
         Span<double> y = stackalloc double[Padded(l)];
-        for (int c = 0; c < Components; c++)
-        {
-            for (int i = 0; i < l; i++) centred[i] = z[i] - (double)Means[c * l + i];
-            logTerms[c] = normalizers[c] - HalfQuadratic(centred, factors.AsSpan(c * componentValues, componentValues), y);
-        }
+        ComponentLogTerms(point, means, normalizers, PaddedFactors(), centred, y, logTerms);
         return -LogSumExp(logTerms);
     }
 
@@ -254,24 +272,14 @@ internal sealed record LatentMixture(float[] LogWeights, float[] Means, float[] 
     private static double Expect(double[] x, int n, int l, int k, double[] weights, double[] means, double[] factors, double[] responsibilities)
     {
         var logTerms = new double[k];
-        var normalizers = new double[k];
         var centred = new double[l];
         var y = new double[Padded(l)];
         var padded = Pad(factors, k, l);
-        int componentValues = l * Padded(l);
-        for (int c = 0; c < k; c++)
-        {
-            normalizers[c] = Math.Log(Math.Max(weights[c], double.Epsilon)) - 0.5 * l * Math.Log(2 * Math.PI);
-            for (int j = 0; j < l; j++) normalizers[c] += Math.Log(factors[(c * l + j) * l + j]);
-        }
+        var normalizers = ComputeLogNormalizers(weights.Select(w => Math.Log(Math.Max(w, double.Epsilon))).ToArray(), factors, l);
         double total = 0;
         for (int r = 0; r < n; r++)
         {
-            for (int c = 0; c < k; c++)
-            {
-                for (int i = 0; i < l; i++) centred[i] = x[r * l + i] - means[c * l + i];
-                logTerms[c] = normalizers[c] - HalfQuadratic(centred, padded.AsSpan(c * componentValues, componentValues), y);
-            }
+            ComponentLogTerms(x.AsSpan(r * l, l), means, normalizers, padded, centred, y, logTerms);
             double logDensity = LogSumExp(logTerms);
             if (!double.IsFinite(logDensity))
             {
