@@ -161,9 +161,13 @@ public static class StepProfile
         using var sourceHalf = source.to(ScalarType.BFloat16);
         using var weightsHalf = weights.to(ScalarType.BFloat16);
         double mmHalf = Milliseconds(() => sourceHalf.mm(weightsHalf.t()));
-        using var exact = source.to(ScalarType.Float64).mm(weights.to(ScalarType.Float64).t());
-        using var approximate = sourceHalf.mm(weightsHalf.t()).to(ScalarType.Float64);
-        double error = approximate.sub(exact).abs().max().item<double>() / exact.abs().max().item<double>();
+        double error;
+        using (NewDisposeScope())
+        {
+            var exact = source.to(ScalarType.Float64).mm(weights.to(ScalarType.Float64).t());
+            var approximate = sourceHalf.mm(weightsHalf.t()).to(ScalarType.Float64);
+            error = approximate.sub(exact).abs().max().item<double>() / exact.abs().max().item<double>();
+        }
         output.WriteLine($"product 512x784 by 784x400 in bfloat16          {mmHalf:F3} ms ({2.0 * 512 * 784 * 400 / (mmHalf / 1000) / 1e9:F0} GFLOP/s, largest error {error:E1} of the largest value)");
     }
 

@@ -19,7 +19,7 @@ internal static class TabularBenchmark
     }
 
     /// <param name="variants">The VAE options to compare ("default", "models=3", ...).</param>
-    /// <param name="suiteName">"adbench" (the 28 sets of injected anomalies), "realistic" (class-based sets and mixed columns) or
+    /// <param name="suiteName">"adbench" (the 28 sets of injected anomalies), "realistic" (class-based sets and mixed columns),
     /// "contaminated" (small, wide tables with up to 35% anomalies) or "fashion-tables" (Fashion-MNIST pooled to 49 integer
     /// features, one class the anomaly).</param>
     /// <param name="output">Where the table goes.</param>
