@@ -10,16 +10,20 @@ internal static class BenchmarkScores
     private const int BatchRows = 1000;
 
     /// <summary>The scores of <paramref name="count"/> rows under <paramref name="kind"/>, whatever kind the model was fitted with.</summary>
-    public static float[] Score(VaeModel model, VaeScoreKind kind, float[] rows, int count)
+    public static float[] Score(VaeModel model, VaeScoreKind kind, float[] rows, int count) => ScoreWithLatent(model, kind, rows, count).Scores;
+
+    /// <summary>As <see cref="Score(VaeModel, VaeScoreKind, float[], int)"/>, with the latent means [count × L].</summary>
+    public static (float[] Scores, float[] Latent) ScoreWithLatent(VaeModel model, VaeScoreKind kind, float[] rows, int count)
     {
-        var latent = new float[BatchRows * model.LatentDimension];
+        var latent = new float[count * model.LatentDimension];
         var scores = new float[count];
         for (int start = 0; start < count; start += BatchRows)
         {
             int n = Math.Min(BatchRows, count - start);
-            model.Score(kind, rows.AsSpan(start * model.InputWidth, n * model.InputWidth), n, latent, scores.AsSpan(start, n));
+            model.Score(kind, rows.AsSpan(start * model.InputWidth, n * model.InputWidth), n,
+                latent.AsSpan(start * model.LatentDimension, n * model.LatentDimension), scores.AsSpan(start, n));
         }
-        return scores;
+        return (scores, latent);
     }
 
     /// <summary>

@@ -3,7 +3,7 @@ using MLNet.Vae.Benchmarks;
 
 // Usage (after src/MLNet.Vae.Benchmarks/setup-debian.sh):
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- all      (quality, elbo and speed in turn: about 25 minutes)
-//   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- quality [--classes 0,1,...] [--arch Mlp,Convolutional] [--epochs 20] [--variants default,prior=10,models=3]   (--epochs 0: default options, Bernoulli only; --variants: option changes side by side, as for tabular)
+//   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- quality [--classes 0,1,...] [--arch Mlp,Convolutional] [--epochs 20] [--variants default,prior=10,models=3] [--dump FOLDER]   (--epochs 0: default options, Bernoulli only; --variants: option changes side by side, as for tabular; --dump: rows for latent_neighbours_comparison.py)
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- elbo [--epochs 10]
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- speed [--epochs 3] [--score-rows 1000000]   (runs pytorch_baseline.py)
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- profile   (where a training step's time goes)
@@ -25,7 +25,7 @@ try
             var classes = Option("--classes", "0,1,2,3,4,5,6,7,8,9").Split(',').Select(int.Parse).ToList();
             var architectures = Option("--arch", "Mlp,Convolutional").Split(',').Select(Enum.Parse<VaeArchitecture>).ToList();
             QualityBenchmark.OneClass(FashionMnist.Load(), classes, architectures, int.Parse(Option("--epochs", "20")), Console.Out,
-                Option("--variants", "default").Split(','));
+                Option("--variants", "default").Split(','), args.Contains("--dump") ? Option("--dump", "") : null);
             return 0;
         case "elbo":
             QualityBenchmark.TestNegativeElbo(FashionMnist.Load(), int.Parse(Option("--epochs", "10")), Console.Out);

@@ -56,8 +56,11 @@ public static class QualityBenchmark
 
     /// <param name="variants">Option changes to compare (<see cref="BenchmarkVariant"/>: "default", "prior=10", "models=3",
     /// "steps=5000" ...); for an ensemble every kind is the members' mean standardized score of that kind.</param>
+    /// <param name="dumpFolder">
+    /// Null, or where to write each fit's rows for offline comparisons (latent_neighbours_comparison.py): see <see cref="Dump"/>.
+    /// </param>
     public static void OneClass(FashionMnist data, IReadOnlyList<int> classes, IReadOnlyList<VaeArchitecture> architectures, int epochs, TextWriter output,
-        IReadOnlyList<string>? variants = null)
+        IReadOnlyList<string>? variants = null, string? dumpFolder = null)
     {
         variants ??= ["default"];
         var ml = new MLContext(seed: 1);
@@ -89,6 +92,8 @@ public static class QualityBenchmark
                     Add(results, $"{fit.Name} {kind}", auc);
                     row.Add($"{auc:F3}");
                 }
+                if (dumpFolder is not null)
+                    Dump(Path.Combine(dumpFolder, $"{fit.Name.Replace(' ', '_')}.class{c}.csv"), model.Ensemble.First, trainRows, train.Count, testRows, anomalous);
             }
             var pca = ml.AnomalyDetection.Trainers.RandomizedPca(nameof(Row.Pixels), rank: 20, ensureZeroMean: true, seed: 1).Fit(View(ml, train));
             var pcaScores = pca.Transform(View(ml, data.TestImages)).GetColumn<float>("Score").ToArray();
@@ -130,6 +135,29 @@ public static class QualityBenchmark
         output.WriteLine();
         output.WriteLine($"Test negative ELBO after {epochs} epochs: {elbo:F2} nats (single sample per image, seeded); Fit took {fitSeconds:F1} s including data conversion.");
         return elbo;
+    }
+
+    /// <summary>
+    /// Writes one CSV line per training image and per test image of a fitted model (the first member of an ensemble):
+    /// split (0 training, 1 test), anomalous (1 for a test image of another class), the
+    /// <see cref="VaeScoreKind.WeightedReconstructionError"/> and <see cref="VaeScoreKind.ReconstructionAndLatentDensity"/>
+    /// scores, then the latent means μ(x).
+    /// </summary>
+    private static void Dump(string path, MLNet.Vae.Model.VaeModel model, float[] trainRows, int trainCount, float[] testRows, bool[] anomalous)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        using var writer = new StreamWriter(path);
+        foreach (var (split, rows, count) in new[] { (0, trainRows, trainCount), (1, testRows, anomalous.Length) })
+        {
+            var (weighted, latent) = BenchmarkScores.ScoreWithLatent(model, VaeScoreKind.WeightedReconstructionError, rows, count);
+            var (density, _) = BenchmarkScores.ScoreWithLatent(model, VaeScoreKind.ReconstructionAndLatentDensity, rows, count);
+            for (int r = 0; r < count; r++)
+            {
+                var values = new[] { weighted[r], density[r] }.Concat(latent.AsSpan(r * model.LatentDimension, model.LatentDimension).ToArray())
+                    .Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+                writer.WriteLine($"{split},{(split == 1 && anomalous[r] ? 1 : 0)},{string.Join(",", values)}");
+            }
+        }
     }
 
     private static float[] Flatten(float[][] images)
