@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNet.Vae.Model;
 using TorchSharp;
 
 namespace MLNet.Vae.Benchmarks;
@@ -143,7 +145,7 @@ public static class QualityBenchmark
     /// <see cref="VaeScoreKind.WeightedReconstructionError"/> and <see cref="VaeScoreKind.ReconstructionAndLatentDensity"/>
     /// scores, then the latent means μ(x).
     /// </summary>
-    private static void Dump(string path, MLNet.Vae.Model.VaeModel model, float[] trainRows, int trainCount, float[] testRows, bool[] anomalous)
+    private static void Dump(string path, VaeModel model, float[] trainRows, int trainCount, float[] testRows, bool[] anomalous)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         using var writer = new StreamWriter(path);
@@ -154,7 +156,7 @@ public static class QualityBenchmark
             for (int r = 0; r < count; r++)
             {
                 var values = new[] { weighted[r], density[r] }.Concat(latent.AsSpan(r * model.LatentDimension, model.LatentDimension).ToArray())
-                    .Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+                    .Select(v => v.ToString("R", CultureInfo.InvariantCulture));
                 writer.WriteLine($"{split},{(split == 1 && anomalous[r] ? 1 : 0)},{string.Join(",", values)}");
             }
         }
