@@ -31,12 +31,12 @@ internal abstract class TrainingData
 
     /// <summary>
     /// Fits the model's calibration of <see cref="VaeScoreKind.ReconstructionAndLatent"/>,
-    /// <see cref="VaeScoreKind.ReconstructionAndLatentDensity"/> and <see cref="VaeScoreKind.WeightedReconstructionError"/> on
-    /// the training rows.
+    /// <see cref="VaeScoreKind.ReconstructionAndLatentDensity"/>, <see cref="VaeScoreKind.WeightedReconstructionError"/> and
+    /// <see cref="VaeScoreKind.WeightedReconstructionAndLatentNeighbours"/> on the training rows.
     /// </summary>
     public abstract void Calibrate(VaeModel model);
 
-    /// <summary>How many rows, spread evenly, in-memory Fit calibrates <see cref="VaeScoreKind.WeightedReconstructionError"/> on.</summary>
+    /// <summary>How many rows, spread evenly, in-memory Fit calibrates the weighted kinds on (<see cref="ScoreKindTraits.UsesFeatureWeights"/>).</summary>
     public const int WeightSampleRows = 8192;
 
     /// <summary>The training rows' scores: all of them in memory, a uniform sample of up to <see cref="MaximumSampledScores"/> when streamed.</summary>
@@ -55,18 +55,25 @@ internal abstract class TrainingData
 
         public override void Calibrate(VaeModel model)
         {
-            if (model.ScoreKind != VaeScoreKind.WeightedReconstructionError || rowCount <= WeightSampleRows)
+            if (!model.ScoreKind.UsesFeatureWeights())
             {
-                model.Calibrate(rows, rowCount, withFeatureWeights: model.ScoreKind == VaeScoreKind.WeightedReconstructionError,
-                    withDensity: model.ScoreKind == VaeScoreKind.ReconstructionAndLatentDensity);
+                model.Calibrate(rows, rowCount, withFeatureWeights: false, withDensity: model.ScoreKind == VaeScoreKind.ReconstructionAndLatentDensity);
                 return;
             }
-            // The weighted score needs only each feature's spread, which rows spread evenly over the data measure as well as
-            // all of them: a pass over 60,000 images would add a tenth to Fit.
+            // The weighted scores need only each feature's spread (and the neighbour kind a few thousand codes), which rows
+            // spread evenly over the data measure as well as all of them: a pass over 60,000 images would add a tenth to Fit.
+            var (sample, count) = rowCount <= WeightSampleRows ? (rows, rowCount) : (EvenSample(), WeightSampleRows);
+            if (model.ScoreKind == VaeScoreKind.WeightedReconstructionAndLatentNeighbours) model.CalibrateNeighbours(sample, count);
+            else model.Calibrate(sample, count, withFeatureWeights: true, withDensity: false);
+        }
+
+        /// <summary><see cref="WeightSampleRows"/> rows spread evenly over the training rows.</summary>
+        private float[] EvenSample()
+        {
             var sample = new float[WeightSampleRows * width];
             for (int r = 0; r < WeightSampleRows; r++)
                 rows.AsSpan((int)((long)r * rowCount / WeightSampleRows) * width, width).CopyTo(sample.AsSpan(r * width));
-            model.Calibrate(sample, WeightSampleRows, withFeatureWeights: true, withDensity: false);
+            return sample;
         }
 
         public override float[] TrainingScores(VaeModel model) => model.ScoreRows(rows, rowCount).Scores;
@@ -138,6 +145,11 @@ internal abstract class TrainingData
 
         public override void Calibrate(VaeModel model)
         {
+            if (model.ScoreKind == VaeScoreKind.WeightedReconstructionAndLatentNeighbours)
+            {
+                CalibrateNeighbours(model);
+                return;
+            }
             var pairs = new ReservoirSample<(float Reconstruction, float Kl)>(MaximumSampledScores, _seed + 1);
             var reconstruction = new float[_blockRows];
             var kl = new float[_blockRows];
@@ -155,6 +167,19 @@ internal abstract class TrainingData
             model.Calibration = ScoreCalibration.Fit(pairs.Items.Select(p => p.Reconstruction).ToArray(), pairs.Items.Select(p => p.Kl).ToArray(),
                 spread?.Weights());
             if (means is not null) model.FitDensity(means.Items);
+        }
+
+        /// <summary>
+        /// The neighbour kind calibrates on a uniform sample of the rows, as in-memory Fit does on rows spread evenly: up to
+        /// <see cref="WeightSampleRows"/> of them, and at most a block's worth of values (64 MiB) for wide rows.
+        /// </summary>
+        private void CalibrateNeighbours(VaeModel model)
+        {
+            var sample = new ReservoirSample<float[]>(Math.Clamp(StreamBlockValues / _width, 2, WeightSampleRows), _seed + 4);
+            foreach (var (block, count) in Blocks())
+                for (int r = 0; r < count; r++)
+                    if (sample.NextSlot() is int slot and >= 0) sample.Set(slot, block.AsSpan(r * _width, _width).ToArray());
+            model.CalibrateNeighbours(sample.Items.SelectMany(row => row).ToArray(), sample.Items.Count);
         }
 
         public override float[] TrainingScores(VaeModel model)

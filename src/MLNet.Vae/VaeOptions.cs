@@ -41,10 +41,10 @@ public sealed class VaeOptions
         public const double LearningRate = 1e-3;
         /// <summary>Default of <see cref="VaeOptions.Contamination"/>.</summary>
         public const double Contamination = 0.1;
-        /// <summary>The automatic <see cref="VaeOptions.ScoreKind"/> for the Gaussian likelihood (tables) and the convolutional network.</summary>
+        /// <summary>The automatic <see cref="VaeOptions.ScoreKind"/> for the Gaussian likelihood (tables).</summary>
         public const VaeScoreKind GaussianScoreKind = VaeScoreKind.ReconstructionAndLatentDensity;
-        /// <summary>The automatic <see cref="VaeOptions.ScoreKind"/> for the Bernoulli likelihood (pixels) with the MLP.</summary>
-        public const VaeScoreKind BernoulliScoreKind = VaeScoreKind.WeightedReconstructionError;
+        /// <summary>The automatic <see cref="VaeOptions.ScoreKind"/> for the Bernoulli likelihood (pixels), with either network.</summary>
+        public const VaeScoreKind BernoulliScoreKind = VaeScoreKind.WeightedReconstructionAndLatentNeighbours;
         /// <summary>Default of <see cref="VaeOptions.LogVarianceLimit"/>: wide enough never to bind in healthy training.</summary>
         public const double LogVarianceLimit = 20;
         /// <summary>Width cap of the automatic hidden layer, the width used by pytorch/examples' VAE.</summary>
@@ -139,11 +139,11 @@ public sealed class VaeOptions
 
     /// <summary>How the <see cref="ScoreColumnName"/> column is computed; see <see cref="VaeScoreKind"/>.</summary>
     /// <remarks>
-    /// Null (the default) chooses by likelihood and network: <see cref="VaeScoreKind.ReconstructionAndLatentDensity"/> for
-    /// Gaussian (tables, where anomalies may be off the manifold, far out on it, or between the training rows' clusters on
-    /// it) and for the convolutional network (whose codes rank Fashion-MNIST's anomalies better than its reconstructions:
-    /// 0.896 against 0.875), <see cref="VaeScoreKind.WeightedReconstructionError"/> for Bernoulli with the MLP (pixels, where
-    /// weighting each pixel by its steadiness on the training images added most); see docs/choosing-options.md.
+    /// Null (the default) chooses by likelihood: <see cref="VaeScoreKind.ReconstructionAndLatentDensity"/> for Gaussian
+    /// (tables, where anomalies may be off the manifold, far out on it, or between the training rows' clusters on it),
+    /// <see cref="VaeScoreKind.WeightedReconstructionAndLatentNeighbours"/> for Bernoulli (pixels, where weighting each pixel
+    /// by its steadiness on the training images and the distance to the nearest training codes add most, with the MLP and
+    /// the convolutional network); see docs/choosing-options.md.
     /// </remarks>
     public VaeScoreKind? ScoreKind { get; set; }
 
@@ -293,11 +293,10 @@ public sealed class VaeOptions
         }
         if (ScoreKind is null)
         {
-            // The convolutional network's codes carry what its blurrier reconstructions lose: the latent density ranks its
-            // anomalies better (docs/choosing-options.md); the MLP's pixels are ranked as well by the cheaper weighted error.
-            bool weighted = Likelihood == VaeLikelihood.Bernoulli && Architecture == VaeArchitecture.Mlp;
-            resolved.ScoreKind = weighted ? Defaults.BernoulliScoreKind : Defaults.GaussianScoreKind;
-            choices.Add($"ScoreKind = {resolved.ScoreKind}: the default for the {Likelihood} likelihood with the {Architecture} network");
+            // Pixels: the codes carry what a blurry reconstruction loses, and the nearest training codes say more about images
+            // than a mixture over them does (docs/choosing-options.md).
+            resolved.ScoreKind = Likelihood == VaeLikelihood.Bernoulli ? Defaults.BernoulliScoreKind : Defaults.GaussianScoreKind;
+            choices.Add($"ScoreKind = {resolved.ScoreKind}: the default for the {Likelihood} likelihood");
         }
         if (TrimmedFraction is null)
         {

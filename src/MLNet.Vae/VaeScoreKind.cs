@@ -60,4 +60,20 @@ public enum VaeScoreKind
     /// docs/choosing-options.md has the measurements. Declared last so that the earlier kinds keep their numeric values.
     /// </summary>
     ReconstructionAndLatentDensity,
+
+    /// <summary>
+    /// <see cref="WeightedReconstructionError"/> plus how far the row's code lies from the training rows' nearest codes (the
+    /// default for the Bernoulli likelihood, pixels, with either network):
+    /// s(x) = (W(x) − m_W) / s_W + max(0, (N(x) − m_N) / s_N), where W(x) = Σᵢ wᵢ tᵢ(x) is the weighted reconstruction error,
+    /// N(x) = (1/k) Σ_{r=2}^{k+1} ‖μ(x) − c₍ᵣ₎‖ the mean Euclidean distance from μ(x) to its 2nd to (k + 1)th nearest stored
+    /// training code c (k = 10; up to 2,048 codes spread evenly over the calibration rows, so a trained model carries up to
+    /// 2,048 × L floats), and m, s the median and inter-quartile range / 1.349 of W and N over the calibration rows (up to
+    /// 8,192, spread evenly). The nearest code is always skipped, so that a stored training row is not its own neighbour. A
+    /// row is anomalous when it reconstructs badly where normal rows agree, or encodes where few training rows did: on
+    /// Fashion-MNIST one-class the codes carry what a blurry reconstruction loses (docs/choosing-options.md has the
+    /// measurements). Like the density term, the distance only adds: a dense group of anomalies among the training rows does
+    /// not score below normal rows. The feature scores are the weighted terms wᵢ tᵢ, as for <see cref="WeightedReconstructionError"/>.
+    /// Declared last so that the earlier kinds keep their numeric values.
+    /// </summary>
+    WeightedReconstructionAndLatentNeighbours,
 }

@@ -20,7 +20,7 @@ internal static class ModelFileProbe
     {
         var ml = new MLContext(seed: 1);
         var bases = BaseFiles(ml);
-        var crafted = Crafted(bases[0]).ToList();
+        var crafted = Crafted(bases[0]).Concat(CraftedNeighbours(bases[1])).ToList();
         foreach (var (name, bytes, expected) in crafted)
         {
             var outcome = Load(ml, bytes);
@@ -103,15 +103,34 @@ internal static class ModelFileProbe
         return files;
     }
 
+    /// <summary>A file whose metadata has <paramref name="pattern"/> replaced, and the words its refusal must hold.</summary>
+    private static (string, byte[], string) Edited(string json, byte[] tensors, string name, string pattern, string replacement, string expected)
+    {
+        string edited = Regex.Replace(json, pattern, replacement);
+        if (edited == json) throw new ProbeFailure($"crafted file '{name}': the pattern {pattern} is not in the metadata");
+        return (name, Build(edited, tensors), expected);
+    }
+
+    /// <summary>The Bernoulli default's calibration damaged: the stored training codes and the centres and scales of its two terms.</summary>
+    private static IEnumerable<(string Name, byte[] Bytes, string Expected)> CraftedNeighbours(byte[] bernoulli)
+    {
+        var (json, tensors) = Split(bernoulli);
+        (string, byte[], string) Json(string name, string pattern, string replacement, string expected) =>
+            Edited(json, tensors, name, pattern, replacement, expected);
+        yield return Json("neighbour score without its codes", "\"Neighbours\":\\{", "\"Neighbours\":null,\"x\":{", "Calibration.Neighbours");
+        yield return Json("codes with a value too many", "\"Codes\":\\[", "\"Codes\":[1,", "Calibration.Neighbours");
+        yield return Json("a NaN code", "\"Codes\":\\[", "\"Codes\":[\"NaN\",", "Calibration.Neighbours");
+        yield return Json("k as many as the codes", "\"Neighbours\":[0-9]+", "\"Neighbours\":100000", "Calibration.Neighbours");
+        yield return Json("negative k", "\"Neighbours\":[0-9]+", "\"Neighbours\":-1", "Calibration.Neighbours");
+        yield return Json("zero neighbour scale", "\"NeighbourScale\":[^,}]*", "\"NeighbourScale\":0", "Calibration.Neighbours");
+        yield return Json("infinite weighted centre", "\"WeightedCenter\":[^,}]*", "\"WeightedCenter\":\"Infinity\"", "Calibration.Neighbours");
+    }
+
     private static IEnumerable<(string Name, byte[] Bytes, string Expected)> Crafted(byte[] gaussian)
     {
         var (json, tensors) = Split(gaussian);
-        (string, byte[], string) Json(string name, string pattern, string replacement, string expected)
-        {
-            string edited = Regex.Replace(json, pattern, replacement);
-            if (edited == json) throw new ProbeFailure($"crafted file '{name}': the pattern {pattern} is not in the metadata");
-            return (name, Build(edited, tensors), expected);
-        }
+        (string, byte[], string) Json(string name, string pattern, string replacement, string expected) =>
+            Edited(json, tensors, name, pattern, replacement, expected);
         yield return Json("NaN threshold", "\"Threshold\":[^,]*", "\"Threshold\":\"NaN\"", "Threshold");
         yield return Json("infinite threshold", "\"Threshold\":[^,]*", "\"Threshold\":\"Infinity\"", "Threshold");
         yield return Json("zero scale", "\"FeatureScale\":\\[[^,\\]]*", "\"FeatureScale\":[0", "FeatureScale");

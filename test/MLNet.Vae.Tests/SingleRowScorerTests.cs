@@ -19,8 +19,8 @@ public sealed class SingleRowScorerTests
     {
         var ml = new MLContext(seed: 1);
         var options = TestData.FastOptions(likelihood, epochs: 15);
-        // The weighted kind's calibration holds every calibrated kind's terms but the mixture, which is added below.
-        options.ScoreKind = VaeScoreKind.WeightedReconstructionError;
+        // The neighbour kind's calibration holds every calibrated kind's terms but the mixture, which is added below.
+        options.ScoreKind = VaeScoreKind.WeightedReconstructionAndLatentNeighbours;
         options.HiddenLayerSizes = [firstHiddenLayer, 12];
         bool unit = likelihood == VaeLikelihood.Bernoulli;
         var trainingRows = TestData.Normal(200, seed: 1, unitInterval: unit, width: inputWidth);
@@ -28,7 +28,8 @@ public sealed class SingleRowScorerTests
         using var transformer = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(training);
         var model = transformer.Model;
         // The latent mixture too, so that the density kind can be scored from the same model.
-        model.Calibrate(trainingRows.SelectMany(r => r.Features).ToArray(), trainingRows.Count, withFeatureWeights: true, withDensity: true);
+        var (trainingLatent, _) = model.ScoreRows(trainingRows.SelectMany(r => r.Features).ToArray(), trainingRows.Count);
+        model.FitDensity(trainingLatent.Chunk(model.LatentDimension).ToList());
         var rows = TestData.Normal(6, seed: 2, unitInterval: unit, width: inputWidth)
             .Concat(TestData.Outliers(6, seed: 3, unitInterval: unit, width: inputWidth)).Select(r => r.Features).ToArray();
         var flat = rows.SelectMany(r => r).ToArray();
@@ -37,6 +38,7 @@ public sealed class SingleRowScorerTests
         Assert.IsNotNull(model.Calibration, "calibrated");
         Assert.IsTrue(model.Calibration.HasFeatureWeights(model.InputWidth), "with feature weights");
         Assert.IsTrue(model.Calibration.HasDensity(model.LatentDimension), "with the latent mixture");
+        Assert.IsTrue(model.Calibration.HasNeighbours(model.LatentDimension), "with the training codes");
         foreach (var kind in Enum.GetValues<VaeScoreKind>())
         {
             var batchLatent = new float[rows.Length * latent];

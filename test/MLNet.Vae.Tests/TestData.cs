@@ -74,6 +74,15 @@ public static class TestData
         c.Type is VectorDataViewType vector ? vector.ItemType : c.Type)));
 
     /// <summary>The scores of a transformed view, in row order.</summary>
+    /// <summary>The transformer saved to a stream and loaded back: what a user gets from a model file.</summary>
+    public static VaeTransformer SavedAndLoaded(MLContext ml, VaeTransformer transformer)
+    {
+        using var file = new MemoryStream();
+        transformer.Save(file);
+        file.Position = 0;
+        return VaeTransformer.Load(ml, file);
+    }
+
     public static float[] Scores(IDataView transformed, string column = "Score") =>
         transformed.GetColumn<float>(column).ToArray();
 

@@ -28,6 +28,14 @@ internal sealed class OnnxGraphBuilder(OnnxContext context, string prefix)
         return output;
     }
 
+    /// <summary>Adds one node of <paramref name="op"/> with <paramref name="outputs"/> outputs (TopK's values and indices), returning their variables.</summary>
+    public string[] Nodes(string op, string[] inputs, int outputs)
+    {
+        var names = Enumerable.Range(0, outputs).Select(_ => context.AddIntermediateVariable(null, $"{prefix}.{op}", true)).ToArray();
+        context.CreateNode(op, inputs, names, context.GetNodeName($"{prefix}.{op}"), "");
+        return names;
+    }
+
     /// <summary>Writes <paramref name="source"/> into the existing variable <paramref name="output"/> (a column's variable).</summary>
     public void Into(string source, string output) => context.CreateNode("Identity", source, output, context.GetNodeName($"{prefix}.Identity"), "");
 

@@ -6,10 +6,13 @@ namespace MLNet.Vae.Model;
 /// data; the standard deviation when the range is 0, and 1 when that is 0 too) of each, so that neither term dominates by
 /// its units alone. For <see cref="VaeScoreKind.WeightedReconstructionError"/>, each feature's weight 1 / (σᵢ + ε)
 /// (<see cref="FeatureTermSpread"/>). For <see cref="VaeScoreKind.ReconstructionAndLatentDensity"/>, also the mixture fitted to
-/// the training rows' latent means and the centre and scale of its negative log density D over them.
+/// the training rows' latent means and the centre and scale of its negative log density D over them. For
+/// <see cref="VaeScoreKind.WeightedReconstructionAndLatentNeighbours"/>, the feature weights, the centre and scale of the
+/// weighted error W, the stored training codes and the centre and scale of their neighbour distance N.
 /// </summary>
 internal sealed record ScoreCalibration(float ReconstructionCenter, float ReconstructionScale, float LatentCenter, float LatentScale,
-    float[]? FeatureWeights = null, LatentMixture? Density = null, float DensityCenter = 0, float DensityScale = 1)
+    float[]? FeatureWeights = null, LatentMixture? Density = null, float DensityCenter = 0, float DensityScale = 1,
+    float WeightedCenter = 0, float WeightedScale = 1, LatentNeighbours? Neighbours = null, float NeighbourCenter = 0, float NeighbourScale = 1)
 {
     public static ScoreCalibration Fit(float[] reconstruction, float[] latent, float[]? featureWeights = null)
     {
@@ -25,12 +28,35 @@ internal sealed record ScoreCalibration(float ReconstructionCenter, float Recons
         return this with { Density = density, DensityCenter = center, DensityScale = scale };
     }
 
+    /// <summary>
+    /// This calibration with <paramref name="neighbours"/>, the centre and scale of the weighted errors <paramref name="weighted"/>
+    /// and of the neighbour distances <paramref name="distances"/> on the training rows.
+    /// </summary>
+    public ScoreCalibration WithNeighbours(LatentNeighbours neighbours, float[] weighted, float[] distances)
+    {
+        var (weightedCenter, weightedScale) = CenterAndScale(weighted);
+        var (center, scale) = CenterAndScale(distances);
+        return this with
+        {
+            WeightedCenter = weightedCenter, WeightedScale = weightedScale,
+            Neighbours = neighbours, NeighbourCenter = center, NeighbourScale = scale,
+        };
+    }
+
     public bool IsValid => float.IsFinite(ReconstructionCenter) && float.IsFinite(LatentCenter)
         && float.IsFinite(ReconstructionScale) && ReconstructionScale > 0 && float.IsFinite(LatentScale) && LatentScale > 0;
 
     /// <summary>Whether it holds a valid mixture over <paramref name="latentDimension"/> dimensions with a finite centre and positive finite scale.</summary>
     public bool HasDensity(int latentDimension) => Density is { } density && density.IsValidFor(latentDimension)
         && float.IsFinite(DensityCenter) && float.IsFinite(DensityScale) && DensityScale > 0;
+
+    /// <summary>
+    /// Whether it holds valid codes over <paramref name="latentDimension"/> dimensions, and a finite centre and positive finite
+    /// scale for both the weighted error and the neighbour distance.
+    /// </summary>
+    public bool HasNeighbours(int latentDimension) => Neighbours is { } neighbours && neighbours.IsValidFor(latentDimension)
+        && float.IsFinite(WeightedCenter) && float.IsFinite(WeightedScale) && WeightedScale > 0
+        && float.IsFinite(NeighbourCenter) && float.IsFinite(NeighbourScale) && NeighbourScale > 0;
 
     /// <summary>Whether it holds one positive finite weight for each of <paramref name="width"/> features.</summary>
     public bool HasFeatureWeights(int width) => FeatureWeights is { } weights && weights.Length == width && weights.All(w => float.IsFinite(w) && w > 0);

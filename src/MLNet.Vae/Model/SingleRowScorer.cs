@@ -96,10 +96,10 @@ internal sealed class SingleRowScorer : IDisposable
         for (int j = 0; j < logVariance.Length; j++) logVariance[j] = Math.Clamp(logVariance[j], -_logVarianceLimit, _logVarianceLimit);
         mean.CopyTo(latent);
         bool needsTerms = !featureScores.IsEmpty || kind is VaeScoreKind.ReconstructionError or VaeScoreKind.ReconstructionAndLatent
-            or VaeScoreKind.ReconstructionAndLatentDensity or VaeScoreKind.WeightedReconstructionError;
-        // tᵢ wᵢ for the weighted kind: its feature scores are its weighted terms, as on the batched path.
-        work.TermsEpilogue.Weights = kind != VaeScoreKind.WeightedReconstructionError ? null
-            : calibration?.FeatureWeights ?? throw new InvalidOperationException("The model was not calibrated for the WeightedReconstructionError score.");
+            or VaeScoreKind.ReconstructionAndLatentDensity || kind.UsesFeatureWeights();
+        // tᵢ wᵢ for the weighted kinds: their feature scores are their weighted terms, as on the batched path.
+        work.TermsEpilogue.Weights = !kind.UsesFeatureWeights() ? null
+            : calibration?.FeatureWeights ?? throw new InvalidOperationException($"The model was not calibrated for the {kind} score.");
         // The terms are computed as the last layer's outputs are, each half of a split layer on its own core.
         var (output, _) = Forward(_decoder, work.Mean, LatentDimension, work, last: work.Decoded, needsTerms ? work.TermsEpilogue : null);
         ReadOnlySpan<float> decoded = output.AsSpan(0, InputWidth);
@@ -117,6 +117,9 @@ internal sealed class SingleRowScorer : IDisposable
             VaeScoreKind.ReconstructionAndLatentDensity => calibration is { Density: { } density }
                 ? Combined(RowMath.Sum(terms), mean, logVariance, calibration) + VaeModel.DensityTerm(calibration, mean, density.LogNormalizers())
                 : throw new InvalidOperationException("The model was not calibrated for the ReconstructionAndLatentDensity score."),
+            VaeScoreKind.WeightedReconstructionAndLatentNeighbours => calibration is { Neighbours: not null }
+                ? (RowMath.Sum(terms) - calibration.WeightedCenter) / calibration.WeightedScale + VaeModel.NeighbourTerm(calibration, mean)
+                : throw new InvalidOperationException("The model was not calibrated for the WeightedReconstructionAndLatentNeighbours score."),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), $"Unknown score kind {kind}."),
         };
     }

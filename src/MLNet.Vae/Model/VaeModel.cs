@@ -200,6 +200,29 @@ internal sealed class VaeModel : IDisposable
         if (means is not null) FitDensity(means);
     }
 
+    /// <summary>
+    /// Fits the calibration of <see cref="VaeScoreKind.WeightedReconstructionAndLatentNeighbours"/> on <paramref name="count"/>
+    /// rows (up to 8,192, spread over the training rows): the feature weights, then the
+    /// rows' weighted errors W and latent means, the codes stored from them (<see cref="LatentNeighbours.Fit"/>) and each row's
+    /// neighbour distance N, and the centre and scale of W and of N. Two passes: W needs the weights the first one fits.
+    /// </summary>
+    public void CalibrateNeighbours(ReadOnlySpan<float> rows, int count)
+    {
+        Calibrate(rows, count, withFeatureWeights: true, withDensity: false);
+        var latent = new float[(long)count * LatentDimension];
+        var weighted = new float[count];
+        for (int start = 0; start < count; start += ScoringBatchRows)
+        {
+            int n = Math.Min(ScoringBatchRows, count - start);
+            ScoreInDomain(VaeScoreKind.WeightedReconstructionError, rows.Slice(checked(start * InputWidth), n * InputWidth), n,
+                latent.AsSpan(start * LatentDimension, n * LatentDimension), weighted.AsSpan(start, n));
+        }
+        var neighbours = LatentNeighbours.Fit(latent, count, LatentDimension);
+        var distances = new float[count];
+        Parallel.For(0, count, r => distances[r] = neighbours.MeanDistance(latent.AsSpan(r * LatentDimension, LatentDimension)));
+        Calibration = Calibration!.WithNeighbours(neighbours, weighted, distances);
+    }
+
     /// <summary>Receives one row's latent mean μ(x), valid only during the call.</summary>
     public delegate void LatentMeanSink(ReadOnlySpan<float> mean);
 
@@ -262,18 +285,62 @@ internal sealed class VaeModel : IDisposable
         var x = ToModelSpace(FromRows(rows, count));
         var (mean, logVariance) = Network.Encode(x);
         var decoded = Network.Decode(mean);
-        // The weighted kind's feature scores are its weighted terms, which sum to its score; every other kind's are the plain terms.
-        var weighted = kind == VaeScoreKind.WeightedReconstructionError ? WeightedTerms(decoded, x) : null;
+        // The weighted kinds' feature scores are their weighted terms, which sum to W; every other kind's are the plain terms.
+        var weighted = kind.UsesFeatureWeights() ? WeightedTerms(decoded, x) : null;
         if (!featureScores.IsEmpty)
             TensorCopy.CopyTo(weighted ?? VaeObjective.ReconstructionErrorPerFeature(Likelihood, decoded, x), featureScores[..(count * InputWidth)]);
         var latentTerm = VaeObjective.LatentTerm(Network, mean, logVariance);
-        var score = weighted is not null ? weighted.sum(1)
+        var score = kind == VaeScoreKind.WeightedReconstructionAndLatentNeighbours ? StandardizedWeighted(weighted!.sum(1))
+            : weighted is not null ? weighted.sum(1)
             : kind is VaeScoreKind.ReconstructionAndLatent or VaeScoreKind.ReconstructionAndLatentDensity ? Combined(decoded, x, latentTerm)
             : VaeObjective.Score(kind, Likelihood, decoded, x, latentTerm, _scale);
         TensorCopy.CopyTo(mean, latent[..(count * LatentDimension)]);
         TensorCopy.CopyTo(score, scores[..count]);
         if (kind == VaeScoreKind.ReconstructionAndLatentDensity) AddDensityTerms(latent, count, scores);
+        if (kind == VaeScoreKind.WeightedReconstructionAndLatentNeighbours) AddNeighbourTerms(latent, count, scores);
     }
+
+    /// <summary>(W − m_W) / s_W, the first term of <see cref="VaeScoreKind.WeightedReconstructionAndLatentNeighbours"/>.</summary>
+    private Tensor StandardizedWeighted(Tensor weighted)
+    {
+        var calibration = NeighbourCalibration();
+        using var center = calibration.WeightedCenter.ToScalar();
+        using var scale = calibration.WeightedScale.ToScalar();
+        return weighted.sub(center).div(scale);
+    }
+
+    /// <summary>
+    /// Adds max(0, (N(μ) − m_N) / s_N) to each score, the neighbour term of
+    /// <see cref="VaeScoreKind.WeightedReconstructionAndLatentNeighbours"/>, computed in managed code from the latent means
+    /// already copied out (M L operations a row), rows split over the cores when there are many.
+    /// </summary>
+    private void AddNeighbourTerms(ReadOnlySpan<float> latent, int count, Span<float> scores)
+    {
+        var calibration = NeighbourCalibration();
+        int l = LatentDimension;
+        var terms = new float[count];
+        // Spans cannot enter the parallel loop's lambda; the latent means are copied once (count × L floats).
+        var means = latent[..(count * l)].ToArray();
+        if (count < ParallelNeighbourRows)
+            for (int r = 0; r < count; r++) terms[r] = NeighbourTerm(calibration, means.AsSpan(r * l, l));
+        else
+            Parallel.For(0, count, r => terms[r] = NeighbourTerm(calibration, means.AsSpan(r * l, l)));
+        for (int r = 0; r < count; r++) scores[r] += terms[r];
+    }
+
+    /// <summary>Rows from which <see cref="AddNeighbourTerms"/> splits its work over the cores (a row costs a few µs).</summary>
+    private const int ParallelNeighbourRows = 64;
+
+    /// <summary>The calibration of <see cref="VaeScoreKind.WeightedReconstructionAndLatentNeighbours"/>, or an exception when there is none.</summary>
+    private ScoreCalibration NeighbourCalibration() => Calibration is { Neighbours: not null } c ? c
+        : throw new InvalidOperationException("The model was not calibrated for the WeightedReconstructionAndLatentNeighbours score.");
+
+    /// <summary>
+    /// max(0, (N(μ) − m_N) / s_N) with <paramref name="calibration"/>'s stored codes (see <see cref="LatentNeighbours"/>). Only
+    /// a code far from the training codes adds: one among them may belong to a group of anomalies in the training rows.
+    /// </summary>
+    internal static float NeighbourTerm(ScoreCalibration calibration, ReadOnlySpan<float> mean) =>
+        Math.Max(0f, (calibration.Neighbours!.MeanDistance(mean) - calibration.NeighbourCenter) / calibration.NeighbourScale);
 
     /// <summary>
     /// Adds max(0, (D(μ) − m_D) / s_D) to each score, the density term of <see cref="VaeScoreKind.ReconstructionAndLatentDensity"/>,
@@ -295,7 +362,7 @@ internal sealed class VaeModel : IDisposable
     internal static float DensityTerm(ScoreCalibration calibration, ReadOnlySpan<float> mean, double[] normalizers) =>
         (float)Math.Max(0, (calibration.Density!.NegativeLogDensity(mean, normalizers) - calibration.DensityCenter) / calibration.DensityScale);
 
-    /// <summary>tᵢ wᵢ for each row and feature: the terms of <see cref="VaeScoreKind.WeightedReconstructionError"/>, [n × d].</summary>
+    /// <summary>tᵢ wᵢ for each row and feature: the terms of W (<see cref="VaeScoreKind.WeightedReconstructionError"/>), [n × d].</summary>
     private Tensor WeightedTerms(Tensor decoded, Tensor x)
     {
         var weights = FeatureWeights();
@@ -304,11 +371,11 @@ internal sealed class VaeModel : IDisposable
     }
 
     /// <summary>
-    /// The weights of <see cref="VaeScoreKind.WeightedReconstructionError"/>, from <see cref="Calibration"/> (positive and
+    /// The weights of the weighted kinds (<see cref="ScoreKindTraits.UsesFeatureWeights"/>), from <see cref="Calibration"/> (positive and
     /// finite as Fit makes them and loading checks them; only their presence is checked here, on every scoring call).
     /// </summary>
     public float[] FeatureWeights() => Calibration?.FeatureWeights is { } weights && weights.Length == InputWidth ? weights
-        : throw new InvalidOperationException("The model was not calibrated for the WeightedReconstructionError score.");
+        : throw new InvalidOperationException($"The model was not calibrated for the {ScoreKind} score.");
 
     /// <summary>
     /// (R − m_R) / s_R + max(0, (K − m_K) / s_K − <see cref="LatentMargin"/>) with the training rows' <see cref="Calibration"/>

@@ -95,9 +95,9 @@ internal static class VaeOnnxGraph
         string decoded = spec.Architecture == VaeArchitecture.Mlp ? MlpDecoder(g, spec, mean, Linear) : ConvDecoder(g, spec, mean, Linear, Weight);
 
         string terms = ReconstructionTerms(g, model.Likelihood, decoded, x);
-        if (model.ScoreKind == VaeScoreKind.WeightedReconstructionError)
+        if (model.ScoreKind.UsesFeatureWeights())
         {
-            // tᵢ wᵢ: the weighted kind's feature scores are its weighted terms.
+            // tᵢ wᵢ: the weighted kinds' feature scores are their weighted terms.
             var featureWeights = model.FeatureWeights();
             terms = g.Node("Mul", terms, g.Constant("featureWeights", featureWeights, 1, featureWeights.Length));
         }
@@ -108,6 +108,7 @@ internal static class VaeOnnxGraph
             VaeScoreKind.NegativeElbo => g.Node("Add", NegativeLogLikelihood(g, model, decoded, x), Kl(g, mean, logVariance)),
             VaeScoreKind.ReconstructionAndLatent => Combined(g, model, g.SumRows(terms), Kl(g, mean, logVariance)),
             VaeScoreKind.ReconstructionAndLatentDensity => g.Node("Add", Combined(g, model, g.SumRows(terms), Kl(g, mean, logVariance)), DensityTerm(g, model, mean)),
+            VaeScoreKind.WeightedReconstructionAndLatentNeighbours => g.Node("Add", StandardizedWeighted(g, model, g.SumRows(terms)), NeighbourTerm(g, model, mean)),
             _ => throw new InvalidOperationException($"Score kind {model.ScoreKind} cannot be exported to ONNX."),
         };
         return (mean, score, terms);
@@ -242,6 +243,52 @@ internal static class VaeOnnxGraph
         string standardized = g.Node("Div", g.Node("Sub", negative, g.Constant("densityCenter", c.DensityCenter)), g.Constant("densityScale", c.DensityScale));
         return g.Node("Max", standardized, g.Constant("zero", 0f));
     }
+
+    /// <summary>(W − m_W) / s_W with the model's calibration.</summary>
+    private static string StandardizedWeighted(OnnxGraphBuilder g, VaeModel model, string weighted)
+    {
+        var c = NeighbourCalibration(model);
+        return g.Node("Div", g.Node("Sub", weighted, g.Constant("weightedCenter", c.WeightedCenter)), g.Constant("weightedScale", c.WeightedScale));
+    }
+
+    /// <summary>
+    /// max(0, (N − m_N) / s_N), [n, 1], with N the mean distance to the 2nd to (k + 1)th nearest stored code
+    /// (<see cref="LatentNeighbours"/>). The squared distances come from ‖z‖² − 2 z·c + ‖c‖² in float64, one MatMul for all
+    /// codes (float32 would lose the small distances to cancellation), clamped at 0; TopK of their negatives picks the k + 1
+    /// smallest, and the smallest of them is subtracted from the sum of their square roots.
+    /// </summary>
+    private static string NeighbourTerm(OnnxGraphBuilder g, VaeModel model, string mean)
+    {
+        var c = NeighbourCalibration(model);
+        var neighbours = c.Neighbours!;
+        int l = model.LatentDimension, count = neighbours.CountFor(l), k = neighbours.Neighbours;
+        if (k == 0) return g.Constant("zero", 0f);
+        var transposed = new double[l * count];
+        var squaredNorms = new double[count];
+        for (int m = 0; m < count; m++)
+            for (int j = 0; j < l; j++)
+            {
+                double v = neighbours.Codes[m * l + j];
+                transposed[j * count + m] = v;
+                squaredNorms[m] += v * v;
+            }
+        string z = g.Node("Cast", [mean], n => n.AddAttribute("to", 11L));
+        string cross = g.Node("MatMul", z, g.Context.AddInitializer(transposed, [l, count], "Vae.neighbourCodes", makeUniqueName: true));
+        string zNorms = g.SumRows(g.Node("Mul", z, z));
+        string twoCross = g.Node("Mul", cross, g.Context.AddInitializer(2.0, "Vae.two", makeUniqueName: true));
+        string squared = g.Node("Add", g.Node("Sub", zNorms, twoCross), g.Context.AddInitializer(squaredNorms, [1, count], "Vae.neighbourNorms", makeUniqueName: true));
+        string clamped = g.Node("Max", squared, g.Context.AddInitializer(0.0, "Vae.zeroDouble", makeUniqueName: true));
+        // TopK returns the largest first: of −d², the k + 1 smallest d², nearest first.
+        string[] nearest = g.Nodes("TopK", [g.Node("Neg", clamped), g.Context.AddInitializer(new long[] { k + 1 }, [1], "Vae.neighboursPlusOne", makeUniqueName: true)], 2);
+        string distances = g.ToFloat(g.Node("Sqrt", g.Node("Neg", nearest[0])));
+        string skipped = g.Node("Slice", distances, Int64s(g, "firstStart", 0), Int64s(g, "firstEnd", 1), Int64s(g, "firstAxis", 1));
+        string meanDistance = g.Node("Div", g.Node("Sub", g.SumRows(distances), skipped), g.Constant("neighbours", (float)k));
+        string standardized = g.Node("Div", g.Node("Sub", meanDistance, g.Constant("neighbourCenter", c.NeighbourCenter)), g.Constant("neighbourScale", c.NeighbourScale));
+        return g.Node("Max", standardized, g.Constant("zero", 0f));
+    }
+
+    private static ScoreCalibration NeighbourCalibration(VaeModel model) => model.Calibration is { Neighbours: not null } c ? c
+        : throw new InvalidOperationException("The model was not calibrated for the WeightedReconstructionAndLatentNeighbours score.");
 
     /// <summary>(R − m_R) / s_R + max(0, (K − m_K) / s_K − margin) with the model's calibration.</summary>
     private static string Combined(OnnxGraphBuilder g, VaeModel model, string reconstruction, string kl)

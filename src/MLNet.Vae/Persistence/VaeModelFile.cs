@@ -324,9 +324,12 @@ internal static class VaeModelFile
             if (state.Options.ScoreKind == VaeScoreKind.ReconstructionAndLatentDensity)
                 Require(savedMembers.All(m => m.Calibration!.HasDensity(state.Network.LatentDimension)), "Members.Calibration.Density",
                     $"is not a valid mixture over {state.Network.LatentDimension} latent dimensions for every model");
-            if (state.Options.ScoreKind == VaeScoreKind.WeightedReconstructionError)
+            if (state.Options.ScoreKind!.Value.UsesFeatureWeights())
                 Require(savedMembers.All(m => m.Calibration?.HasFeatureWeights(state.Network.InputWidth) == true), "Members.Calibration.FeatureWeights",
                     $"does not hold {state.Network.InputWidth} positive finite weights for every model");
+            if (state.Options.ScoreKind == VaeScoreKind.WeightedReconstructionAndLatentNeighbours)
+                Require(savedMembers.All(m => m.Calibration?.HasNeighbours(state.Network.LatentDimension) == true), "Members.Calibration.Neighbours",
+                    $"does not hold valid codes over {state.Network.LatentDimension} latent dimensions with finite centres and positive scales for every model");
         }
         var network = state.Network;
         Require(network.InputWidth >= 1, "InputWidth", $"is {network.InputWidth}");
@@ -346,9 +349,12 @@ internal static class VaeModelFile
         if (state.Options.ScoreKind == VaeScoreKind.ReconstructionAndLatentDensity)
             Require(state.Calibration!.HasDensity(network.LatentDimension), "Calibration.Density",
                 $"is not a valid mixture over {network.LatentDimension} latent dimensions");
-        if (state.Options.ScoreKind == VaeScoreKind.WeightedReconstructionError && state.Members is null)
+        if (state.Options.ScoreKind!.Value.UsesFeatureWeights() && state.Members is null)
             Require(state.Calibration?.HasFeatureWeights(network.InputWidth) == true, "Calibration.FeatureWeights",
                 $"does not hold {network.InputWidth} positive finite weights");
+        if (state.Options.ScoreKind == VaeScoreKind.WeightedReconstructionAndLatentNeighbours && state.Members is null)
+            Require(state.Calibration?.HasNeighbours(network.LatentDimension) == true, "Calibration.Neighbours",
+                $"does not hold valid codes over {network.LatentDimension} latent dimensions with finite centres and positive scales");
         var training = state.Training;
         Require(training.History is not null && training.History.All(r => r is not null && r.KlPerDimension is not null), "TrainingHistory", "is missing");
         Require(training.Warnings is not null && training.Warnings.All(w => w is not null), "TrainingWarnings", "is missing or holds an empty entry");
