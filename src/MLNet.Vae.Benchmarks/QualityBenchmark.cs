@@ -87,7 +87,12 @@ public static class QualityBenchmark
                 using var model = new VaeEstimator(ml, options).Fit(View(ml, train));
                 Add(seconds, fit.Name, clock.Elapsed.TotalSeconds);
                 var trainRows = Flatten(train.ToArray());
-                foreach (var member in model.Ensemble.Members) member.Calibrate(trainRows, train.Count, withFeatureWeights: true, withDensity: true);
+                // Every calibrated kind on every training image: the weights, W and the stored codes, then the latent mixture.
+                foreach (var member in model.Ensemble.Members)
+                {
+                    member.CalibrateNeighbours(trainRows, train.Count);
+                    member.FitDensity(member.ScoreRows(trainRows, train.Count).Latent.Chunk(member.LatentDimension).ToList());
+                }
                 foreach (var kind in kinds)
                 {
                     double auc = RocAuc.Compute(BenchmarkScores.Score(model.Ensemble, kind, trainRows, train.Count, testRows, data.TestImages.Length), anomalous);
