@@ -6,7 +6,7 @@ using MLNet.Vae.Benchmarks;
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- quality [--classes 0,1,...] [--arch Mlp,Convolutional] [--epochs 20] [--variants default,prior=10,models=3] [--dump FOLDER]   (--epochs 0: default options, Bernoulli only; --variants: option changes side by side, as for tabular; --dump: rows for latent_neighbours_comparison.py)
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- elbo [--epochs 10]
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- speed [--epochs 3] [--score-rows 1000000]   (runs pytorch_baseline.py)
-//   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- profile   (where a training step's time goes)
+//   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- profile [--latent]   (where a training step's time goes; --latent: only the latent terms' cost per row)
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- tabular [--variants default,score=NegativeElbo] [--suite adbench|realistic|contaminated|fashion-tables] [--dump FOLDER]   (development suites, docs/benchmarks.md)
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- fuzz [--cases 10000]   (damaged and crafted model files, docs/reliability.md)
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- scale [--rows 1000000,10000000,30000000] [--stream]   (Fit's peak memory as rows grow, docs/scale.md)
@@ -39,7 +39,7 @@ try
             Console.WriteLine("\n## Speed against PyTorch\n");
             return SpeedBenchmark.Run([], Console.Out);
         case "profile":
-            return StepProfile.Run(Console.Out);
+            return StepProfile.Run(Console.Out, latentOnly: args.Contains("--latent"));
         case "tabular":
             return TabularBenchmark.Run(Option("--variants", "default").Split(','), Option("--suite", "adbench"), Console.Out,
                 args.Contains("--dump") ? Option("--dump", "") : null);

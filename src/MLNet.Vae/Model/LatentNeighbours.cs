@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace MLNet.Vae.Model;
 
@@ -57,31 +58,20 @@ internal sealed record LatentNeighbours(float[] Codes, int Neighbours)
     }
 
     /// <summary>
-    /// N(z): the mean distance from <paramref name="z"/> to the 2nd to (k + 1)th nearest codes, in float32 differences
-    /// accumulated per dimension, as <see cref="VaeOnnxGraph"/> and the batched path compute it.
+    /// N(z): the mean distance from <paramref name="z"/> to the 2nd to (k + 1)th nearest codes, from float32 differences
+    /// accumulated per dimension, on the batched and the one-row path alike (the ONNX graph computes the same in float64).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float MeanDistance(ReadOnlySpan<float> z)
     {
         if (Neighbours == 0) return 0;
         var byDimension = ByDimension(z.Length);
-        int padded = byDimension.Length / z.Length, width = Vector<float>.Count;
-        // Squared distances to every code, a dimension at a time: d²ₘ += (cₘⱼ − zⱼ)².
+        int padded = byDimension.Length / z.Length;
         float[] squared = ArrayPool.Rent(padded);
         try
         {
-            Array.Clear(squared, 0, padded);
-            for (int j = 0; j < z.Length; j++)
-            {
-                var zj = new Vector<float>(z[j]);
-                var codes = byDimension.AsSpan(j * padded, padded);
-                for (int m = 0; m < padded; m += width)
-                {
-                    var difference = new Vector<float>(codes[m..]) - zj;
-                    (new Vector<float>(squared, m) + difference * difference).CopyTo(squared, m);
-                }
-            }
-            return MeanOfNearest(squared.AsSpan(0, CountFor(z.Length)), Neighbours);
+            SquaredDistances(byDimension, padded, z, squared);
+            return MeanOfNearest(squared, CountFor(z.Length), Neighbours);
         }
         finally
         {
@@ -89,35 +79,81 @@ internal sealed record LatentNeighbours(float[] Codes, int Neighbours)
         }
     }
 
-    /// <summary>The mean of √d² over the 2nd to (k + 1)th smallest of <paramref name="squared"/> (k + 1 ≤ its length).</summary>
+    /// <summary>
+    /// d²ₘ = Σⱼ (cₘⱼ − zⱼ)² for every code m into <paramref name="squared"/>: a block of <see cref="BlockVectors"/> vectors of
+    /// codes at a time, its sums kept in registers over all L dimensions, so each code value is read once and no sum is
+    /// stored until the block is done.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static float MeanOfNearest(ReadOnlySpan<float> squared, int k)
+    private static void SquaredDistances(float[] byDimension, int padded, ReadOnlySpan<float> z, float[] squared)
     {
-        // The k + 1 smallest, kept sorted by insertion: most values fail the first comparison with the largest kept.
-        Span<float> nearest = stackalloc float[k + 1];
-        int kept = 0;
-        foreach (float d in squared)
+        int width = Vector<float>.Count;
+        ref float codes = ref MemoryMarshal.GetArrayDataReference(byDimension);
+        ref float sums = ref MemoryMarshal.GetArrayDataReference(squared);
+        for (int m = 0; m < padded; m += BlockVectors * width)
         {
-            if (kept == nearest.Length && !(d < nearest[kept - 1])) continue;
-            int i = kept == nearest.Length ? kept - 1 : kept++;
-            while (i > 0 && nearest[i - 1] > d)
+            Vector<float> s0 = default, s1 = default, s2 = default, s3 = default;
+            for (int j = 0; j < z.Length; j++)
             {
-                nearest[i] = nearest[i - 1];
-                i--;
+                var zj = new Vector<float>(z[j]);
+                nuint row = (nuint)(j * padded + m);
+                var d0 = Vector.LoadUnsafe(ref codes, row) - zj;
+                var d1 = Vector.LoadUnsafe(ref codes, row + (nuint)width) - zj;
+                var d2 = Vector.LoadUnsafe(ref codes, row + (nuint)(2 * width)) - zj;
+                var d3 = Vector.LoadUnsafe(ref codes, row + (nuint)(3 * width)) - zj;
+                s0 = Vector.FusedMultiplyAdd(d0, d0, s0);
+                s1 = Vector.FusedMultiplyAdd(d1, d1, s1);
+                s2 = Vector.FusedMultiplyAdd(d2, d2, s2);
+                s3 = Vector.FusedMultiplyAdd(d3, d3, s3);
             }
-            nearest[i] = d;
+            s0.StoreUnsafe(ref sums, (nuint)m);
+            s1.StoreUnsafe(ref sums, (nuint)(m + width));
+            s2.StoreUnsafe(ref sums, (nuint)(m + 2 * width));
+            s3.StoreUnsafe(ref sums, (nuint)(m + 3 * width));
         }
+    }
+
+    /// <summary>Vectors of codes per block of <see cref="SquaredDistances"/>; the codes are padded to whole blocks.</summary>
+    private const int BlockVectors = 4;
+
+    /// <summary>The mean of √d² over the 2nd to (k + 1)th smallest of the first <paramref name="count"/> values (k + 1 ≤ count).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float MeanOfNearest(float[] squared, int count, int k)
+    {
+        // The k + 1 smallest, kept sorted by insertion. Once they are found, a whole vector with no value below the largest
+        // kept is passed over in one comparison: most are, after the first few hundred codes.
+        Span<float> nearest = stackalloc float[k + 1];
+        int kept = 0, m = 0, width = Vector<float>.Count;
+        for (; m + width <= count; m += width)
+        {
+            if (kept == nearest.Length && !Vector.LessThanAny(new Vector<float>(squared, m), new Vector<float>(nearest[kept - 1]))) continue;
+            for (int i = m; i < m + width; i++) Keep(nearest, ref kept, squared[i]);
+        }
+        for (; m < count; m++) Keep(nearest, ref kept, squared[m]);
         double sum = 0;
         for (int i = 1; i <= k; i++) sum += Math.Sqrt(nearest[i]);
         return (float)(sum / k);
     }
 
-    /// <summary>The codes dimension-major (built once), each dimension's row padded with zeros to whole vectors; the padding's distances are never read.</summary>
+    /// <summary>Inserts <paramref name="d"/> into the sorted <paramref name="nearest"/> when it is among the smallest seen.</summary>
+    private static void Keep(Span<float> nearest, ref int kept, float d)
+    {
+        if (kept == nearest.Length && !(d < nearest[kept - 1])) return;
+        int i = kept == nearest.Length ? kept - 1 : kept++;
+        while (i > 0 && nearest[i - 1] > d)
+        {
+            nearest[i] = nearest[i - 1];
+            i--;
+        }
+        nearest[i] = d;
+    }
+
+    /// <summary>The codes dimension-major (built once), each dimension's row padded with zeros to whole blocks; the padding's distances are never read.</summary>
     private float[] ByDimension(int dimension)
     {
         if (_byDimension is { } built) return built;
-        int count = CountFor(dimension);
-        int padded = (count + Vector<float>.Count - 1) / Vector<float>.Count * Vector<float>.Count;
+        int count = CountFor(dimension), block = BlockVectors * Vector<float>.Count;
+        int padded = (count + block - 1) / block * block;
         var result = new float[dimension * padded];
         for (int m = 0; m < count; m++)
             for (int j = 0; j < dimension; j++)
