@@ -107,6 +107,24 @@ public sealed class NeighbourScoreTests
         Assert.AreEqual(Enumerable.Range(9, 10).Average(i => 100.0 - i), neighbours.MeanDistance([100f]), 1e-4);
     }
 
+    [TestMethod]
+    public void MeanDistance_AmongThousandsOfCodes_EqualsABruteForceSort()
+    {
+        // 3,000 codes (2,048 kept) of 5 dimensions, not a multiple of the vector width or the block: every path of the search.
+        const int l = 5, count = 3000;
+        var random = new Random(3);
+        var codes = Enumerable.Range(0, count * l).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+        var neighbours = LatentNeighbours.Fit(codes, count, l);
+        for (int r = 0; r < 50; r++)
+        {
+            // Half the rows near a stored code, half anywhere, some far out.
+            var z = r % 2 == 0 ? neighbours.Codes.AsSpan(r * 7 * l, l).ToArray().Select(v => v + 0.01f).ToArray()
+                : Enumerable.Range(0, l).Select(_ => (float)(random.NextDouble() * 8 - 4)).ToArray();
+            double expected = BruteForceDistance(z, neighbours.Codes, l);
+            Assert.AreEqual(expected, neighbours.MeanDistance(z), 1e-5 * Math.Max(1, expected), $"row {r}");
+        }
+    }
+
     /// <summary>W and μ for each row, through the weighted kind on the batched path.</summary>
     private static (float[] Latent, float[] Weighted) WeightedAndLatent(VaeModel model, IReadOnlyList<FeatureRow> rows)
     {

@@ -120,26 +120,38 @@ internal sealed record LatentNeighbours(float[] Codes, int Neighbours)
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float MeanOfNearest(float[] squared, int count, int k)
     {
-        // The k + 1 smallest, kept sorted by insertion. Once they are found, a whole vector with no value below the largest
-        // kept is passed over in one comparison: most are, after the first few hundred codes.
+        // The k + 1 smallest, kept sorted by insertion. The first k + 1 values fill them; after that a value enters only when
+        // it is below the largest kept (the bar), and a whole vector with no value below the bar is passed over in one
+        // comparison: after the first few hundred codes, most are.
         Span<float> nearest = stackalloc float[k + 1];
-        int kept = 0, m = 0, width = Vector<float>.Count;
+        for (int i = 0; i <= k; i++) Insert(nearest, i, squared[i]);
+        float bar = nearest[k];
+        int m = k + 1, width = Vector<float>.Count;
         for (; m + width <= count; m += width)
         {
-            if (kept == nearest.Length && !Vector.LessThanAny(new Vector<float>(squared, m), new Vector<float>(nearest[kept - 1]))) continue;
-            for (int i = m; i < m + width; i++) Keep(nearest, ref kept, squared[i]);
+            if (!Vector.LessThanAny(new Vector<float>(squared, m), new Vector<float>(bar))) continue;
+            for (int i = m; i < m + width; i++)
+                if (squared[i] < bar)
+                {
+                    Insert(nearest, k, squared[i]);
+                    bar = nearest[k];
+                }
         }
-        for (; m < count; m++) Keep(nearest, ref kept, squared[m]);
+        for (; m < count; m++)
+            if (squared[m] < bar)
+            {
+                Insert(nearest, k, squared[m]);
+                bar = nearest[k];
+            }
         double sum = 0;
         for (int i = 1; i <= k; i++) sum += Math.Sqrt(nearest[i]);
         return (float)(sum / k);
     }
 
-    /// <summary>Inserts <paramref name="d"/> into the sorted <paramref name="nearest"/> when it is among the smallest seen.</summary>
-    private static void Keep(Span<float> nearest, ref int kept, float d)
+    /// <summary>Writes <paramref name="d"/> at <paramref name="last"/> (dropping what was there) and moves it down into sorted order.</summary>
+    private static void Insert(Span<float> nearest, int last, float d)
     {
-        if (kept == nearest.Length && !(d < nearest[kept - 1])) return;
-        int i = kept == nearest.Length ? kept - 1 : kept++;
+        int i = last;
         while (i > 0 && nearest[i - 1] > d)
         {
             nearest[i] = nearest[i - 1];
