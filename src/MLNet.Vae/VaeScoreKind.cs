@@ -63,7 +63,7 @@ public enum VaeScoreKind
 
     /// <summary>
     /// <see cref="WeightedReconstructionError"/> plus how far the row's code lies from the training rows' nearest codes (the
-    /// default for the Bernoulli likelihood, pixels, with either network):
+    /// default for the Bernoulli likelihood, pixels, with the convolutional network):
     /// s(x) = (W(x) − m_W) / s_W + max(0, (N(x) − m_N) / s_N), where W(x) = Σᵢ wᵢ tᵢ(x) is the weighted reconstruction error,
     /// N(x) = (1/k) Σ_{r=2}^{k+1} ‖μ(x) − c₍ᵣ₎‖ the mean Euclidean distance from μ(x) to its 2nd to (k + 1)th nearest stored
     /// training code c (k = 10; up to 2,048 codes spread evenly over the calibration rows, so a trained model carries up to

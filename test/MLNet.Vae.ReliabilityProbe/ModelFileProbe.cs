@@ -20,7 +20,7 @@ internal static class ModelFileProbe
     {
         var ml = new MLContext(seed: 1);
         var bases = BaseFiles(ml);
-        var crafted = Crafted(bases[0]).Concat(CraftedNeighbours(bases[1])).ToList();
+        var crafted = Crafted(bases[0]).Concat(CraftedNeighbours(bases[2])).ToList();
         foreach (var (name, bytes, expected) in crafted)
         {
             var outcome = Load(ml, bytes);
@@ -111,7 +111,7 @@ internal static class ModelFileProbe
         return (name, Build(edited, tensors), expected);
     }
 
-    /// <summary>The Bernoulli default's calibration damaged: the stored training codes and the centres and scales of its two terms.</summary>
+    /// <summary>The convolutional default's calibration damaged: the stored training codes and the centres and scales of its two terms.</summary>
     private static IEnumerable<(string Name, byte[] Bytes, string Expected)> CraftedNeighbours(byte[] bernoulli)
     {
         var (json, tensors) = Split(bernoulli);

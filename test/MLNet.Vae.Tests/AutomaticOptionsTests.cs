@@ -81,16 +81,16 @@ public sealed class AutomaticOptionsTests
     }
 
     [TestMethod]
-    public void AutomaticScoreKind_FollowsTheLikelihood()
+    public void AutomaticScoreKind_FollowsTheLikelihoodAndTheNetwork()
     {
         var choices = new List<string>();
         Assert.AreEqual(VaeScoreKind.ReconstructionAndLatentDensity, new VaeOptions().Resolve(10, 100, choices).ScoreKind);
-        Assert.AreEqual(VaeScoreKind.WeightedReconstructionAndLatentNeighbours, new VaeOptions { Likelihood = VaeLikelihood.Bernoulli }.Resolve(10, 100, choices).ScoreKind);
+        Assert.AreEqual(VaeScoreKind.WeightedReconstructionError, new VaeOptions { Likelihood = VaeLikelihood.Bernoulli }.Resolve(10, 100, choices).ScoreKind);
         var convolutional = new VaeOptions { Likelihood = VaeLikelihood.Bernoulli, Architecture = VaeArchitecture.Convolutional, ImageShape = new VaeImageShape(1, 4, 4) };
         Assert.AreEqual(VaeScoreKind.WeightedReconstructionAndLatentNeighbours, convolutional.Resolve(16, 100, choices).ScoreKind);
         var gaussianImages = new VaeOptions { Architecture = VaeArchitecture.Convolutional, ImageShape = new VaeImageShape(1, 4, 4) };
         Assert.AreEqual(VaeScoreKind.ReconstructionAndLatentDensity, gaussianImages.Resolve(16, 100, choices).ScoreKind);
-        Assert.IsTrue(choices.Any(c => c.StartsWith("ScoreKind = WeightedReconstructionAndLatentNeighbours", StringComparison.Ordinal) && c.EndsWith("for the Bernoulli likelihood", StringComparison.Ordinal)),
+        Assert.IsTrue(choices.Any(c => c.StartsWith("ScoreKind = WeightedReconstructionAndLatentNeighbours", StringComparison.Ordinal) && c.EndsWith("with the Convolutional network", StringComparison.Ordinal)),
             string.Join(" | ", choices));
         Assert.AreEqual(VaeScoreKind.NegativeElbo, new VaeOptions { Likelihood = VaeLikelihood.Bernoulli, ScoreKind = VaeScoreKind.NegativeElbo }.Resolve(10, 100, choices).ScoreKind,
             "an explicit kind wins");

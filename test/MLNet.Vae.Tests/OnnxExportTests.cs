@@ -85,7 +85,8 @@ public sealed class OnnxExportTests
 
     [TestMethod]
     [DataRow(VaeArchitecture.Mlp, 1, VaeLikelihood.Bernoulli)]
-    [DataRow(VaeArchitecture.Convolutional, 1, VaeLikelihood.Bernoulli)]
+    [DataRow(VaeArchitecture.Convolutional, 1, VaeLikelihood.Bernoulli)]   // the default WeightedReconstructionAndLatentNeighbours score
+    [DataRow(VaeArchitecture.Convolutional, 3, VaeLikelihood.Bernoulli)]   // the same, each member with its own stored codes
     [DataRow(VaeArchitecture.Mlp, 3, VaeLikelihood.Bernoulli)]
     [DataRow(VaeArchitecture.Mlp, 3, VaeLikelihood.Gaussian)]   // the default ReconstructionAndLatentDensity score, each member with its own mixture
     public void DirectExport_RunByOnnxRuntime_MatchesTransform(VaeArchitecture architecture, int models, VaeLikelihood likelihood)
