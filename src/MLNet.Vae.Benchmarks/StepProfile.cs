@@ -81,7 +81,7 @@ public static class StepProfile
     }
 
     /// <summary>
-    /// The neighbour term of the image default's score (<see cref="LatentNeighbours"/>): N per row against M stored codes of
+    /// The neighbour term of the convolutional network's default score (<see cref="LatentNeighbours"/>): N per row against M stored codes of
     /// L dimensions, the best of 30 passes over 2,000 rows, on the calling thread.
     /// </summary>
     private static void LatentNeighbourDistance(TextWriter output)

@@ -88,7 +88,7 @@ public sealed class ImagePipelineTests
         options.LatentDimension = 8;
         options.NumberOfEpochs = 60;
         // The plain reconstruction error: the squares differ from the circles only along the outline, where the circles
-        // themselves vary, which the weighted error (WeightedReconstructionError, the first term of the image default) weighs
+        // themselves vary, which the weighted error (WeightedReconstructionError, the first term of this network's default) weighs
         // down (AUC 0.887 against 0.905, docs/choosing-options.md).
         options.ScoreKind = VaeScoreKind.ReconstructionError;
         var model = Pixels(ml, grayscale: false).Append(ml.AnomalyDetection.Trainers.VariationalAutoencoder(options))
