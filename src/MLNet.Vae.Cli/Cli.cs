@@ -31,7 +31,7 @@ public static class Cli
         var pValues = new Option<bool>("--p-values") { Description = "Give the model a p-value output: each score's upper-tail p-value among the training rows' scores (score writes it as p_value)." };
         var scoreKind = new Option<string>("--score")
         {
-            Description = $"The score kind: auto (ReconstructionAndLatentDensity for CSV, WeightedReconstructionError for images, WeightedReconstructionAndLatentNeighbours with --architecture convolutional) or one of {string.Join(", ", Enum.GetNames<VaeScoreKind>())}.",
+            Description = $"The score kind: auto (ReconstructionAndLatentDensity for CSV, WeightedReconstructionError for images, WeightedReconstructionAndLatentNeighbours for images with --architecture conv) or one of {string.Join(", ", Enum.GetNames<VaeScoreKind>())}.",
             DefaultValueFactory = _ => "auto",
         };
         var train = new Command("train", "Train a VAE on a CSV file or a folder of images and save the model.")
