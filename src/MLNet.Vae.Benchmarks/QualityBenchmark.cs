@@ -91,7 +91,8 @@ public static class QualityBenchmark
                 foreach (var member in model.Ensemble.Members)
                 {
                     member.CalibrateNeighbours(trainRows, train.Count);
-                    member.FitDensity(member.ScoreRows(trainRows, train.Count).Latent.Chunk(member.LatentDimension).ToList());
+                    var (_, latent) = BenchmarkScores.ScoreWithLatent(member, VaeScoreKind.WeightedReconstructionError, trainRows, train.Count);
+                    member.FitDensity(latent.Chunk(member.LatentDimension).ToList());
                 }
                 foreach (var kind in kinds)
                 {

@@ -47,7 +47,7 @@ internal sealed record LatentNeighbours(float[] Codes, int Neighbours)
     /// <summary>How many codes are stored, for <paramref name="dimension"/> dimensions.</summary>
     public int CountFor(int dimension) => Codes.Length / dimension;
 
-    /// <summary>The codes dimension-major, [L × M padded to whole vectors], so that one pass over a dimension updates every distance.</summary>
+    /// <summary>The codes dimension-major, [L × M padded to whole blocks], so that one pass over a dimension updates every distance.</summary>
     private float[]? _byDimension;
 
     /// <summary>A copy (<c>with</c>) of the parameters alone: the layout below belongs to the codes it was made from.</summary>
