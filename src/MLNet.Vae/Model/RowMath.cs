@@ -107,6 +107,35 @@ internal static class RowMath
     }
 
     /// <summary>
+    /// −Σᵢ wᵢ H(xᵢ) = Σᵢ wᵢ (xᵢ log xᵢ + (1 − xᵢ) log(1 − xᵢ)), wᵢ = 1 when <paramref name="weights"/> is null (logs clamped at
+    /// 10⁻¹², as <see cref="VaeObjective.BinaryEntropy"/>). Vectors of 0s and 1s only, whose entropy is 0, are skipped.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float NegativeEntropy(ReadOnlySpan<float> x, float[]? weights)
+    {
+        int i = 0;
+        var one = Vector<float>.One;
+        var logFloor = new Vector<float>(LogFloor);
+        var sum = Vector<float>.Zero;
+        for (; i <= x.Length - Vector<float>.Count; i += Vector<float>.Count)
+        {
+            var v = new Vector<float>(x[i..]);
+            var complement = one - v;
+            if (Vector.EqualsAll(v * complement, Vector<float>.Zero)) continue;
+            var terms = v * Log(Vector.Max(v, logFloor)) + complement * Log(Vector.Max(complement, logFloor));
+            sum += weights is null ? terms : terms * new Vector<float>(weights.AsSpan(i));
+        }
+        float total = Vector.Sum(sum);
+        for (; i < x.Length; i++)
+        {
+            float v = x[i];
+            float term = v * MathF.Log(Math.Max(v, LogFloor)) + (1 - v) * MathF.Log(Math.Max(1 - v, LogFloor));
+            total += weights is null ? term : term * weights[i];
+        }
+        return total;
+    }
+
+    /// <summary>
     /// tᵢ = BCE(xᵢ, σ(lᵢ)) = max(lᵢ, 0) − lᵢ xᵢ + log(1 + e^−|lᵢ|), minus H(xᵢ) = −xᵢ log xᵢ − (1 − xᵢ) log(1 − xᵢ) when
     /// <paramref name="minusEntropy"/> (logs clamped at 10⁻¹², as <see cref="VaeObjective.BinaryEntropy"/>).
     /// </summary>

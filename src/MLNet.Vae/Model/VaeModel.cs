@@ -285,36 +285,49 @@ internal sealed class VaeModel : IDisposable
         var x = ToModelSpace(FromRows(rows, count));
         var (mean, logVariance) = Network.Encode(x);
         var decoded = Network.Decode(mean);
-        // The weighted kinds' feature scores are their weighted terms, which sum to W; every other kind's are the plain terms.
-        var weighted = kind.UsesFeatureWeights() ? WeightedTerms(decoded, x) : null;
-        if (!featureScores.IsEmpty)
-            TensorCopy.CopyTo(weighted ?? VaeObjective.ReconstructionErrorPerFeature(Likelihood, decoded, x), featureScores[..(count * InputWidth)]);
-        var latentTerm = VaeObjective.LatentTerm(Network, mean, logVariance);
-        var score = kind == VaeScoreKind.WeightedReconstructionAndLatentNeighbours ? StandardizedWeighted(weighted!.sum(1))
-            : weighted is not null ? weighted.sum(1)
-            : kind is VaeScoreKind.ReconstructionAndLatent or VaeScoreKind.ReconstructionAndLatentDensity ? Combined(decoded, x, latentTerm)
-            : VaeObjective.Score(kind, Likelihood, decoded, x, latentTerm, _scale);
         TensorCopy.CopyTo(mean, latent[..(count * LatentDimension)]);
-        TensorCopy.CopyTo(score, scores[..count]);
+        bool weightedError = kind.UsesFeatureWeights();
+        if (featureScores.IsEmpty && Likelihood == VaeLikelihood.Bernoulli && (weightedError || kind == VaeScoreKind.ReconstructionError))
+        {
+            BernoulliErrors(decoded, x, rows, count, weightedError ? FeatureWeights() : null, scores[..count]);
+        }
+        else
+        {
+            // The weighted kinds' feature scores are their weighted terms, which sum to W; every other kind's are the plain terms.
+            var weighted = weightedError ? WeightedTerms(decoded, x) : null;
+            if (!featureScores.IsEmpty)
+                TensorCopy.CopyTo(weighted ?? VaeObjective.ReconstructionErrorPerFeature(Likelihood, decoded, x), featureScores[..(count * InputWidth)]);
+            var score = weighted is not null ? weighted.sum(1)
+                : kind is VaeScoreKind.ReconstructionAndLatent or VaeScoreKind.ReconstructionAndLatentDensity
+                    ? Combined(decoded, x, VaeObjective.LatentTerm(Network, mean, logVariance))
+                : VaeObjective.Score(kind, Likelihood, decoded, x, VaeObjective.LatentTerm(Network, mean, logVariance), _scale);
+            TensorCopy.CopyTo(score, scores[..count]);
+        }
         if (kind == VaeScoreKind.ReconstructionAndLatentDensity) AddDensityTerms(latent, count, scores);
-        if (kind == VaeScoreKind.WeightedReconstructionAndLatentNeighbours) AddNeighbourTerms(latent, count, scores);
-    }
-
-    /// <summary>(W − m_W) / s_W, the first term of <see cref="VaeScoreKind.WeightedReconstructionAndLatentNeighbours"/>.</summary>
-    private Tensor StandardizedWeighted(Tensor weighted)
-    {
-        var calibration = NeighbourCalibration();
-        using var center = calibration.WeightedCenter.ToScalar();
-        using var scale = calibration.WeightedScale.ToScalar();
-        return weighted.sub(center).div(scale);
+        if (kind == VaeScoreKind.WeightedReconstructionAndLatentNeighbours) StandardizeAndAddNeighbourTerms(latent, count, scores);
     }
 
     /// <summary>
-    /// Adds max(0, (N(μ) − m_N) / s_N) to each score, the neighbour term of
-    /// <see cref="VaeScoreKind.WeightedReconstructionAndLatentNeighbours"/>, computed in managed code from the latent means
-    /// already copied out (M L operations a row), rows split over the cores when there are many.
+    /// Each Bernoulli row's reconstruction error Σᵢ wᵢ (BCE(xᵢ, σ(lᵢ)) − H(xᵢ)) into <paramref name="scores"/>, wᵢ = 1 when
+    /// <paramref name="weights"/> is null: Σᵢ wᵢ BCE(xᵢ, σ(lᵢ)) on libtorch, then Σᵢ wᵢ H(xᵢ) subtracted in managed code from the
+    /// input rows. The entropy depends only on the input, and one managed pass
+    /// that skips the vectors of 0s and 1s costs about half of libtorch's ten passes over the batch (docs/performance.md).
     /// </summary>
-    private void AddNeighbourTerms(ReadOnlySpan<float> latent, int count, Span<float> scores)
+    private void BernoulliErrors(Tensor decoded, Tensor x, ReadOnlySpan<float> rows, int count, float[]? weights, Span<float> scores)
+    {
+        var crossEntropy = weights is null ? VaeObjective.CrossEntropyRows(decoded, x, null)
+            : VaeObjective.CrossEntropyRows(decoded, x, TensorCopy.FromRows(weights, InputWidth, 1));
+        TensorCopy.CopyTo(crossEntropy, scores);
+        for (int r = 0; r < count; r++)
+            scores[r] += RowMath.NegativeEntropy(rows.Slice(r * InputWidth, InputWidth), weights);
+    }
+
+    /// <summary>
+    /// Turns each W in <paramref name="scores"/> into the score of <see cref="VaeScoreKind.WeightedReconstructionAndLatentNeighbours"/>:
+    /// (W − m_W) / s_W + max(0, (N(μ) − m_N) / s_N), the neighbour term computed in managed code from the latent means already
+    /// copied out (M L operations a row), rows split over the cores when there are many.
+    /// </summary>
+    private void StandardizeAndAddNeighbourTerms(ReadOnlySpan<float> latent, int count, Span<float> scores)
     {
         var calibration = NeighbourCalibration();
         int l = LatentDimension;
@@ -325,10 +338,11 @@ internal sealed class VaeModel : IDisposable
             for (int r = 0; r < count; r++) terms[r] = NeighbourTerm(calibration, means.AsSpan(r * l, l));
         else
             Parallel.For(0, count, r => terms[r] = NeighbourTerm(calibration, means.AsSpan(r * l, l)));
-        for (int r = 0; r < count; r++) scores[r] += terms[r];
+        for (int r = 0; r < count; r++)
+            scores[r] = (scores[r] - calibration.WeightedCenter) / calibration.WeightedScale + terms[r];
     }
 
-    /// <summary>Rows from which <see cref="AddNeighbourTerms"/> splits its work over the cores (a row costs a few µs).</summary>
+    /// <summary>Rows from which <see cref="StandardizeAndAddNeighbourTerms"/> splits its work over the cores (a row costs a few µs).</summary>
     private const int ParallelNeighbourRows = 64;
 
     /// <summary>The calibration of <see cref="VaeScoreKind.WeightedReconstructionAndLatentNeighbours"/>, or an exception when there is none.</summary>

@@ -102,6 +102,18 @@ internal static class VaeObjective
     }
 
     /// <summary>
+    /// Σᵢ wᵢ BCE(xᵢ, σ(lᵢ)) per row, shape [n]: the terms, then one product with the weights [d, 1] (a plain sum when
+    /// <paramref name="weights"/> is null).
+    /// </summary>
+    public static Tensor CrossEntropyRows(Tensor logits, Tensor x, Tensor? weights)
+    {
+        using var scope = NewDisposeScope();
+        var terms = nn.functional.binary_cross_entropy_with_logits(logits, x, reduction: nn.Reduction.None);
+        var rows = weights is null ? terms.sum(1) : terms.mm(weights).squeeze(1);
+        return rows.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// Each feature's term of <see cref="VaeScoreKind.ReconstructionError"/>, shape [n, d]; a row's terms sum to its score:
     /// BCE(xᵢ, σ(lᵢ)) − H(xᵢ) (Bernoulli) or (x̃ᵢ − μ̃ᵢ)² (Gaussian, standardized units).
     /// </summary>
