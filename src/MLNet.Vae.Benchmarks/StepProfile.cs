@@ -207,7 +207,8 @@ public static class StepProfile
 
     /// <summary>
     /// The batched scoring path's parts for 512 rows (the network above, untrained): encoding, decoding, the Bernoulli terms on
-    /// libtorch, and the same terms in the one-row path's managed code on both cores.
+    /// libtorch, the same terms in the one-row path's managed code on both cores, and the two parts of the Bernoulli error the
+    /// batched path computes instead of the terms.
     /// </summary>
     private static void BatchParts(TextWriter output, VaeModel model)
     {
@@ -229,6 +230,14 @@ public static class StepProfile
             for (int r = half * 256; r < half * 256 + 256; r++)
                 RowMath.BernoulliTerms(logits.AsSpan(r * 784, 784), pixels.AsSpan(r * 784, 784), terms.AsSpan(r * 784, 784), minusEntropy: true);
         })):F3} ms");
+        // What the batched path runs for the Bernoulli reconstruction error (VaeModel.BernoulliErrors): the cross-entropy's row
+        // sums on libtorch, then the entropy in managed code on the calling thread (these random pixels are never 0 or 1, so
+        // no vector is skipped).
+        output.WriteLine($"batch of 512, Bernoulli error: cross-entropy rows (libtorch) {Milliseconds(() => VaeObjective.CrossEntropyRows(decoded, x, null)):F3} ms");
+        output.WriteLine($"batch of 512, Bernoulli error: entropy (RowMath, 1 core)     {Milliseconds(() =>
+        {
+            for (int r = 0; r < 512; r++) RowMath.NegativeEntropy(pixels.AsSpan(r * 784, 784), null);
+        }):F3} ms");
         OneRowTerms(output, logits.AsSpan(0, 784).ToArray(), pixels.AsSpan(0, 784).ToArray());
     }
 
