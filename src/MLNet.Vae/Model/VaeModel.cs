@@ -310,8 +310,8 @@ internal sealed class VaeModel : IDisposable
     /// <summary>
     /// Each Bernoulli row's reconstruction error Σᵢ wᵢ (BCE(xᵢ, σ(lᵢ)) − H(xᵢ)) into <paramref name="scores"/>, wᵢ = 1 when
     /// <paramref name="weights"/> is null: Σᵢ wᵢ BCE(xᵢ, σ(lᵢ)) on libtorch, then Σᵢ wᵢ H(xᵢ) subtracted in managed code from the
-    /// input rows. The entropy depends only on the input, and one managed pass
-    /// that skips the vectors of 0s and 1s costs about half of libtorch's ten passes over the batch (docs/performance.md).
+    /// input rows. The entropy depends only on the input; one managed pass that skips the vectors of 0s and 1s costs less than
+    /// libtorch's ten passes over the batch (docs/performance.md, "Batched scoring").
     /// </summary>
     private void BernoulliErrors(Tensor decoded, Tensor x, ReadOnlySpan<float> rows, int count, float[]? weights, Span<float> scores)
     {
