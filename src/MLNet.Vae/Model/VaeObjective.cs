@@ -17,7 +17,7 @@ internal static class VaeObjective
     /// <summary>−log p(x | z) up to a constant: Σᵢ BCE(xᵢ, σ(lᵢ)) (Bernoulli) or ½ Σᵢ (x̃ᵢ − μ̃ᵢ)² (Gaussian).</summary>
     public static Tensor Reconstruction(VaeLikelihood likelihood, Tensor decoderOutput, Tensor x) => likelihood switch
     {
-        VaeLikelihood.Bernoulli => nn.functional.binary_cross_entropy_with_logits(decoderOutput, x, reduction: nn.Reduction.None).sum(1),
+        VaeLikelihood.Bernoulli => CrossEntropyRows(decoderOutput, x, weights: null),
         _ => SquaredDistance(decoderOutput, x).mul(Scalars.Half),
     };
 
