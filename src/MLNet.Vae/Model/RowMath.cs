@@ -114,26 +114,32 @@ internal static class RowMath
     public static float NegativeEntropy(ReadOnlySpan<float> x, float[]? weights)
     {
         int i = 0;
-        var one = Vector<float>.One;
-        var logFloor = new Vector<float>(LogFloor);
         var sum = Vector<float>.Zero;
         for (; i <= x.Length - Vector<float>.Count; i += Vector<float>.Count)
         {
-            var v = new Vector<float>(x[i..]);
-            var complement = one - v;
-            if (Vector.EqualsAll(v * complement, Vector<float>.Zero)) continue;
-            var terms = v * Log(Vector.Max(v, logFloor)) + complement * Log(Vector.Max(complement, logFloor));
+            var terms = NegativeEntropyTerms(new Vector<float>(x[i..]));
             sum += weights is null ? terms : terms * new Vector<float>(weights.AsSpan(i));
         }
         float total = Vector.Sum(sum);
-        for (; i < x.Length; i++)
-        {
-            float v = x[i];
-            float term = v * MathF.Log(Math.Max(v, LogFloor)) + (1 - v) * MathF.Log(Math.Max(1 - v, LogFloor));
-            total += weights is null ? term : term * weights[i];
-        }
+        for (; i < x.Length; i++) total += NegativeEntropyTerm(x[i]) * (weights?[i] ?? 1f);
         return total;
     }
+
+    /// <summary>
+    /// xᵢ log xᵢ + (1 − xᵢ) log(1 − xᵢ) = −H(xᵢ) for each lane, logs clamped at 10⁻¹². A vector of 0s and 1s only (blank
+    /// pixels, 28% of the 8-pixel vectors of Fashion-MNIST) returns 0 without its two logarithms.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> NegativeEntropyTerms(Vector<float> v)
+    {
+        var complement = Vector<float>.One - v;
+        if (Vector.EqualsAll(v * complement, Vector<float>.Zero)) return Vector<float>.Zero;
+        var logFloor = new Vector<float>(LogFloor);
+        return v * Log(Vector.Max(v, logFloor)) + complement * Log(Vector.Max(complement, logFloor));
+    }
+
+    /// <summary>x log x + (1 − x) log(1 − x) = −H(x) for one value, logs clamped at 10⁻¹²: the vector loops' tails.</summary>
+    private static float NegativeEntropyTerm(float v) => v * MathF.Log(Math.Max(v, LogFloor)) + (1 - v) * MathF.Log(Math.Max(1 - v, LogFloor));
 
     /// <summary>
     /// tᵢ = BCE(xᵢ, σ(lᵢ)) = max(lᵢ, 0) − lᵢ xᵢ + log(1 + e^−|lᵢ|), minus H(xᵢ) = −xᵢ log xᵢ − (1 − xᵢ) log(1 − xᵢ) when
@@ -144,24 +150,20 @@ internal static class RowMath
     {
         int i = 0;
         var one = Vector<float>.One;
-        var logFloor = new Vector<float>(LogFloor);
         var exponentFloor = new Vector<float>(ExponentFloor);
         for (; i <= x.Length - Vector<float>.Count; i += Vector<float>.Count)
         {
             var l = new Vector<float>(logits[i..]);
             var v = new Vector<float>(x[i..]);
             var t = Vector.Max(l, Vector<float>.Zero) - l * v + Log(one + ExpOfNonPositive(Vector.Max(-Vector.Abs(l), exponentFloor)));
-            // H(x) = 0 where every x is 0 or 1 (blank pixels): two logarithms saved on 28% of the 8-pixel vectors of Fashion-MNIST.
-            var complement = one - v;
-            if (minusEntropy && !Vector.EqualsAll(v * complement, Vector<float>.Zero))
-                t += v * Log(Vector.Max(v, logFloor)) + complement * Log(Vector.Max(complement, logFloor));
+            if (minusEntropy) t += NegativeEntropyTerms(v);
             t.CopyTo(terms[i..]);
         }
         for (; i < x.Length; i++)
         {
             float l = logits[i], v = x[i];
             float t = Math.Max(l, 0f) - l * v + MathF.Log(1f + MathF.Exp(Math.Max(-Math.Abs(l), ExponentFloor)));
-            if (minusEntropy) t += v * MathF.Log(Math.Max(v, LogFloor)) + (1 - v) * MathF.Log(Math.Max(1 - v, LogFloor));
+            if (minusEntropy) t += NegativeEntropyTerm(v);
             terms[i] = t;
         }
     }

@@ -315,8 +315,7 @@ internal sealed class VaeModel : IDisposable
     /// </summary>
     private void BernoulliErrors(Tensor decoded, Tensor x, ReadOnlySpan<float> rows, int count, float[]? weights, Span<float> scores)
     {
-        var crossEntropy = weights is null ? VaeObjective.CrossEntropyRows(decoded, x, null)
-            : VaeObjective.CrossEntropyRows(decoded, x, TensorCopy.FromRows(weights, InputWidth, 1));
+        var crossEntropy = VaeObjective.CrossEntropyRows(decoded, x, weights is null ? null : TensorCopy.FromRows(weights, InputWidth, 1));
         TensorCopy.CopyTo(crossEntropy, scores);
         for (int r = 0; r < count; r++)
             scores[r] += RowMath.NegativeEntropy(rows.Slice(r * InputWidth, InputWidth), weights);
