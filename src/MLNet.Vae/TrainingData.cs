@@ -24,6 +24,9 @@ internal abstract class TrainingData
     /// <summary>How the rows are held, for the log.</summary>
     public abstract string Description { get; }
 
+    /// <summary>Each feature's sums over the training rows.</summary>
+    public abstract FeatureMoments Moments { get; }
+
     /// <summary>x̃ = (x − m) / s for the Gaussian likelihood, null for Bernoulli.</summary>
     public abstract FeatureStandardization? Standardization { get; }
 
@@ -39,16 +42,34 @@ internal abstract class TrainingData
     /// <summary>How many rows, spread evenly, in-memory Fit calibrates the weighted kinds on (<see cref="ScoreKindTraits.UsesFeatureWeights"/>).</summary>
     public const int WeightSampleRows = 8192;
 
-    /// <summary>The training rows' scores: all of them in memory, a uniform sample of up to <see cref="MaximumSampledScores"/> when streamed.</summary>
-    public abstract float[] TrainingScores(VaeModel model);
+    /// <summary>
+    /// Each model's scores of the training rows, row-aligned (entry r of every array is the same row, so an ensemble's scores
+    /// combine row by row): all of them in memory; when streamed, a uniform sample of up to <see cref="MaximumSampledScores"/>
+    /// rows, every model scoring each row in one pass, so that the alignment holds whatever order the source gives its rows in.
+    /// </summary>
+    public abstract float[][] TrainingScores(IReadOnlyList<VaeModel> models);
 
     /// <summary>Rows read once into an array.</summary>
-    public sealed class InMemory(float[] rows, int rowCount, int width, VaeLikelihood likelihood) : TrainingData
+    public sealed class InMemory : TrainingData
     {
+        private readonly float[] rows;
+        private readonly int rowCount;
+        private readonly int width;
+
+        public InMemory(float[] rows, int rowCount, int width, VaeLikelihood likelihood)
+        {
+            this.rows = rows;
+            this.rowCount = rowCount;
+            this.width = width;
+            Moments = new FeatureMoments(width);
+            Moments.Add(rows, rowCount);
+            Standardization = likelihood == VaeLikelihood.Gaussian ? Moments.Standardization() : null;
+        }
+
         public override long RowCount => rowCount;
         public override string Description => "in memory";
-        public override FeatureStandardization? Standardization { get; } =
-            likelihood == VaeLikelihood.Gaussian ? FeatureStandardization.Fit(rows, rowCount, width) : null;
+        public override FeatureMoments Moments { get; }
+        public override FeatureStandardization? Standardization { get; }
 
         public override TrainingRows Load(VaeModel model, double validationFraction, Generator generator) =>
             TrainingRows.InMemory(model, rows, rowCount, validationFraction, generator);
@@ -76,72 +97,84 @@ internal abstract class TrainingData
             return sample;
         }
 
-        public override float[] TrainingScores(VaeModel model) => model.ScoreRows(rows, rowCount).Scores;
+        public override float[][] TrainingScores(IReadOnlyList<VaeModel> models) => models.Select(m => m.ScoreRows(rows, rowCount).Scores).ToArray();
     }
 
-    /// <summary>Rows streamed from the data view in blocks; <see cref="Scan"/> makes one with a first pass.</summary>
+    /// <summary>
+    /// Rows streamed from the data view in blocks; <see cref="Scan"/> makes one with a first pass. Every later pass checks
+    /// each value again (finite; in [0, 1] for Bernoulli) and ends by comparing its rows with the first pass's
+    /// (<see cref="RowFingerprint"/>: the count and a hash of the rows in any order), so a source that changes between passes
+    /// stops Fit with a message instead of training or scoring on other rows. Nothing depends on the order of the rows.
+    /// </summary>
     public sealed class Streamed : TrainingData
     {
         private readonly IDataView _data;
         private readonly string _column;
         private readonly int _width;
         private readonly int _blockRows;
+        private readonly bool _unitInterval;
         private readonly Action? _checkCancelled;
+        private readonly RowFingerprint _fingerprint;
         private readonly float[] _sample;
         private readonly double _baseline;
         private readonly int _seed;
+        private int _passes = 1;
 
-        private Streamed(IDataView data, string column, int width, Action? checkCancelled, long rowCount, FeatureStandardization? standardization,
-            float[] sample, double baseline, int seed)
+        private Streamed(IDataView data, string column, int width, VaeLikelihood likelihood, Action? checkCancelled, RowFingerprint fingerprint,
+            FeatureMoments moments, float[] sample, int seed)
         {
             _data = data;
             _column = column;
             _width = width;
             _blockRows = Math.Max(1, StreamBlockValues / width);
+            _unitInterval = likelihood == VaeLikelihood.Bernoulli;
             _checkCancelled = checkCancelled;
-            RowCount = rowCount;
-            Standardization = standardization;
+            _fingerprint = fingerprint;
+            Moments = moments;
+            Standardization = likelihood == VaeLikelihood.Gaussian ? moments.Standardization() : null;
             _sample = sample;
-            _baseline = baseline;
+            int varying = Enumerable.Range(0, width).Count(moments.Varies);
+            _baseline = TrainingRows.MeanPredictionBaseline(likelihood, moments.Means(), varying);
             _seed = seed;
         }
 
-        public override long RowCount { get; }
+        public override long RowCount => _fingerprint.Rows;
         public override string Description => $"streamed in blocks of {_blockRows:N0} rows";
+        public override FeatureMoments Moments { get; }
         public override FeatureStandardization? Standardization { get; }
 
         /// <summary>
         /// The statistics pass: counts the rows, checks every value (finite; in [0, 1] for Bernoulli), sums each feature and
-        /// its square for the standardization and the baseline, and draws <see cref="TrainingRows.ActiveUnitSampleRows"/> rows.
+        /// its square for the standardization and the baseline, fingerprints the rows and draws
+        /// <see cref="TrainingRows.ActiveUnitSampleRows"/> of them.
         /// </summary>
+        /// <remarks>
+        /// <paramref name="rowsReadBefore"/>: how many rows an earlier read of the source found (Fit tries to hold data of unknown
+        /// size in memory first), or 0; this pass must give at least as many.
+        /// </remarks>
         /// <exception cref="InvalidOperationException">No rows, a non-finite value, or a Bernoulli value outside [0, 1].</exception>
-        public static Streamed Scan(IDataView data, string column, int width, VaeLikelihood likelihood, int seed, Action? checkCancelled)
+        public static Streamed Scan(IDataView data, string column, int width, VaeLikelihood likelihood, int seed, Action? checkCancelled, long rowsReadBefore = 0)
         {
-            var sum = new double[width];
-            var sumOfSquares = new double[width];
+            var moments = new FeatureMoments(width);
+            var fingerprint = new RowFingerprint();
             var sample = new ReservoirSample<float[]>(TrainingRows.ActiveUnitSampleRows, seed);
-            long rows = 0;
-            foreach (var (block, count) in FeatureColumn.ReadBlocks(data, column, width, Math.Max(1, StreamBlockValues / width), checkCancelled))
+            foreach (var (block, count) in FeatureColumn.ReadBlocks(data, column, width, Math.Max(1, StreamBlockValues / width), checkCancelled,
+                         unitInterval: likelihood == VaeLikelihood.Bernoulli))
             {
-                if (likelihood == VaeLikelihood.Bernoulli) FeatureColumn.RequireUnitInterval(block.AsSpan(0, count * width), width, column, rows);
+                moments.Add(block, count);
+                fingerprint.Add(block, count, width);
+                // Only the kept rows are copied out of the reused block.
                 for (int r = 0; r < count; r++)
-                {
-                    var row = block.AsSpan(r * width, width);
-                    FeatureStandardization.AddRow(row, sum, sumOfSquares);
-                    // Only the kept rows are copied out of the reused block.
-                    if (sample.NextSlot() is int slot and >= 0) sample.Set(slot, row.ToArray());
-                }
-                rows += count;
+                    if (sample.NextSlot() is int slot and >= 0) sample.Set(slot, block.AsSpan(r * width, width).ToArray());
             }
-            if (rows == 0) throw new InvalidOperationException("Training set has 0 instances, aborting training.");
-            var standardization = likelihood == VaeLikelihood.Gaussian ? FeatureStandardization.FromMoments(sum, sumOfSquares, rows) : null;
-            int varying = Enumerable.Range(0, width).Count(i => FeatureStandardization.Varies(sum[i], sumOfSquares[i], rows));
-            double baseline = TrainingRows.MeanPredictionBaseline(likelihood, sum.Select(s => s / rows).ToArray(), varying);
-            return new Streamed(data, column, width, checkCancelled, rows, standardization, sample.Items.SelectMany(r => r).ToArray(), baseline, seed);
+            if (fingerprint.Rows < rowsReadBefore)
+                throw Changed(column, width, 1, "the statistics pass", $"{fingerprint.Rows:N0} rows where an earlier read found at least {rowsReadBefore:N0}", rowsReadBefore);
+            if (fingerprint.Rows == 0) throw new InvalidOperationException("Training set has 0 instances, aborting training.");
+            return new Streamed(data, column, width, likelihood, checkCancelled, fingerprint, moments, sample.Items.SelectMany(r => r).ToArray(), seed);
         }
 
         public override TrainingRows Load(VaeModel model, double validationFraction, Generator generator) =>
-            TrainingRows.Streamed(model, Blocks, RowCount, _sample, _baseline);
+            TrainingRows.Streamed(model, () => Blocks("a training epoch"), RowCount, _sample, _baseline);
 
         public override void Calibrate(VaeModel model)
         {
@@ -159,7 +192,7 @@ internal abstract class TrainingData
             {
                 if (means.NextSlot() is int slot and >= 0) means.Set(slot, mean.ToArray());
             };
-            foreach (var (block, count) in Blocks())
+            foreach (var (block, count) in Blocks("the calibration"))
             {
                 model.CalibrationTerms(block, count, reconstruction, kl, spread, sink);
                 for (int r = 0; r < count; r++) pairs.Add((reconstruction[r], kl[r]));
@@ -176,31 +209,60 @@ internal abstract class TrainingData
         private void CalibrateNeighbours(VaeModel model)
         {
             var sample = new ReservoirSample<float[]>(Math.Clamp(StreamBlockValues / _width, 2, WeightSampleRows), _seed + 4);
-            foreach (var (block, count) in Blocks())
+            foreach (var (block, count) in Blocks("the calibration"))
                 for (int r = 0; r < count; r++)
                     if (sample.NextSlot() is int slot and >= 0) sample.Set(slot, block.AsSpan(r * _width, _width).ToArray());
             model.CalibrateNeighbours(sample.Items.SelectMany(row => row).ToArray(), sample.Items.Count);
         }
 
-        public override float[] TrainingScores(VaeModel model)
+        public override float[][] TrainingScores(IReadOnlyList<VaeModel> models)
         {
-            var scores = new ReservoirSample<float>(MaximumSampledScores, _seed + 2);
+            // One sample of rows for every model: slot s holds the same row's score in each model's array.
+            var slots = new ReservoirSample<int>((int)Math.Min(MaximumSampledScores, RowCount), _seed + 2);
+            var scores = models.Select(_ => new float[slots.Capacity]).ToArray();
             // Buffers of one forward pass, reused: a block's worth of latent vectors would be tens of MB of garbage per block.
-            int batchRows = model.ScoringBatchRows;
-            var latent = new float[batchRows * model.LatentDimension];
-            var batchScores = new float[batchRows];
-            foreach (var (block, count) in Blocks())
+            int batchRows = models[0].ScoringBatchRows;
+            var latent = new float[batchRows * models[0].LatentDimension];
+            var batchScores = new float[models.Count][];
+            for (int k = 0; k < models.Count; k++) batchScores[k] = new float[batchRows];
+            foreach (var (block, count) in Blocks("the scoring of the training rows"))
             {
                 for (int start = 0; start < count; start += batchRows)
                 {
                     int n = Math.Min(batchRows, count - start);
-                    model.Score(model.ScoreKind, block.AsSpan(start * _width, n * _width), n, latent, batchScores);
-                    for (int r = 0; r < n; r++) scores.Add(batchScores[r]);
+                    for (int k = 0; k < models.Count; k++)
+                        models[k].Score(models[k].ScoreKind, block.AsSpan(start * _width, n * _width), n, latent, batchScores[k]);
+                    for (int r = 0; r < n; r++)
+                    {
+                        if (slots.NextSlot() is not (int slot and >= 0)) continue;
+                        for (int k = 0; k < models.Count; k++) scores[k][slot] = batchScores[k][r];
+                    }
                 }
             }
-            return scores.Items.ToArray();
+            return scores.Select(s => s[..slots.Items.Count]).ToArray();
         }
 
-        private IEnumerable<(float[] Rows, int Count)> Blocks() => FeatureColumn.ReadBlocks(_data, _column, _width, _blockRows, _checkCancelled);
+        /// <summary>One more pass over the data, for <paramref name="purpose"/>, checked against the first (see the type's summary).</summary>
+        private IEnumerable<(float[] Rows, int Count)> Blocks(string purpose)
+        {
+            int pass = ++_passes;
+            var fingerprint = new RowFingerprint();
+            foreach (var (block, count) in FeatureColumn.ReadBlocks(_data, _column, _width, _blockRows, _checkCancelled, _unitInterval))
+            {
+                fingerprint.Add(block, count, _width);
+                if (fingerprint.Rows > RowCount) throw Changed(pass, purpose, $"more than the {RowCount:N0} rows of the first pass");
+                yield return (block, count);
+            }
+            if (fingerprint.Rows != RowCount) throw Changed(pass, purpose, $"{fingerprint.Rows:N0} rows where the first pass gave {RowCount:N0}");
+            if (!fingerprint.Equals(_fingerprint)) throw Changed(pass, purpose, $"other rows than the first pass (the same count, {RowCount:N0}, but other values)");
+        }
+
+        private InvalidOperationException Changed(int pass, string purpose, string what) => Changed(_column, _width, pass, purpose, what, RowCount);
+
+        private static InvalidOperationException Changed(string column, int width, int pass, string purpose, string what, long rows) => new(
+            $"Input column '{column}' gave {what} in pass {pass} over the data ({purpose}). Fit streams data above MaximumInMemoryBytes " +
+            $"({rows:N0} rows or more of {width:N0} features) and reads it once per epoch, so the source must give the same rows every time it is read " +
+            "(in any order): a read-once enumerable, or a query over a table that changes, cannot be streamed. Save the rows first " +
+            "(e.g. mlContext.Data.SaveAsBinary, then mlContext.Data.LoadFromBinary), or raise MaximumInMemoryBytes so that Fit reads them once.");
     }
 }

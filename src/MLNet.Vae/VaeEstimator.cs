@@ -69,6 +69,8 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
                 "loss to watch: raise ValidationFraction, train on more rows, or unset EarlyStoppingPatience.");
         }
 
+        RequireVaryingRows(data, width);
+
         using var channel = _host.Start("Training");
         var automaticChoices = new List<string>();
         // From here on, every automatic option (null) holds its choice for this data.
@@ -78,7 +80,8 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         string models = numberOfModels > 1 ? $"an ensemble of {numberOfModels} VAEs" : "a VAE";
         channel.Info(MessageSensitivity.None, $"Training {models} {spec.Describe()} ({options.Likelihood}) on {rowCount} rows ({data.Description}) for {options.NumberOfEpochs} epochs, seed {seed}.");
         // Only what the caller chose is warned about: the automatic choices are made to suit the data.
-        var warnings = TrainingDiagnostics.BeforeTraining(_options, width, _options.HiddenLayerSizes ?? []).ToList();
+        var warnings = TrainingDiagnostics.BeforeTraining(_options, width, _options.HiddenLayerSizes ?? [])
+            .Concat(TrainingDiagnostics.ForData(options, data.Moments, data.Standardization)).ToList();
         foreach (var warning in warnings) channel.Warning(MessageSensitivity.None, warning.Message);
 
         // libtorch's thread count is process-wide: set it for this Fit only, and give the host its own back.
@@ -88,7 +91,6 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         try
         {
             var memberSummaries = new List<VaeTrainingSummary>();
-            var memberScores = new List<float[]>();
             for (int k = 0; k < numberOfModels; k++)
             {
                 // Member k differs from the others by its seed alone: initial weights, batch order and sampled z.
@@ -98,12 +100,12 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
                 var trained = TrainMember(model, data, options, seed + k, channel, member, k);
                 warnings.AddRange(trained.Warnings.Select(w => w with { Message = member + w.Message }));
                 memberSummaries.Add(trained);
-                memberScores.Add(data.TrainingScores(model));
             }
-            // Each member's scores are of the same rows in the same order (TrainingData.TrainingScores), so they combine row by row.
-            var (trainingScores, scales) = VaeEnsemble.Combine(memberScores);
-            float threshold = ScoreThreshold.FromContamination(trainingScores, options.Contamination);
+            // The members' scores are of the same rows in the same order (TrainingData.TrainingScores), so they combine row by row.
+            var (trainingScores, scales) = VaeEnsemble.Combine(data.TrainingScores(members));
             string kind = numberOfModels > 1 ? $"mean standardized {options.ScoreKind} of {numberOfModels} models" : $"{options.ScoreKind}";
+            float threshold = ScoreThreshold.FromContamination(trainingScores, options.Contamination);
+            RequireFiniteThreshold(threshold, trainingScores, kind, options);
             channel.Info(MessageSensitivity.None, $"Threshold {threshold:G6} ({kind}, contamination {options.Contamination:G3}).");
             var first = memberSummaries[0];
             var summary = new VaeTrainingSummary(first.History, warnings, first.BestEpoch, first.ReconstructionBaseline, automaticChoices,
@@ -184,6 +186,37 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         : bestEpoch < epochsRun ? $"Every epoch ran; kept the weights of epoch {bestEpoch}, the best on validation."
         : null;
 
+    /// <summary>
+    /// Refuses training rows that are all the same: a VAE learns nothing from one point, and its scores of that point would
+    /// differ by float rounding alone, so the row itself would be flagged or not by chance.
+    /// </summary>
+    private void RequireVaryingRows(TrainingData data, int width)
+    {
+        if (data.Moments.ConstantFeatures().Length < width) return;
+        string row = string.Join(", ", Enumerable.Range(0, Math.Min(width, 8)).Select(i => data.Moments.Mean(i).ToString("G6", System.Globalization.CultureInfo.InvariantCulture)));
+        throw new InvalidOperationException(
+            $"All {data.RowCount:N0} training rows of input column '{_options.FeatureColumnName}' are the same ({row}{(width > 8 ? ", ..." : "")}): " +
+            "a VAE cannot learn a distribution from one point, and the threshold would separate that row from itself by rounding alone. " +
+            "Train on rows that vary; to flag any row that differs from a fixed one, compare with it directly.");
+    }
+
+    /// <summary>
+    /// Refuses a threshold that is not finite: the training rows' scores overflow float32 (SquaredError in the units of a
+    /// feature near 1e19 or beyond), so no row could be told from another.
+    /// </summary>
+    private static void RequireFiniteThreshold(float threshold, float[] trainingScores, string kind, VaeOptions options)
+    {
+        if (float.IsFinite(threshold)) return;
+        int infinite = trainingScores.Count(s => !float.IsFinite(s));
+        string advice = options.ScoreKind == VaeScoreKind.SquaredError && options.Likelihood == VaeLikelihood.Gaussian
+            ? "SquaredError adds squared errors in the features' own units: scale the features first (e.g. mlContext.Transforms.NormalizeMeanVariance) " +
+              "or use a score kind in standardized units (the default, or ReconstructionError)."
+            : "Scale the features first (e.g. mlContext.Transforms.NormalizeMeanVariance) or remove the rows with extreme values.";
+        throw new InvalidOperationException(
+            $"{infinite:N0} of the {trainingScores.Length:N0} training rows score beyond the float range ({kind}), so the threshold at contamination " +
+            $"{options.Contamination:G3} is {threshold} and no row could be told from another. {advice}");
+    }
+
     /// <summary>Refuses, before any memory is reserved, a network larger than <see cref="VaeNetworkSpec.MaximumParameters"/>.</summary>
     private static void RequireBuildable(VaeNetworkSpec spec)
     {
@@ -220,6 +253,7 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
     private TrainingData ReadOrScan(IDataView input, int width, int seed)
     {
         long limitRows = _options.MaximumInMemoryBytes / (sizeof(float) * (long)width);
+        long rowsRead = 0;
         if (input.GetRowCount() is not long known || known <= limitRows)
         {
             float[]? rows = FeatureColumn.ReadAll(input, _options.FeatureColumnName, width, out int rowCount, CheckCancelled,
@@ -233,8 +267,10 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
             // The rows read up to the limit are garbage now, up to MaximumInMemoryBytes of it: give it back before streaming,
             // or the process would hold it beside every block it streams.
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            // ReadAll gave up on finding one row more than it may hold.
+            rowsRead = Math.Min(limitRows, int.MaxValue) + 1;
         }
-        return TrainingData.Streamed.Scan(input, _options.FeatureColumnName, width, _options.Likelihood, seed, CheckCancelled);
+        return TrainingData.Streamed.Scan(input, _options.FeatureColumnName, width, _options.Likelihood, seed, CheckCancelled, rowsRead);
     }
 
     /// <summary>The input schema plus the latent vector, score and predicted label columns, with ML.NET's score annotations.</summary>

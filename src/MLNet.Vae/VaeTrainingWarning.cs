@@ -13,6 +13,16 @@ public enum VaeWarningKind
     LatentNotSmallerThanInput,
     /// <summary>A hidden layer is wider than the input, which lets the autoencoder approach the identity.</summary>
     HiddenLayerWiderThanInput,
+    /// <summary>
+    /// Features that do not vary in the training rows (or vary less than float32 resolves around their value): any other
+    /// value there makes a row anomalous.
+    /// </summary>
+    ConstantFeatures,
+    /// <summary>
+    /// <see cref="VaeScoreKind.SquaredError"/> adds squared errors in the features' own units, and one feature's spread is so
+    /// much larger than the others' that it alone decides the score.
+    /// </summary>
+    FeatureScalesDiffer,
 }
 
 /// <summary>A warning raised while fitting, with what to change. Also written to <c>MLContext.Log</c>.</summary>

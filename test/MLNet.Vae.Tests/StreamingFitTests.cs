@@ -73,6 +73,75 @@ public sealed class StreamingFitTests
     }
 
     [TestMethod]
+    public void Fit_StreamingAnEnsemble_OverASourceThatReordersItsRowsEveryPass_CombinesTheSameRows()
+    {
+        // A query without ORDER BY: each pass gives the rows in another order. The members' scores came from passes of their
+        // own, so they were combined across different rows (13.4% of the rows flagged at a contamination of 10%).
+        var ml = new MLContext(seed: 1);
+        var rows = TestData.Normal(400, seed: 1).Concat(TestData.Outliers(20, seed: 2)).ToList();
+        var options = TestData.FastOptions(epochs: 10);
+        options.MaximumInMemoryBytes = 1024;
+        options.NumberOfModels = 3;
+        options.Contamination = 0.1;
+        using var streamed = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(ml.Data.LoadFromEnumerable(new Source(rows, Reorder), TestData.VectorSchema()));
+        var scores = TestData.Scores(streamed.Transform(TestData.ToDataView(ml, rows)));
+        Assert.AreEqual(options.Contamination, scores.Count(s => s > streamed.Threshold) / (double)scores.Length, 0.01);
+    }
+
+    [TestMethod]
+    public void Fit_Streaming_SourceThatGivesNoRowsAfterTheFirstPass_StopsWithTheWayOut()
+    {
+        // A read-once source: "Source array was not long enough" or "No scores to take a quantile of".
+        // Fit's first read of a source of unknown size tries to hold it in memory (pass 0 of the source here).
+        var error = FitStreamed(new Source(TestData.Normal(100, seed: 1), (pass, rows) => pass <= 1 ? rows : []));
+        StringAssert.Contains(error.Message, "gave 0 rows where the first pass gave 100 in pass 2");
+        StringAssert.Contains(error.Message, "SaveAsBinary");
+        error = FitStreamed(new Source(TestData.Normal(100, seed: 1), (pass, rows) => pass == 0 ? rows : []));
+        StringAssert.Contains(error.Message, "gave 0 rows where an earlier read found at least 1 in pass 1");
+    }
+
+    [TestMethod]
+    public void Fit_Streaming_SourceWhoseValuesChangeBetweenPasses_StopsWithTheWayOut()
+    {
+        var error = FitStreamed(new Source(TestData.Normal(100, seed: 1), (pass, rows) =>
+            pass < 3 ? rows : rows.Select((r, i) => i == 50 ? new FeatureRow { Features = r.Features.Select(v => v + 1).ToArray() } : r).ToList()));
+        StringAssert.Contains(error.Message, "other rows than the first pass");
+    }
+
+    [TestMethod]
+    public void Fit_Streaming_BernoulliValueOutsideTheUnitIntervalInALaterPass_IsRefused()
+    {
+        var error = FitStreamed(new Source(TestData.Normal(100, seed: 1, unitInterval: true), (pass, rows) =>
+            pass == 0 ? rows : rows.Select((r, i) => i == 37 ? new FeatureRow { Features = r.Features.Select(v => 1.5f).ToArray() } : r).ToList()),
+            VaeLikelihood.Bernoulli);
+        StringAssert.Contains(error.Message, "has the value 1.5 at row 37, feature 0");
+    }
+
+    private static InvalidOperationException FitStreamed(Source source, VaeLikelihood likelihood = VaeLikelihood.Gaussian)
+    {
+        var ml = new MLContext(seed: 1);
+        var options = TestData.FastOptions(likelihood, epochs: 3);
+        options.MaximumInMemoryBytes = 0;
+        return Assert.ThrowsExactly<InvalidOperationException>(() =>
+            ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(ml.Data.LoadFromEnumerable(source, TestData.VectorSchema())));
+    }
+
+    private static IReadOnlyList<FeatureRow> Reorder(int pass, IReadOnlyList<FeatureRow> rows)
+    {
+        var random = new Random(pass);
+        return rows.OrderBy(_ => random.Next()).ToList();
+    }
+
+    /// <summary>Rows that each enumeration (each pass of Fit) gives through <c>change(pass, rows)</c>.</summary>
+    private sealed class Source(IReadOnlyList<FeatureRow> rows, Func<int, IReadOnlyList<FeatureRow>, IReadOnlyList<FeatureRow>> change) : IEnumerable<FeatureRow>
+    {
+        private int _passes;
+
+        public IEnumerator<FeatureRow> GetEnumerator() => change(_passes++, rows).GetEnumerator();
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
+    [TestMethod]
     public void Fit_Streaming_WithValidationRows_IsRefusedWithTheWayOut()
     {
         var ml = new MLContext(seed: 1);

@@ -60,11 +60,15 @@ public static class TestData
     }
 
     /// <summary>An IDataView whose Features column is a known-size vector of <paramref name="width"/> floats.</summary>
-    public static IDataView ToDataView(MLContext ml, IEnumerable<FeatureRow> rows, int width = Width)
+    public static IDataView ToDataView(MLContext ml, IEnumerable<FeatureRow> rows, int width = Width) =>
+        ml.Data.LoadFromEnumerable(rows, VectorSchema(width));
+
+    /// <summary>A schema definition of <see cref="FeatureRow"/> whose Features column is a known-size vector of <paramref name="width"/> floats.</summary>
+    public static SchemaDefinition VectorSchema(int width = Width)
     {
         var schema = SchemaDefinition.Create(typeof(FeatureRow));
         schema[nameof(FeatureRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
-        return ml.Data.LoadFromEnumerable(rows, schema);
+        return schema;
     }
 
     /// <summary>The <see cref="SchemaShape"/> of a schema, as ML.NET's internal SchemaShape.Create makes it.</summary>

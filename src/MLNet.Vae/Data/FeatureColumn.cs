@@ -105,9 +105,12 @@ internal static class FeatureColumn
     /// <summary>
     /// One pass over the column in blocks of up to <paramref name="blockRows"/> rows, for training on data larger than memory:
     /// each block is the same buffer, row-major [rows × width], valid until the next block is asked for. A NaN or infinite value
-    /// stops the pass as in <see cref="ReadAll"/>. Each enumeration is a new pass over <paramref name="data"/>.
+    /// stops the pass as in <see cref="ReadAll"/>, and so does a value outside [0, 1] when <paramref name="unitInterval"/> (the
+    /// Bernoulli likelihood), in every pass: a source may change between passes. Each enumeration is a new pass over
+    /// <paramref name="data"/>.
     /// </summary>
-    public static IEnumerable<(float[] Rows, int Count)> ReadBlocks(IDataView data, string name, int width, int blockRows, Action? checkCancelled = null)
+    public static IEnumerable<(float[] Rows, int Count)> ReadBlocks(IDataView data, string name, int width, int blockRows, Action? checkCancelled = null,
+        bool unitInterval = false)
     {
         var (index, _) = Check(data.Schema, name, width);
         var buffer = new float[(long)blockRows * width];
@@ -122,6 +125,7 @@ internal static class FeatureColumn
             var row = buffer.AsSpan(inBlock * width, width);
             CopyDense(values, row);
             RequireFinite(row, name, rows);
+            if (unitInterval) RequireUnitInterval(row, width, name, rows);
             rows++;
             if (++inBlock == blockRows)
             {

@@ -16,7 +16,9 @@ internal static class ScoreThreshold
         int below = (int)Math.Floor(position);
         int above = Math.Min(below + 1, sorted.Length - 1);
         double fraction = position - below;
-        return (float)(sorted[below] + fraction * (sorted[above] - sorted[below]));
+        // An order statistic, or equal neighbours (ties, two +∞), is itself: interpolating 0 × ∞ or ∞ − ∞ would give NaN.
+        if (fraction == 0 || sorted[below] == sorted[above]) return sorted[below];
+        return (float)(sorted[below] + fraction * ((double)sorted[above] - sorted[below]));
     }
 
     /// <summary>

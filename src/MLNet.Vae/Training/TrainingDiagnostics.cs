@@ -1,3 +1,5 @@
+using MLNet.Vae.Model;
+
 namespace MLNet.Vae.Training;
 
 /// <summary>
@@ -28,6 +30,39 @@ internal static class TrainingDiagnostics
             yield return new VaeTrainingWarning(VaeWarningKind.HiddenLayerWiderThanInput,
                 $"A hidden layer ({widest} units) is wider than the input ({inputWidth} features): the autoencoder can come close to copying " +
                 "its input, which blunts anomaly scores. Use HiddenLayerSizes no wider than the input, or null for the automatic choice.");
+        }
+    }
+
+    /// <summary><see cref="VaeScoreKind.SquaredError"/> is warned about when one varying feature's spread is this many times another's.</summary>
+    public const double DominantScaleRatio = 1000;
+
+    /// <summary>Warnings that follow from the training rows (<paramref name="options"/> resolved), before training.</summary>
+    public static IEnumerable<VaeTrainingWarning> ForData(VaeOptions options, FeatureMoments moments, FeatureStandardization? standardization)
+    {
+        var constant = moments.ConstantFeatures();
+        if (constant.Length > 0)
+        {
+            string which = string.Join(", ", constant.Take(10)) + (constant.Length > 10 ? $" and {constant.Length - 10} more" : "");
+            yield return new VaeTrainingWarning(VaeWarningKind.ConstantFeatures,
+                $"{constant.Length} of {moments.Width} features do not vary in the training rows (features {which}; or vary by less than " +
+                $"{FeatureMoments.RelativeScaleFloor:G1} of their value, which float32 cannot tell from rounding): a row whose value differs there scores " +
+                "as anomalous. Remove such features if new rows may vary in them without being anomalous.");
+        }
+        if (options.ScoreKind == VaeScoreKind.SquaredError && standardization is not null)
+        {
+            var varying = Enumerable.Range(0, moments.Width).Where(moments.Varies).ToArray();
+            if (varying.Length >= 2)
+            {
+                int widest = varying.MaxBy(i => standardization.Scale[i]), narrowest = varying.MinBy(i => standardization.Scale[i]);
+                float ratio = standardization.Scale[widest] / standardization.Scale[narrowest];
+                if (ratio > DominantScaleRatio)
+                {
+                    yield return new VaeTrainingWarning(VaeWarningKind.FeatureScalesDiffer,
+                        $"SquaredError adds squared errors in the features' own units, and feature {widest} spreads {standardization.Scale[widest]:G3}, " +
+                        $"{ratio:G3} times feature {narrowest}'s {standardization.Scale[narrowest]:G3}: an anomaly in the narrow features hardly changes the " +
+                        "score. Scale the features first (e.g. mlContext.Transforms.NormalizeMeanVariance) or use the default score kind, in standardized units.");
+                }
+            }
         }
     }
 
