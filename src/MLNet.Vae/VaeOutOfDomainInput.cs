@@ -1,8 +1,9 @@
 namespace MLNet.Vae;
 
 /// <summary>
-/// What scoring does with a row the model cannot judge: one holding NaN or ±∞, or, for the Bernoulli likelihood, a value
-/// outside [0, 1] (such as a new row above the training maximum after NormalizeMinMax). Such a row is never called normal.
+/// What scoring does with a row the model cannot judge: one holding NaN or ±∞. Such a row is never called normal. (A finite
+/// Bernoulli value outside [0, 1], such as a new pixel above its training maximum after NormalizeMinMax, is not out of the
+/// domain: it is clipped into [0, 1] and the row is scored.)
 /// </summary>
 public enum VaeOutOfDomainInput
 {

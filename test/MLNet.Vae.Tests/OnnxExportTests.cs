@@ -105,7 +105,8 @@ public sealed class OnnxExportTests
         var training = TestData.ToDataView(ml, TestData.Normal(120, seed: 1, unitInterval: unit));
         using var model = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(training);
         var rows = TestData.Normal(5, seed: 2, unitInterval: unit).Concat(TestData.Outliers(5, seed: 3, unitInterval: unit)).ToList();
-        rows[1].Features[0] = unit ? 1.5f : float.NaN;   // outside the likelihood's domain: +Infinity
+        rows[1].Features[0] = float.NaN;   // outside the domain: +Infinity
+        if (unit) rows[2].Features[3] = 1.5f;   // clipped into [0, 1]: scored as the row with 1 there
         var data = TestData.ToDataView(ml, rows);
 
         string path = Path.Combine(Path.GetTempPath(), $"vae-direct-{Guid.NewGuid():N}.onnx");

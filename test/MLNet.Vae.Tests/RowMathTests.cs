@@ -31,25 +31,6 @@ public sealed class RowMathTests
     }
 
     [TestMethod]
-    public void NegativeEntropy_EqualsFloat64_WeightedAndNot()
-    {
-        // The batched path's −Σ wᵢ H(xᵢ) (VaeModel.BernoulliErrors): pixels 0, 1, 10⁻⁶ and in between, a blank stretch of whole
-        // vectors it skips, and a tail shorter than a vector.
-        var random = new Random(7);
-        var x = Enumerable.Range(0, 1003).Select(i => (i % 4) switch { 0 => 0f, 1 => 1f, 2 => 1e-6f, _ => (float)random.NextDouble() }).ToArray();
-        for (int i = 64; i < 128; i++) x[i] = i % 3 == 0 ? 1f : 0f;
-        var weights = Enumerable.Range(0, x.Length).Select(_ => (float)(0.1 + 2 * random.NextDouble())).ToArray();
-        foreach (var w in new[] { null, weights })
-        {
-            double expected = 0;
-            for (int i = 0; i < x.Length; i++)
-                expected += (w?[i] ?? 1) * (x[i] * Math.Log(Math.Max(x[i], 1e-12)) + (1 - x[i]) * Math.Log(Math.Max(1 - x[i], 1e-12)));
-            Assert.AreEqual(expected, RowMath.NegativeEntropy(x, w), 1e-5 * Math.Abs(expected), w is null ? "unweighted" : "weighted");
-        }
-        Assert.AreEqual(0f, RowMath.NegativeEntropy(x.AsSpan(64, 64), weights), "only 0s and 1s");
-    }
-
-    [TestMethod]
     public void BernoulliLossAndGradient_EqualFloat64()
     {
         // The training step's fused kernel (Training/MlpBackpropagation.cs): Σ BCE and (σ(l) − x) times the scale.

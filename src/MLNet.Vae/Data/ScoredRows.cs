@@ -69,12 +69,11 @@ internal sealed class ScoredRows
         features(ref _inputValues);
         var row = _features.AsSpan(Count * _models.InputWidth, _models.InputWidth);
         FeatureColumn.CopyDense(_inputValues, row);
-        if (_settings.OutOfDomainInput == VaeOutOfDomainInput.Throw && _models.FirstOutOfDomain(row) is int bad and >= 0)
+        if (_settings.OutOfDomainInput == VaeOutOfDomainInput.Throw && VaeEnsemble.FirstOutOfDomain(row) is int bad and >= 0)
         {
-            string domain = _models.Likelihood == VaeLikelihood.Bernoulli ? "in [0, 1], as the Bernoulli likelihood needs" : "finite";
             throw new InvalidOperationException(
                 $"Input column '{_settings.FeatureColumnName}' has the value {row[bad].ToString(System.Globalization.CultureInfo.InvariantCulture)} " +
-                $"at feature {bad}, where the VAE can only score values {domain} (OutOfDomainInput = Throw; ScoreAsAnomaly scores such rows +Infinity).");
+                $"at feature {bad}, where the VAE can only score finite values (OutOfDomainInput = Throw; ScoreAsAnomaly scores such rows +Infinity).");
         }
         Count++;
     }

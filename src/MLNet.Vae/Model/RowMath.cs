@@ -59,6 +59,18 @@ internal static class RowMath
         for (; i < a.Length; i++) a[i] = Math.Max(a[i], 0f);
     }
 
+    /// <summary>dᵢ = min(max(xᵢ, <paramref name="low"/>), <paramref name="high"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Clamp(ReadOnlySpan<float> x, float low, float high, Span<float> destination)
+    {
+        int i = 0;
+        var lows = new Vector<float>(low);
+        var highs = new Vector<float>(high);
+        for (; i <= x.Length - Vector<float>.Count; i += Vector<float>.Count)
+            Vector.Min(Vector.Max(new Vector<float>(x[i..]), lows), highs).CopyTo(destination[i..]);
+        for (; i < x.Length; i++) destination[i] = Math.Min(Math.Max(x[i], low), high);
+    }
+
     /// <summary>dᵢ = (xᵢ − mᵢ) / sᵢ.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Standardize(ReadOnlySpan<float> x, ReadOnlySpan<float> mean, ReadOnlySpan<float> scale, Span<float> destination)
@@ -107,25 +119,6 @@ internal static class RowMath
     }
 
     /// <summary>
-    /// −Σᵢ wᵢ H(xᵢ) = Σᵢ wᵢ (xᵢ log xᵢ + (1 − xᵢ) log(1 − xᵢ)), wᵢ = 1 when <paramref name="weights"/> is null (logs clamped at
-    /// 10⁻¹², as <see cref="VaeObjective.BinaryEntropy"/>). Vectors of 0s and 1s only, whose entropy is 0, are skipped.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float NegativeEntropy(ReadOnlySpan<float> x, float[]? weights)
-    {
-        int i = 0;
-        var sum = Vector<float>.Zero;
-        for (; i <= x.Length - Vector<float>.Count; i += Vector<float>.Count)
-        {
-            var terms = NegativeEntropyTerms(new Vector<float>(x[i..]));
-            sum += weights is null ? terms : terms * new Vector<float>(weights.AsSpan(i));
-        }
-        float total = Vector.Sum(sum);
-        for (; i < x.Length; i++) total += NegativeEntropyTerm(x[i]) * (weights?[i] ?? 1f);
-        return total;
-    }
-
-    /// <summary>
     /// xᵢ log xᵢ + (1 − xᵢ) log(1 − xᵢ) = −H(xᵢ) for each lane, logs clamped at 10⁻¹². A vector of 0s and 1s only (blank
     /// pixels, 28% of the 8-pixel vectors of Fashion-MNIST) returns 0 without its two logarithms.
     /// </summary>
@@ -143,7 +136,8 @@ internal static class RowMath
 
     /// <summary>
     /// tᵢ = BCE(xᵢ, σ(lᵢ)) = max(lᵢ, 0) − lᵢ xᵢ + log(1 + e^−|lᵢ|), minus H(xᵢ) = −xᵢ log xᵢ − (1 − xᵢ) log(1 − xᵢ) when
-    /// <paramref name="minusEntropy"/> (logs clamped at 10⁻¹², as <see cref="VaeObjective.BinaryEntropy"/>).
+    /// <paramref name="minusEntropy"/> (logs clamped at 10⁻¹², as <see cref="VaeObjective.BinaryEntropy"/>), for x already in
+    /// [0, 1] (<see cref="VaeModel.ToScoringSpace"/>, <see cref="Clamp"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BernoulliTerms(ReadOnlySpan<float> logits, ReadOnlySpan<float> x, Span<float> terms, bool minusEntropy)

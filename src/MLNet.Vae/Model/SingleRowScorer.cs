@@ -81,7 +81,8 @@ internal sealed class SingleRowScorer : IDisposable
     {
         var work = _workspaces.Value!;
         var x = work.Input.AsSpan(0, InputWidth);
-        if (_featureMean is null) row.CopyTo(x);
+        // Bernoulli values clipped into [0, 1], as VaeModel.ToScoringSpace.
+        if (_featureMean is null) RowMath.Clamp(row, 0f, 1f, x);
         else
         {
             // x̃ = (x − m) / s

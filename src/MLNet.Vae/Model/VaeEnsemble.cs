@@ -53,7 +53,7 @@ internal sealed class VaeEnsemble : IDisposable
     public int ScoringBatchRows => First.ScoringBatchRows;
 
     /// <inheritdoc cref="VaeModel.FirstOutOfDomain"/>
-    public int FirstOutOfDomain(ReadOnlySpan<float> row) => First.FirstOutOfDomain(row);
+    public static int FirstOutOfDomain(ReadOnlySpan<float> row) => VaeModel.FirstOutOfDomain(row);
 
     /// <summary>
     /// Scores <paramref name="count"/> rows with the model's score kind: μ(x) of the first member into <paramref name="latent"/>,

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using MLNet.Vae.Tensors;
 using MLNet.Vae.Network;
@@ -59,8 +60,15 @@ internal sealed class VaeModel : IDisposable
     public int InputWidth => Network.InputWidth;
     public int LatentDimension => Network.LatentDimension;
 
-    /// <summary>Rows in the input's units -> rows in the network's space (standardized for the Gaussian likelihood).</summary>
+    /// <summary>Training rows in the input's units -> rows in the network's space (standardized for the Gaussian likelihood).</summary>
     public Tensor ToModelSpace(Tensor x) => _mean is null ? x.alias() : (x - _mean) / _scale!;
+
+    /// <summary>
+    /// Rows to score -> the network's space: <see cref="ToModelSpace"/>, with Bernoulli values clipped into [0, 1]. After
+    /// NormalizeMinMax a new image can hold a pixel above its training maximum (1 to 2% of normal Fashion-MNIST test images,
+    /// up to 29); clipped, it counts as fully bright, which the model judges where it expected dark (docs/reliability.md).
+    /// </summary>
+    public Tensor ToScoringSpace(Tensor x) => _mean is null ? x.clamp(Scalars.Zero, Scalars.One) : (x - _mean) / _scale!;
 
     /// <summary>The decoder's output -> the reconstructed mean in the input's units.</summary>
     public Tensor ToInputSpace(Tensor decoderOutput)
@@ -155,26 +163,22 @@ internal sealed class VaeModel : IDisposable
     }
 
     /// <summary>
-    /// The index of the first value of <paramref name="row"/> outside the model's domain: NaN or ±∞, or for the Bernoulli
-    /// likelihood outside [0, 1]; −1 when every value is inside.
+    /// The index of the first value of <paramref name="row"/> outside the model's domain, NaN or ±∞ (a finite Bernoulli value
+    /// outside [0, 1] is clipped, <see cref="ToScoringSpace"/>); −1 when every value is inside.
     /// </summary>
-    public int FirstOutOfDomain(ReadOnlySpan<float> row)
+    public static int FirstOutOfDomain(ReadOnlySpan<float> row)
     {
         // Whole vectors first (every row of a one-row call passes here), then one value at a time from the first vector
         // that holds a value outside.
         int i = 0;
-        bool bernoulli = Likelihood == VaeLikelihood.Bernoulli;
         for (; i <= row.Length - Vector<float>.Count; i += Vector<float>.Count)
         {
             var v = new Vector<float>(row[i..]);
-            // Comparisons with NaN are false; v − v is 0 for finite v and NaN for NaN and ±∞.
-            bool inside = bernoulli
-                ? Vector.GreaterThanOrEqualAll(v, Vector<float>.Zero) && Vector.LessThanOrEqualAll(v, Vector<float>.One)
-                : Vector.EqualsAll(v - v, Vector<float>.Zero);
-            if (!inside) break;
+            // v − v is 0 for finite v and NaN for NaN and ±∞.
+            if (!Vector.EqualsAll(v - v, Vector<float>.Zero)) break;
         }
         for (; i < row.Length; i++)
-            if (bernoulli ? !(row[i] >= 0f && row[i] <= 1f) : !float.IsFinite(row[i])) return i;
+            if (!float.IsFinite(row[i])) return i;
         return -1;
     }
 
@@ -258,7 +262,7 @@ internal sealed class VaeModel : IDisposable
         {
             int n = Math.Min(ScoringBatchRows, count - start);
             using var inference = new Inference(this);
-            var x = ToModelSpace(FromRows(rows.Slice(checked(start * InputWidth), n * InputWidth), n));
+            var x = ToScoringSpace(FromRows(rows.Slice(checked(start * InputWidth), n * InputWidth), n));
             var (mean, logVariance) = Network.Encode(x);
             var latentTerm = VaeObjective.LatentTerm(Network, mean, logVariance);
             // Summed, the terms are the ReconstructionError score.
@@ -282,14 +286,14 @@ internal sealed class VaeModel : IDisposable
         Span<float> featureScores = default)
     {
         using var inference = new Inference(this);
-        var x = ToModelSpace(FromRows(rows, count));
+        var x = ToScoringSpace(FromRows(rows, count));
         var (mean, logVariance) = Network.Encode(x);
         var decoded = Network.Decode(mean);
         TensorCopy.CopyTo(mean, latent[..(count * LatentDimension)]);
         bool weightedError = kind.UsesFeatureWeights();
         if (featureScores.IsEmpty && Likelihood == VaeLikelihood.Bernoulli && (weightedError || kind == VaeScoreKind.ReconstructionError))
         {
-            BernoulliErrors(decoded, x, rows, count, weightedError ? FeatureWeights() : null, scores[..count]);
+            BernoulliErrors(decoded, rows, count, weightedError ? FeatureWeights() : null, scores[..count]);
         }
         else
         {
@@ -309,16 +313,34 @@ internal sealed class VaeModel : IDisposable
 
     /// <summary>
     /// Each Bernoulli row's reconstruction error Σᵢ wᵢ (BCE(xᵢ, σ(lᵢ)) − H(xᵢ)) into <paramref name="scores"/>, wᵢ = 1 when
-    /// <paramref name="weights"/> is null: Σᵢ wᵢ BCE(xᵢ, σ(lᵢ)) on libtorch, then Σᵢ wᵢ H(xᵢ) subtracted in managed code from the
-    /// input rows. The entropy depends only on the input; one managed pass that skips the vectors of 0s and 1s costs less than
-    /// libtorch's ten passes over the batch (docs/performance.md, "Batched scoring").
+    /// <paramref name="weights"/> is null: the decoder's logits copied out once, then each row's terms in managed code with the
+    /// one-row path's own functions (<see cref="RowMath.BernoulliTerms"/>, <see cref="RowMath.Sum"/>), so that the two paths differ
+    /// only by their products' rounding. Each term is formed before it is summed: BCE and H are each about 0.7 a grey pixel and
+    /// their difference is small, so two row sums subtracted afterwards lose most of their digits (8e-5 relative on 200-wide rows).
     /// </summary>
-    private void BernoulliErrors(Tensor decoded, Tensor x, ReadOnlySpan<float> rows, int count, float[]? weights, Span<float> scores)
+    private void BernoulliErrors(Tensor decoded, ReadOnlySpan<float> rows, int count, float[]? weights, Span<float> scores)
     {
-        var crossEntropy = VaeObjective.CrossEntropyRows(decoded, x, weights is null ? null : TensorCopy.FromRows(weights, InputWidth, 1));
-        TensorCopy.CopyTo(crossEntropy, scores);
-        for (int r = 0; r < count; r++)
-            scores[r] += RowMath.NegativeEntropy(rows.Slice(r * InputWidth, InputWidth), weights);
+        var logits = ArrayPool<float>.Shared.Rent(count * InputWidth);
+        var buffer = ArrayPool<float>.Shared.Rent(2 * InputWidth);
+        try
+        {
+            TensorCopy.CopyTo(decoded, logits.AsSpan(0, count * InputWidth));
+            var x = buffer.AsSpan(0, InputWidth);
+            var terms = buffer.AsSpan(InputWidth, InputWidth);
+            for (int r = 0; r < count; r++)
+            {
+                // Clipped into [0, 1] as the encoder's input was (ToScoringSpace).
+                RowMath.Clamp(rows.Slice(r * InputWidth, InputWidth), 0f, 1f, x);
+                RowMath.BernoulliTerms(logits.AsSpan(r * InputWidth, InputWidth), x, terms, minusEntropy: true);
+                if (weights is not null) RowMath.Multiply(terms, weights, terms);
+                scores[r] = RowMath.Sum(terms);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(logits);
+            ArrayPool<float>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>
@@ -415,7 +437,7 @@ internal sealed class VaeModel : IDisposable
     public float[] Reconstruct(ReadOnlySpan<float> rows, int count)
     {
         using var inference = new Inference(this);
-        var x = ToModelSpace(FromRows(rows, count));
+        var x = ToScoringSpace(FromRows(rows, count));
         var (mean, _) = Network.Encode(x);
         return TensorCopy.ToArray(ToInputSpace(Network.Decode(mean)));
     }
@@ -439,7 +461,7 @@ internal sealed class VaeModel : IDisposable
         var ends = new float[2 * InputWidth];
         from.CopyTo(ends);
         to.CopyTo(ends.AsSpan(InputWidth));
-        var (mean, _) = Network.Encode(ToModelSpace(FromRows(ends, 2)));
+        var (mean, _) = Network.Encode(ToScoringSpace(FromRows(ends, 2)));
         var t = linspace(0, 1, steps).unsqueeze(1);
         var start = mean[0].unsqueeze(0);
         // zₜ = μ(a) + t (μ(b) − μ(a)), the same line as (1 − t) μ(a) + t μ(b).

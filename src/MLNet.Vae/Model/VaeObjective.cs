@@ -17,7 +17,7 @@ internal static class VaeObjective
     /// <summary>−log p(x | z) up to a constant: Σᵢ BCE(xᵢ, σ(lᵢ)) (Bernoulli) or ½ Σᵢ (x̃ᵢ − μ̃ᵢ)² (Gaussian).</summary>
     public static Tensor Reconstruction(VaeLikelihood likelihood, Tensor decoderOutput, Tensor x) => likelihood switch
     {
-        VaeLikelihood.Bernoulli => CrossEntropyRows(decoderOutput, x, weights: null),
+        VaeLikelihood.Bernoulli => CrossEntropyRows(decoderOutput, x),
         _ => SquaredDistance(decoderOutput, x).mul(Scalars.Half),
     };
 
@@ -101,16 +101,11 @@ internal static class VaeObjective
         return positive.add_(negative, Scalars.One).neg_().MoveToOuterDisposeScope();
     }
 
-    /// <summary>
-    /// Σᵢ wᵢ BCE(xᵢ, σ(lᵢ)) per row, shape [n]: the terms, then one product with the weights [d, 1] (a plain sum when
-    /// <paramref name="weights"/> is null).
-    /// </summary>
-    public static Tensor CrossEntropyRows(Tensor logits, Tensor x, Tensor? weights)
+    /// <summary>Σᵢ BCE(xᵢ, σ(lᵢ)) per row, shape [n].</summary>
+    private static Tensor CrossEntropyRows(Tensor logits, Tensor x)
     {
-        using var scope = NewDisposeScope();
-        var terms = nn.functional.binary_cross_entropy_with_logits(logits, x, reduction: nn.Reduction.None);
-        var rows = weights is null ? terms.sum(1) : terms.mm(weights).squeeze(1);
-        return rows.MoveToOuterDisposeScope();
+        using var terms = nn.functional.binary_cross_entropy_with_logits(logits, x, reduction: nn.Reduction.None);
+        return terms.sum(1);
     }
 
     /// <summary>

@@ -38,11 +38,13 @@ internal static class VaeOnnxGraph
         using var noGrad = no_grad();
         var g = new OnnxGraphBuilder(context, "Vae");
 
-        // The members share the standardization (it comes from the data), so x is computed once.
+        // The members share the standardization (it comes from the data), so x is computed once; Bernoulli values are clipped
+        // into [0, 1] (VaeModel.ToScoringSpace).
         var standardization = models.First.Standardization;
-        string x = standardization is null ? input
-            : g.Node("Div", g.Node("Sub", input, g.Constant("featureMean", standardization.Mean, 1, standardization.Mean.Length)),
-                g.Constant("featureScale", standardization.Scale, 1, standardization.Scale.Length));
+        string x = standardization is not null
+            ? g.Node("Div", g.Node("Sub", input, g.Constant("featureMean", standardization.Mean, 1, standardization.Mean.Length)),
+                g.Constant("featureScale", standardization.Scale, 1, standardization.Scale.Length))
+            : g.Node("Min", g.Node("Max", input, g.Constant("zero", 0f)), g.Constant("one", 1f));
 
         var members = models.Members.Select(member => Member(g, member, x)).ToList();
         string mean = members[0].Mean;
@@ -56,11 +58,9 @@ internal static class VaeOnnxGraph
             terms = g.Node("Mul", g.Node("Sum", members.Select(m => m.Terms).ToArray()), share);
         }
 
-        // A row the model cannot judge scores +∞ (VaeModel.Score): NaN or ±∞ anywhere, for Bernoulli a value outside [0, 1],
-        // or a score that came out NaN. Its features that caused it carry +∞ in the feature scores.
+        // A row the model cannot judge scores +∞ (VaeModel.Score): NaN or ±∞ anywhere, or a score that came out NaN. Its
+        // features that caused it carry +∞ in the feature scores.
         string badValue = g.Node("Or", g.Node("IsNaN", input), g.Node("IsInf", input));
-        if (models.Likelihood == VaeLikelihood.Bernoulli)
-            badValue = g.Node("Or", badValue, g.Node("Or", g.Node("Less", input, g.Constant("zero", 0f)), g.Node("Greater", input, g.Constant("one", 1f))));
         string badRow = g.Node("Or", g.Node("Greater", g.MaxRows(g.ToFloat(badValue)), g.Constant("half", 0.5f)), g.Node("IsNaN", score));
         string infinity = g.Constant("infinity", float.PositiveInfinity);
         string guardedScore = g.Node("Where", badRow, infinity, score);

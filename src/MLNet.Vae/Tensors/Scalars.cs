@@ -16,6 +16,7 @@ internal static class Scalars
 {
     public static readonly Scalar One = 1.0.ToScalar();
     public static readonly Scalar Half = 0.5.ToScalar();
+    public static readonly Scalar Zero = 0.0.ToScalar();
     /// <summary>Keeps log() finite at 0 (0 · log 0 = 0 in the entropy).</summary>
     public static readonly Scalar LogFloor = 1e-12.ToScalar();
 }
