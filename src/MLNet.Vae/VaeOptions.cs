@@ -31,6 +31,8 @@ public sealed class VaeOptions
         public const int AutomaticOptimizerSteps = 2000;
         /// <summary>The most epochs the automatic choice takes (tiny tables).</summary>
         public const int MaximumAutomaticEpochs = 1000;
+        /// <summary>The most epochs <see cref="VaeOptions.NumberOfEpochs"/> may ask for (a model file holds each one's record).</summary>
+        public const int MaximumEpochs = 10_000;
         /// <summary>Default of <see cref="VaeOptions.Likelihood"/>.</summary>
         public const VaeLikelihood Likelihood = VaeLikelihood.Gaussian;
         /// <summary>Default of <see cref="VaeOptions.Beta"/>: the standard VAE.</summary>
@@ -375,7 +377,8 @@ public sealed class VaeOptions
             "ConvolutionChannels must hold at least one positive channel count.");
         Require(Enum.IsDefined(Likelihood), nameof(Likelihood), $"Likelihood {(int)Likelihood} is not a VaeLikelihood value.");
         Require(double.IsFinite(Beta) && Beta >= 0, nameof(Beta), $"Beta must be a finite number >= 0, got {Beta}.");
-        Require(NumberOfEpochs is null or >= 1, nameof(NumberOfEpochs), $"NumberOfEpochs must be positive or null (automatic), got {NumberOfEpochs}.");
+        Require(NumberOfEpochs is null or (>= 1 and <= Defaults.MaximumEpochs), nameof(NumberOfEpochs),
+            $"NumberOfEpochs must be 1 to {Defaults.MaximumEpochs:N0} or null (automatic), got {NumberOfEpochs}.");
         Require(BatchSize is null or >= 1, nameof(BatchSize), $"BatchSize must be positive or null (automatic), got {BatchSize}.");
         Require(double.IsFinite(LearningRate) && LearningRate > 0, nameof(LearningRate), $"LearningRate must be a finite number > 0, got {LearningRate}.");
         Require(Contamination > 0 && Contamination <= 0.5, nameof(Contamination), $"Contamination must be in (0, 0.5], got {Contamination}.");

@@ -269,15 +269,14 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     {
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(stream);
-        stream.Write(Serialize());
+        using var leases = _models.LeaseAll();
+        VaeModelFile.Write(stream, _options, _models, Threshold, Training);
     }
 
     private byte[] Serialize()
     {
         using var leases = _models.LeaseAll();
-        using var buffer = new MemoryStream();
-        VaeModelFile.Write(buffer, _options, _models, Threshold, Training);
-        return buffer.ToArray();
+        return VaeModelFile.ToBytes(_options, _models, Threshold, Training);
     }
 
     /// <summary>Loads a model saved with <see cref="Save(string)"/>; it scores exactly as the saved one did.</summary>

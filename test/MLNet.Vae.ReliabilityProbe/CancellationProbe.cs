@@ -21,7 +21,7 @@ internal static class CancellationProbe
         {
             var ml = new MLContext(seed: 1);
             using var cancellation = new CancellationTokenSource();
-            var options = ProbeData.Options(epochs: 100_000);
+            var options = ProbeData.Options(epochs: VaeOptions.Defaults.MaximumEpochs);
             if (throughToken) options.CancellationToken = cancellation.Token;
             var estimator = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options);
             Exception? outcome = null;

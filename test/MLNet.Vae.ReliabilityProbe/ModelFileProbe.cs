@@ -30,6 +30,7 @@ internal static class ModelFileProbe
 
         var random = new Random(seed);
         int refused = 0, loaded = 0;
+        long before = Process.GetCurrentProcess().PeakWorkingSet64;
         for (int i = 0; i < count; i++)
         {
             byte[] original = bases[i % bases.Count];
@@ -44,25 +45,40 @@ internal static class ModelFileProbe
             }
             throw new ProbeFailure($"case {i} ({mutation}): {Describe(outcome)}");
         }
-        Console.WriteLine($"{crafted.Count} crafted files refused by name; {count} fuzzed files (seed {seed}): {refused} refused with InvalidDataException, {loaded} loaded and scored without NaN");
+        long grown = Process.GetCurrentProcess().PeakWorkingSet64 - before;
+        ProbeFailure.Unless(grown < MemoryBound, $"{count} fuzzed files grew the peak working set by {grown >> 20} MiB");
+        Console.WriteLine($"{crafted.Count} crafted files refused by name; {count} fuzzed files (seed {seed}, {bases.Count} models, one an ensemble): " +
+                          $"{refused} refused with InvalidDataException, {loaded} loaded and scored without NaN; peak working set grew {grown >> 20} MiB");
     }
+
+    /// <summary>How much the peak working set may grow while the probes load hostile or damaged files.</summary>
+    private const long MemoryBound = 256L << 20;
 
     /// <summary>Streams no model file should make the loader read without end or allocate for.</summary>
     public static void RunStreams()
     {
         var ml = new MLContext(seed: 1);
         byte[] model = BaseFiles(ml)[0];
-        var (json, _) = Split(model);
+        var (json, tensors) = Split(model);
         byte[] prefix = Build(json, [])[..^HashLength];
         string zip = Path.Combine(Path.GetTempPath(), $"mlnet-vae-bomb-{Environment.ProcessId}.zip");
         WriteZipBomb(ml, zip, prefix, zeros: 1L << 30);
+        // Metadata bombs within the 64 MiB limit: objects cost two bytes in the file and hundreds in memory.
+        var bombs = new (string Name, byte[] Bytes, string Expected)[]
+        {
+            ("20,000,000 empty warnings", Bomb(json, tensors, "\"Warnings\":[", "{},", 20_000_000), "holds more than 100,000 entries"),
+            ("20,000,000 empty epochs", Bomb(json, tensors, "\"History\":[", "{},", 20_000_000), "holds more than 100,000 entries"),
+            ("12,000,000 null members", Bomb(json, tensors, "\"Members\":null", "null,", 12_000_000), "holds more than 100,000 entries"),
+            ("3,000,000 nested lists", Bomb(json, tensors, "\"Warnings\":[", "[[[[[[[[[[]]]]]]]]]],", 3_000_000), "objects and lists"),
+        };
         long before = Process.GetCurrentProcess().PeakWorkingSet64;
         var clock = Stopwatch.StartNew();
+        foreach (var (name, bytes, expected) in bombs) Expect(Load(ml, bytes), expected, name);
 
         using (var zero = File.OpenRead("/dev/zero"))
             Expect(Load(ml, zero), "not an MLNet.Vae model", "/dev/zero");
 
-        Expect(Load(ml, new EndlessStream(prefix)), "more bytes than the network", "a valid header followed by endless zeros");
+        Expect(Load(ml, new EndlessStream(prefix)), "weight tensors where its metadata describes", "a valid header followed by endless zeros");
 
         string hugeJson = Regex.Replace(json, "\"HiddenSizes\":\\[[0-9,]*\\]", "\"HiddenSizes\":[10000000]");
         Expect(Load(ml, Build(hugeJson, [])), "weights end early", "3 KB declaring a hidden layer of 10,000,000");
@@ -81,8 +97,9 @@ internal static class ModelFileProbe
             File.Delete(zip);
         }
         long grown = Process.GetCurrentProcess().PeakWorkingSet64 - before;
-        ProbeFailure.Unless(grown < 256L << 20, $"the hostile streams grew the peak working set by {grown >> 20} MiB");
-        Console.WriteLine($"/dev/zero, an endless stream, a 10,000,000-wide layer and a 1 GB zip bomb refused in {clock.Elapsed.TotalSeconds:F1} s; peak working set grew {grown >> 20} MiB");
+        ProbeFailure.Unless(grown < MemoryBound, $"the hostile streams grew the peak working set by {grown >> 20} MiB");
+        Console.WriteLine($"{bombs.Length} metadata bombs, /dev/zero, an endless stream, a 10,000,000-wide layer and a 1 GB zip bomb refused in " +
+                          $"{clock.Elapsed.TotalSeconds:F1} s; peak working set grew {grown >> 20} MiB");
     }
 
     private static List<byte[]> BaseFiles(MLContext ml)
@@ -99,6 +116,10 @@ internal static class ModelFileProbe
         convolutional.ConvolutionChannels = [2];
         using (var model = ml.AnomalyDetection.Trainers.VariationalAutoencoder(convolutional)
                    .Fit(ml.Data.LoadFromEnumerable(ProbeData.Rows(32, seed: 1, unitInterval: true))))
+            files.Add(Saved(model));
+        var ensemble = ProbeData.Options(epochs: 1);
+        ensemble.NumberOfModels = 2;
+        using (var model = ml.AnomalyDetection.Trainers.VariationalAutoencoder(ensemble).Fit(ml.Data.LoadFromEnumerable(ProbeData.Rows(64, seed: 1))))
             files.Add(Saved(model));
         return files;
     }
@@ -138,7 +159,7 @@ internal static class ModelFileProbe
         yield return Json("negative scale", "\"FeatureScale\":\\[[^,\\]]*", "\"FeatureScale\":[-1", "FeatureScale");
         yield return Json("NaN mean", "\"FeatureMean\":\\[[^,\\]]*", "\"FeatureMean\":[\"NaN\"", "FeatureMean");
         yield return Json("short scale", "\"FeatureScale\":\\[[^,\\]]*,", "\"FeatureScale\":[", "FeatureScale");
-        yield return Json("hidden layer of 10,000,000", "\"HiddenSizes\":\\[[0-9,]*\\]", "\"HiddenSizes\":[10000000]", "where its metadata implies");
+        yield return Json("hidden layer of 10,000,000", "\"HiddenSizes\":\\[[0-9,]*\\]", "\"HiddenSizes\":[10000000]", "does not fit in the");
         yield return Json("hidden layer of 100,000,000", "\"HiddenSizes\":\\[[0-9,]*\\]", "\"HiddenSizes\":[100000000]", "HiddenSizes");
         yield return Json("hidden layer of 0", "\"HiddenSizes\":\\[[0-9,]*\\]", "\"HiddenSizes\":[0]", "HiddenSizes");
         yield return Json("no hidden sizes", "\"HiddenSizes\":\\[[0-9,]*\\]", "\"HiddenSizes\":null", "HiddenSizes");
@@ -159,6 +180,8 @@ internal static class ModelFileProbe
         yield return ("infinite weight", Build(json, WithFloat(tensors, float.PositiveInfinity)), "not finite");
         yield return ("one tensor fewer", Build(json, WithInt(tensors, 0, BitConverter.ToInt32(tensors) - 1)), "weight tensors");
         yield return ("rank 0", Build(json, WithRank(tensors, 0)), "rank");
+        // A name's 7-bit length prefix that never ends (BinaryReader threw FormatException).
+        yield return ("endless name length", Build(json, [.. tensors[..4], 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, .. tensors[10..]]), "length that is not valid");
         yield return ("metadata length -1", WithInt(gaussian, 12, -1), "metadata length");
         yield return ("metadata length 2^31-1", WithInt(gaussian, 12, int.MaxValue), "metadata length");
         yield return ("format version 0", WithInt(gaussian, 8, 0), "not valid");
@@ -253,6 +276,25 @@ internal static class ModelFileProbe
     {
         int length = BitConverter.ToInt32(file, 12);
         return (Encoding.UTF8.GetString(file, 16, length), file[(16 + length)..^HashLength]);
+    }
+
+    /// <summary>
+    /// A valid file whose metadata has <paramref name="copies"/> of <paramref name="item"/> inserted after <paramref name="anchor"/>
+    /// (a list opening; "null" is turned into one), built as bytes so that the probe itself does not hold it as a string.
+    /// </summary>
+    private static byte[] Bomb(string json, byte[] tensors, string anchor, string item, int copies)
+    {
+        int at = json.IndexOf(anchor, StringComparison.Ordinal);
+        if (at < 0) throw new ProbeFailure($"the anchor {anchor} is not in the metadata");
+        string head = anchor.EndsWith("null", StringComparison.Ordinal) ? json[..at] + anchor[..^4] + "[" : json[..(at + anchor.Length)];
+        string tail = anchor.EndsWith("null", StringComparison.Ordinal) ? item.TrimEnd(',') + "]" + json[(at + anchor.Length)..] : item.TrimEnd(',') + "," + json[(at + anchor.Length)..];
+        byte[] repeated = Encoding.UTF8.GetBytes(item);
+        using var metadata = new MemoryStream();
+        metadata.Write(Encoding.UTF8.GetBytes(head));
+        for (int i = 0; i < copies; i++) metadata.Write(repeated);
+        metadata.Write(Encoding.UTF8.GetBytes(tail));
+        byte[] bytes = metadata.ToArray();
+        return Rehash([.. "MLNETVAE"u8.ToArray(), .. BitConverter.GetBytes(2), .. BitConverter.GetBytes(bytes.Length), .. bytes, .. tensors]);
     }
 
     /// <summary>A file with this metadata and tensor section and a matching checksum.</summary>

@@ -40,7 +40,7 @@ public sealed class OptionsTests
     [DataRow(nameof(VaeOptions.LatentDimension), "LatentDimension must be positive or null (automatic), got 0.")]
     [DataRow(nameof(VaeOptions.HiddenLayerSizes), "HiddenLayerSizes must all be positive, got -4.")]
     [DataRow(nameof(VaeOptions.Beta), "Beta must be a finite number >= 0, got -1.")]
-    [DataRow(nameof(VaeOptions.NumberOfEpochs), "NumberOfEpochs must be positive or null (automatic), got 0.")]
+    [DataRow(nameof(VaeOptions.NumberOfEpochs), "NumberOfEpochs must be 1 to 10,000 or null (automatic), got 0.")]
     [DataRow(nameof(VaeOptions.BatchSize), "BatchSize must be positive or null (automatic), got 0.")]
     [DataRow(nameof(VaeOptions.LearningRate), "LearningRate must be a finite number > 0, got NaN.")]
     [DataRow(nameof(VaeOptions.Contamination), "Contamination must be in (0, 0.5], got 0.7.")]
