@@ -50,8 +50,9 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         ArgumentNullException.ThrowIfNull(input);
         var (columnIndex, width) = FeatureColumn.Check(input.Schema, _options.FeatureColumnName);
         var imageShape = ImageShapes.Resolve(_options, input.Schema[columnIndex], width);
-        var spec = _options.ToNetworkSpec(width, imageShape);
-        RequireBuildable(spec);
+        // A network whose shape does not depend on the rows is checked before they are read.
+        if (_options.HiddenLayerSizes is not null || _options.Architecture == VaeArchitecture.Convolutional)
+            RequireBuildable(_options.ToNetworkSpec(width, imageShape), models: 1);
 
         long seed = _options.Seed ?? _host.Rand.Next();
         var data = ReadOrScan(input, width, (int)seed);
@@ -77,6 +78,9 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         var options = _options.Resolve(width, (int)Math.Min(rowCount, int.MaxValue), automaticChoices);
         foreach (string choice in automaticChoices) channel.Info(MessageSensitivity.None, $"Automatic option: {choice}.");
         int numberOfModels = options.NumberOfModels!.Value;
+        var spec = options.ToNetworkSpec(width, imageShape);
+        RequireBuildable(spec, numberOfModels);
+        RequireMemory(spec, numberOfModels, data);
         string models = numberOfModels > 1 ? $"an ensemble of {numberOfModels} VAEs" : "a VAE";
         channel.Info(MessageSensitivity.None, $"Training {models} {spec.Describe()} ({options.Likelihood}) on {rowCount} rows ({data.Description}) for {options.NumberOfEpochs} epochs, seed {seed}.");
         // Only what the caller chose is warned about: the automatic choices are made to suit the data.
@@ -217,24 +221,53 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
             $"{options.Contamination:G3} is {threshold} and no row could be told from another. {advice}");
     }
 
-    /// <summary>Refuses, before any memory is reserved, a network larger than <see cref="VaeNetworkSpec.MaximumParameters"/>.</summary>
-    private static void RequireBuildable(VaeNetworkSpec spec)
+    /// <summary>
+    /// Refuses, before any network is built, <paramref name="models"/> networks holding more than
+    /// <see cref="VaeNetworkSpec.MaximumParameters"/> weights in all (a model file holds no more).
+    /// </summary>
+    private static void RequireBuildable(VaeNetworkSpec spec, int models)
     {
-        long parameters;
+        long parameters = ParameterCount(spec);
+        long total = parameters > long.MaxValue / models ? long.MaxValue : parameters * models;
+        if (total > VaeNetworkSpec.MaximumParameters)
+        {
+            string each = models > 1 ? $"{models} VAEs {spec.Describe()} would hold {parameters:N0} weights each" : $"A VAE {spec.Describe()} would hold {parameters:N0} weights";
+            throw new InvalidOperationException(
+                $"{each}, more than the {VaeNetworkSpec.MaximumParameters:N0} the library builds in all " +
+                "(training needs four float32 copies of them). For rows this wide use smaller HiddenLayerSizes" + (models > 1 ? " or fewer NumberOfModels" : "") +
+                ", or for images the convolutional architecture (VaeArchitecture.Convolutional), or reduce the input first (e.g. mlContext.Transforms.ProjectToPrincipalComponents).");
+        }
+    }
+
+    private static long ParameterCount(VaeNetworkSpec spec)
+    {
         try
         {
-            parameters = spec.ParameterCount();
+            return spec.ParameterCount();
         }
         catch (OverflowException)
         {
-            parameters = long.MaxValue;
+            return long.MaxValue;
         }
-        if (parameters > VaeNetworkSpec.MaximumParameters)
+    }
+
+    /// <summary>
+    /// Refuses a Fit that would need more memory than the process can have (<see cref="GCMemoryInfo.TotalAvailableMemoryBytes"/>:
+    /// the machine's, or a container's or GCHeapHardLimit's limit): every model's weights and its managed copy for one-row
+    /// scoring, the gradients and Adam's two moments of the model in training, the training rows held in memory.
+    /// </summary>
+    private static void RequireMemory(VaeNetworkSpec spec, int models, TrainingData data)
+    {
+        long weightBytes = ParameterCount(spec) * sizeof(float);
+        long dataBytes = data is TrainingData.InMemory ? data.RowCount * spec.InputWidth * sizeof(float) : 0;
+        long needed = weightBytes * (2L * models + 3) + dataBytes;
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (needed > available)
         {
             throw new InvalidOperationException(
-                $"A VAE {spec.Describe()} would hold {parameters:N0} weights, more than the {VaeNetworkSpec.MaximumParameters:N0} the library builds " +
-                "(training needs four float32 copies of them). For rows this wide use smaller HiddenLayerSizes, or for images " +
-                "the convolutional architecture (VaeArchitecture.Convolutional), or reduce the input first (e.g. mlContext.Transforms.ProjectToPrincipalComponents).");
+                $"Training {models} VAE(s) {spec.Describe()} needs about {needed / (1024.0 * 1024 * 1024):F1} GiB ({weightBytes / (1024.0 * 1024):N0} MiB of weights " +
+                $"a model, held several times during training), more than the {available / (1024.0 * 1024 * 1024):F1} GiB this process can use. " +
+                "Use smaller HiddenLayerSizes, fewer NumberOfModels, or reduce the input first (e.g. mlContext.Transforms.ProjectToPrincipalComponents).");
         }
     }
 

@@ -94,7 +94,8 @@ public sealed class VaeOptions
 
     /// <summary>
     /// Widths of the encoder's hidden layers, input side first; the decoder mirrors them. Null (the default) picks one
-    /// hidden layer of width min(400, max(2 · latent dimension, inputWidth / 2)) when the input width is known.
+    /// hidden layer of width min(400, max(2 · latent dimension, inputWidth / 2)), and no wider than max(2 · latent dimension,
+    /// training rows), at Fit.
     /// </summary>
     public int[]? HiddenLayerSizes { get; set; }
 
@@ -274,8 +275,18 @@ public sealed class VaeOptions
     }
 
     /// <summary>The hidden layer widths for an input of <paramref name="inputWidth"/> features.</summary>
-    internal int[] ResolveHiddenLayerSizes(int inputWidth) => HiddenLayerSizes?.ToArray()
-        ?? [Math.Min(Defaults.MaximumAutomaticHiddenSize, Math.Max(2 * LatentFor(inputWidth), inputWidth / 2))];
+    /// <remarks>
+    /// Automatic: one layer of min(400, max(2L, d / 2)) units, and no more than max(2L, rows) when the row count is known: a
+    /// layer wider than the rows adds weights the rows cannot fit (3 rows of 100,000 columns took a 400-wide layer, 80 million
+    /// weights a model, 99 s and 12 GB).
+    /// </remarks>
+    internal int[] ResolveHiddenLayerSizes(int inputWidth, long? rowCount = null)
+    {
+        if (HiddenLayerSizes is not null) return HiddenLayerSizes.ToArray();
+        int latent2 = 2 * LatentFor(inputWidth);
+        int width = Math.Min(Defaults.MaximumAutomaticHiddenSize, Math.Max(latent2, inputWidth / 2));
+        return [rowCount is long rows ? (int)Math.Min(width, Math.Max(latent2, rows)) : width];
+    }
 
     /// <summary>The latent dimension for rows of <paramref name="inputWidth"/> values: the option, or the automatic choice.</summary>
     internal int LatentFor(int inputWidth) => LatentDimension ?? Math.Clamp((inputWidth + 1) / 2, 1, Defaults.MaximumAutomaticLatentDimension);
@@ -294,8 +305,9 @@ public sealed class VaeOptions
         }
         if (HiddenLayerSizes is null && Architecture == VaeArchitecture.Mlp)
         {
-            resolved.HiddenLayerSizes = resolved.ResolveHiddenLayerSizes(inputWidth);
-            choices.Add($"HiddenLayerSizes = [{resolved.HiddenLayerSizes[0]}]: max(2 x latent, {inputWidth} features / 2), at most {Defaults.MaximumAutomaticHiddenSize}");
+            resolved.HiddenLayerSizes = resolved.ResolveHiddenLayerSizes(inputWidth, rowCount);
+            choices.Add($"HiddenLayerSizes = [{resolved.HiddenLayerSizes[0]}]: max(2 x latent, {inputWidth} features / 2), at most {Defaults.MaximumAutomaticHiddenSize} " +
+                        $"and at most max(2 x latent, {rowCount} rows)");
         }
         if (ScoreKind is null)
         {

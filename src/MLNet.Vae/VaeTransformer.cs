@@ -194,15 +194,24 @@ public sealed class VaeTransformer : ITransformer, IDisposable
         return Split(terms, rows.Count);
     }
 
+    /// <summary>The most values <see cref="Generate"/> returns in one call: 2²⁸ floats, 1 GiB.</summary>
+    public const long MaximumGeneratedValues = 1L << 28;
+
     /// <summary>
     /// Generates <paramref name="count"/> new rows: draws z ~ N(0, I) with <paramref name="seed"/> and returns the decoded
     /// mean in the input's units (pixel intensities in [0, 1] for Bernoulli). The same seed gives the same rows. For an
     /// ensemble, with its first model.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is not positive, or the rows would hold more than
+    /// <see cref="MaximumGeneratedValues"/> values (generate them in several calls, with different seeds).</exception>
     public float[][] Generate(int count, int seed = 0)
     {
         ThrowIfDisposed();
         if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), $"count must be positive, got {count}.");
+        if ((long)count * InputWidth > MaximumGeneratedValues)
+            throw new ArgumentOutOfRangeException(nameof(count),
+                $"count {count:N0} asks for {(long)count * InputWidth:N0} values ({InputWidth:N0} a row), more than the {MaximumGeneratedValues:N0} (1 GiB) one call " +
+                $"returns: generate at most {MaximumGeneratedValues / InputWidth:N0} rows a call, with a different seed each time.");
         return Split(_models.First.Generate(count, seed), count);
     }
 

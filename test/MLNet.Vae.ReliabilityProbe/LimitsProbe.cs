@@ -29,7 +29,7 @@ internal static class LimitsProbe
         var clock = Stopwatch.StartNew();
         try
         {
-            ml.AnomalyDetection.Trainers.VariationalAutoencoder(new VaeOptions { NumberOfEpochs = 1 }).Fit(Wide(ml, ImageWidth, rows: 2));
+            ml.AnomalyDetection.Trainers.VariationalAutoencoder(new VaeOptions { NumberOfEpochs = 1, HiddenLayerSizes = [400] }).Fit(Wide(ml, ImageWidth, rows: 2));
             throw new ProbeFailure($"an MLP on rows of {ImageWidth} values was built");
         }
         catch (InvalidOperationException e) when (e.Message.Contains("weights", StringComparison.Ordinal) && e.Message.Contains("Convolutional", StringComparison.Ordinal))
@@ -47,6 +47,22 @@ internal static class LimitsProbe
             var scores = model.Transform(Wide(ml, ImageWidth, rows: 2)).GetColumn<float>("Score").ToArray();
             ProbeFailure.Unless(scores.All(float.IsFinite), "the convolutional network scored a wide row non-finite");
             Console.WriteLine($"convolutional VAE on 3x448x448 rows: trained and scored ({scores[0]:G4})");
+        }
+
+        using (var small = ProbeData.Fit(ml, rows: 50, epochs: 1))
+        {
+            // Generate(int.MaxValue) asked libtorch for 68 GB.
+            before = Process.GetCurrentProcess().PeakWorkingSet64;
+            try
+            {
+                small.Generate(int.MaxValue);
+                throw new ProbeFailure("Generate(int.MaxValue) returned");
+            }
+            catch (ArgumentOutOfRangeException e) when (e.ParamName == "count" && e.Message.Contains("rows a call", StringComparison.Ordinal))
+            {
+            }
+            grown = Process.GetCurrentProcess().PeakWorkingSet64 - before;
+            ProbeFailure.Unless(grown < 64L << 20, $"Generate(int.MaxValue) grew the peak working set by {grown >> 20} MiB before refusing");
         }
 
         try
@@ -69,7 +85,29 @@ internal static class LimitsProbe
         catch (InvalidOperationException e) when (e.Message.Contains("holds out no row", StringComparison.Ordinal))
         {
         }
-        Console.WriteLine("an overflowing image shape and an empty validation split are refused");
+        Console.WriteLine("Generate(int.MaxValue), an overflowing image shape and an empty validation split are refused");
+    }
+
+    /// <summary>
+    /// Run with DOTNET_GCHeapHardLimit below what the Fit needs: refused before training with what to change, instead of an
+    /// out-of-memory kill part way.
+    /// </summary>
+    public static void RunMemoryLimit()
+    {
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        ProbeFailure.Unless(available < 1L << 30, $"run this probe with DOTNET_GCHeapHardLimit below 1 GiB (the process may use {available >> 20} MiB)");
+        var ml = new MLContext(seed: 1);
+        try
+        {
+            // 2 x 4,000 x 4,000 weights, 128 MB a copy: five copies are more than the limit.
+            using var model = ml.AnomalyDetection.Trainers.VariationalAutoencoder(new VaeOptions { HiddenLayerSizes = [4000], NumberOfEpochs = 1, Seed = 1 })
+                .Fit(Wide(ml, 4000, rows: 50));
+            throw new ProbeFailure($"a Fit needing more than the {available >> 20} MiB the process may use trained");
+        }
+        catch (InvalidOperationException e) when (e.Message.Contains("more than the", StringComparison.Ordinal) && e.Message.Contains("GiB this process can use", StringComparison.Ordinal))
+        {
+            Console.WriteLine($"refused under a {available >> 20} MiB limit: {e.Message}");
+        }
     }
 
     private sealed class WideRow

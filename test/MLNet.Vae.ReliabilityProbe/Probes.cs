@@ -13,6 +13,7 @@ internal static class Probes
         ["untrusted-streams"] = _ => ModelFileProbe.RunStreams(),
         ["cancellation"] = _ => CancellationProbe.Run(),
         ["limits"] = _ => LimitsProbe.Run(),
+        ["memory-limit"] = _ => LimitsProbe.RunMemoryLimit(),
         ["side-effects"] = _ => SideEffectsProbe.Run(),
         ["concurrency"] = _ => ConcurrencyProbe.Run(),
         ["mkl-dispatch"] = _ => MklDispatchProbe.Run(),

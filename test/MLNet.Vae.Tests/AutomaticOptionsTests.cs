@@ -56,6 +56,18 @@ public sealed class AutomaticOptionsTests
     }
 
     [TestMethod]
+    public void AutomaticHiddenLayer_IsNoWiderThanTheRows_WhenTheyAreFewerThanItsWidth()
+    {
+        // 3 rows of 100,000 columns took a 400-wide layer: 80 million weights a model, 99 s and 12 GB.
+        var choices = new List<string>();
+        CollectionAssert.AreEqual(new[] { 40 }, new VaeOptions().Resolve(100_000, rowCount: 3, choices).HiddenLayerSizes, "max(2 x latent 20, 3 rows)");
+        CollectionAssert.AreEqual(new[] { 300 }, new VaeOptions().Resolve(100_000, rowCount: 300, choices).HiddenLayerSizes);
+        CollectionAssert.AreEqual(new[] { 392 }, new VaeOptions().Resolve(784, rowCount: 6000, choices).HiddenLayerSizes, "images: unchanged");
+        CollectionAssert.AreEqual(new[] { 114 }, new VaeOptions().Resolve(228, rowCount: 325, choices).HiddenLayerSizes, "a wide, short table: unchanged");
+        CollectionAssert.AreEqual(new[] { 500 }, new VaeOptions { HiddenLayerSizes = [500] }.Resolve(100_000, rowCount: 3, choices).HiddenLayerSizes, "a chosen width stays");
+    }
+
+    [TestMethod]
     public void AutomaticEpochs_AimAtAFixedNumberOfSteps_WhateverTheRowCount()
     {
         var options = new VaeOptions();

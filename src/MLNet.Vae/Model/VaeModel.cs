@@ -442,13 +442,23 @@ internal sealed class VaeModel : IDisposable
         return TensorCopy.ToArray(ToInputSpace(Network.Decode(mean)));
     }
 
-    /// <summary>Decodes <paramref name="count"/> codes z ~ N(0, I) drawn with <paramref name="seed"/>: generated rows' means, [count × d].</summary>
+    /// <summary>
+    /// Decodes <paramref name="count"/> codes z ~ N(0, I) drawn with <paramref name="seed"/>: generated rows' means, [count × d].
+    /// The codes are drawn at once and decoded <see cref="ScoringBatchRows"/> at a time, so libtorch holds one batch's layers.
+    /// </summary>
     public float[] Generate(int count, long seed)
     {
         using var inference = new Inference(this);
         using var generator = new Generator((ulong)seed);
-        var z = randn([count, LatentDimension], generator: generator);
-        return TensorCopy.ToArray(ToInputSpace(Network.Decode(z)));
+        using var z = randn([count, LatentDimension], generator: generator);
+        var rows = new float[(long)count * InputWidth];
+        for (int start = 0; start < count; start += ScoringBatchRows)
+        {
+            using var batch = NewDisposeScope();
+            int n = Math.Min(ScoringBatchRows, count - start);
+            TensorCopy.CopyTo(ToInputSpace(Network.Decode(z.narrow(0, start, n))), rows.AsSpan(start * InputWidth, n * InputWidth));
+        }
+        return rows;
     }
 
     /// <summary>

@@ -34,6 +34,10 @@ public sealed class ReliabilityTests
     public void Limits_AreCheckedAtTheDoor() => AssertHolds("limits");
 
     [TestMethod]
+    public void Fit_NeedingMoreMemoryThanTheProcessMayUse_IsRefusedBeforeTraining() =>
+        AssertHolds(new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x20000000" }, "memory-limit");
+
+    [TestMethod]
     public void FitAndSave_LeaveNoGlobalSideEffectsAndNoDamagedFile() => AssertHolds("side-effects");
 
     [TestMethod]
