@@ -1,25 +1,46 @@
 using System.Globalization;
+using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNet.Vae.Onnx;
 
 namespace MLNet.Vae.Cli;
 
+/// <summary>How much the tool says on standard error besides errors.</summary>
+internal enum Verbosity
+{
+    /// <summary>Errors only.</summary>
+    Quiet,
+    /// <summary>Warnings, and progress: a bar on a terminal, else a line every 10 seconds and one as each model ends.</summary>
+    Normal,
+    /// <summary>Also one line per epoch, naming the model of an ensemble.</summary>
+    Verbose,
+}
+
 /// <summary>
 /// What each command does. A model file is an ML.NET model (mlContext.Model.Save): for a CSV, the VAE over a Features
-/// vector whose slot names are the CSV's columns; for images, the pixel pipeline followed by the VAE.
+/// vector whose slot names are the CSV's columns; for images, the pixel pipeline followed by the VAE. Every file the tool
+/// writes is written whole or not at all (<see cref="OutputFile"/>), and never over one of the command's inputs.
 /// </summary>
-internal sealed class Commands(TextWriter output, TextWriter error)
+internal sealed class Commands(TextWriter output, TextWriter error, Verbosity verbosity = Verbosity.Normal, TextReader? standardInput = null)
 {
+    /// <summary>Rows generated a batch when writing a CSV: rows beyond the first batch come from the seeds after --seed.</summary>
+    public const int GenerateBatchRows = 10_000;
+    /// <summary>The most images a PNG grid holds.</summary>
+    public const int MaximumGridImages = 1024;
+
     private readonly MLContext _ml = new(seed: 1);
 
     public sealed record TrainSettings(string Data, string Model, string? LabelColumn, int? Latent, int? Epochs, string Likelihood,
-        string Architecture, double Contamination, int ImageSize, bool Grayscale, int Seed, string? Report, bool PValues = false, int PriorComponents = 0, int? Models = null, double? TrimmedFraction = null, string Score = "auto");
+        string Architecture, double Contamination, int ImageSize, bool Grayscale, int Seed, string? Report, bool PValues = false, int PriorComponents = 0,
+        int? Models = null, double? TrimmedFraction = null, string Score = "auto", CsvReading? Reading = null);
 
     public int Train(TrainSettings settings)
     {
-        var input = InputData.Load(_ml, settings.Data, settings.LabelColumn);
-        int width = input.FeatureNames?.Length ?? 0;
+        OutputFile.Check(settings.Model, "--model", settings.Data);
+        if (settings.Report is not null) CheckReportFolder(settings.Report, "--report");
+        var input = InputData.Load(_ml, settings.Data, (settings.Reading ?? new CsvReading()) with { LabelColumn = settings.LabelColumn }, standardInput);
+        var progress = new ProgressLog(error, verbosity);
         var options = new VaeOptions
         {
             FeatureColumnName = input.IsImages ? InputData.Pixels : InputData.Features,
@@ -30,53 +51,58 @@ internal sealed class Commands(TextWriter output, TextWriter error)
                 "auto" => input.IsImages ? VaeLikelihood.Bernoulli : VaeLikelihood.Gaussian,
                 "bernoulli" => VaeLikelihood.Bernoulli,
                 "gaussian" => VaeLikelihood.Gaussian,
-                _ => throw new CliException($"--likelihood must be auto, bernoulli or gaussian, got '{settings.Likelihood}'."),
+                _ => throw new UsageException($"--likelihood must be auto, bernoulli or gaussian, got '{settings.Likelihood}'."),
             },
             Architecture = settings.Architecture switch
             {
                 "mlp" => VaeArchitecture.Mlp,
                 "conv" when input.IsImages => VaeArchitecture.Convolutional,
-                "conv" => throw new CliException("--architecture conv needs a folder of images."),
-                _ => throw new CliException($"--architecture must be mlp or conv, got '{settings.Architecture}'."),
+                "conv" => throw new UsageException("--architecture conv needs a folder of images."),
+                _ => throw new UsageException($"--architecture must be mlp or conv, got '{settings.Architecture}'."),
             },
             Contamination = settings.Contamination,
             Seed = settings.Seed,
-            Progress = new ConsoleProgress(error),
+            Progress = progress,
+            TrainingProgress = progress,
             PValueColumnName = settings.PValues ? "PValue" : null,
             PriorComponents = settings.PriorComponents,
             NumberOfModels = settings.Models,
             TrimmedFraction = settings.TrimmedFraction,
             ScoreKind = ScoreKind(settings.Score),
         };
-        var bar = new ProgressRelay();
-        options.TrainingProgress = bar;
         IEstimator<ITransformer> pipeline = new VaeEstimator(_ml, options);
         if (input.IsImages) pipeline = InputData.ImagePipeline(_ml, settings.ImageSize, settings.Grayscale).Append(pipeline);
-        var model = TerminalProgress.Run(error, "training", update =>
+        var model = progress.Run(() => pipeline.Fit(input.Data));
+        try
         {
-            bar.Target = p => update(p.FractionDone, $"training: {p}");
-            return pipeline.Fit(input.Data);
-        });
-        var vae = FindVae(model);
-        _ml.Model.Save(model, input.Data.Schema, settings.Model);
-        string trained = vae.NumberOfModels > 1 ? $"Trained an ensemble of {vae.NumberOfModels} VAEs" : "Trained";
-        output.WriteLine($"{trained} on {input.RowNames.Count} {(input.IsImages ? "images" : "rows")}: final loss {vae.Training.History[^1].Loss:G5}, threshold {vae.Threshold:G5}; model saved to {settings.Model}.");
-        foreach (var warning in vae.Training.Warnings) error.WriteLine($"warning ({warning.Kind}): {warning.Message}");
-        if (settings.Report is not null)
-        {
-            var report = vae.WriteTrainingReport(settings.Report, model is VaeTransformer ? input.Data : Prefix(model).Transform(input.Data),
-                new Reporting.VaeReportOptions { Title = $"MLNet.Vae: {Path.GetFileName(settings.Data)}" });
-            output.WriteLine($"Report written to {report.HtmlPath}.");
+            var vae = FindVae(model);
+            OutputFile.Write(settings.Model, stream => _ml.Model.Save(model, input.Data.Schema, stream), output);
+            string trained = vae.NumberOfModels > 1 ? $"Trained an ensemble of {vae.NumberOfModels} VAEs" : "Trained";
+            Summary(settings.Model, $"{trained} on {input.RowNames.Count} {(input.IsImages ? "images" : "rows")}: final loss {vae.Training.History[^1].Loss:G5}, " +
+                                    $"threshold {vae.Threshold:G5}; model saved to {settings.Model}.");
+            if (verbosity != Verbosity.Quiet)
+                foreach (var warning in vae.Training.Warnings) error.WriteLine($"warning ({warning.Kind}): {warning.Message}");
+            if (settings.Report is not null)
+            {
+                var report = vae.WriteTrainingReport(settings.Report, model is VaeTransformer ? input.Data : Prefix(model).Transform(input.Data),
+                    new Reporting.VaeReportOptions { Title = $"MLNet.Vae: {Path.GetFileName(settings.Data)}" });
+                Summary(settings.Model, $"Report written to {report.HtmlPath}.");
+            }
         }
-        Dispose(model);
+        finally
+        {
+            Dispose(model);
+        }
         return 0;
     }
 
     /// <param name="modelPath">The model file.</param>
-    /// <param name="dataPath">The CSV file or image folder to score.</param>
-    /// <param name="outPath">The CSV file to write.</param>
+    /// <param name="dataPath">The CSV file or image folder to score ("-": standard input).</param>
+    /// <param name="outPath">The CSV file to write ("-": standard output).</param>
     /// <param name="featureScores">Also write each feature's share of the reconstruction error, one column per feature.</param>
-    public int Score(string modelPath, string dataPath, string outPath, bool featureScores = false) => Apply(modelPath, dataPath, outPath, (vae, scored, rowNames) =>
+    /// <param name="reading">How to read a CSV.</param>
+    public int Score(string modelPath, string dataPath, string outPath, bool featureScores = false, CsvReading? reading = null) =>
+        Apply(modelPath, dataPath, outPath, reading, (vae, scored, rowNames) =>
     {
         var (scores, labels, pValues) = ReadScores(vae, scored, rowNames.Count);
         float[][] terms = [];
@@ -88,10 +114,10 @@ internal sealed class Commands(TextWriter output, TextWriter error)
             var names = InputData.FeatureNamesOf(scored.Schema) ?? Enumerable.Range(0, vae.InputWidth).Select(i => $"f{i}").ToArray();
             header.AddRange(names.Select(n => $"{n}_score"));
         }
-        CsvTable.Write(outPath, header,
+        OutputFile.WriteText(outPath, writer => CsvTable.Write(writer, header,
             rowNames.Select((name, i) => new[] { name, CsvTable.Number(scores[i]), labels[i] ? "1" : "0" }
                 .Concat(pValues is null ? [] : [CsvTable.Number(pValues[i])])
-                .Concat(featureScores ? terms[i].Select(CsvTable.Number) : [])));
+                .Concat(featureScores ? terms[i].Select(CsvTable.Number) : []))), output);
         return $"Scored {scores.Length} rows ({labels.Count(l => l)} above the threshold {vae.Threshold:G5}) into {outPath}.";
     });
 
@@ -106,7 +132,7 @@ internal sealed class Commands(TextWriter output, TextWriter error)
         var scores = new float[rows];
         var labels = new bool[rows];
         var pValues = o.PValueColumnName is null ? null : new float[rows];
-        return TerminalProgress.Run(error, "scoring", update =>
+        return TerminalProgress.Run(verbosity == Verbosity.Quiet ? TextWriter.Null : error, "scoring", update =>
         {
             using var cursor = scored.GetRowCursor(columns);
             var score = cursor.GetGetter<float>(columns[0]);
@@ -123,85 +149,146 @@ internal sealed class Commands(TextWriter output, TextWriter error)
         });
     }
 
-    public int Encode(string modelPath, string dataPath, string outPath) => Apply(modelPath, dataPath, outPath, (vae, scored, rowNames) =>
+    public int Encode(string modelPath, string dataPath, string outPath, CsvReading? reading = null) => Apply(modelPath, dataPath, outPath, reading, (vae, scored, rowNames) =>
     {
         var latent = scored.GetColumn<float[]>(vae.Options.LatentColumnName).ToArray();
-        CsvTable.Write(outPath, new[] { "row" }.Concat(Enumerable.Range(0, vae.LatentDimension).Select(j => $"z{j}")),
-            rowNames.Select((name, i) => new[] { name }.Concat(latent[i].Select(CsvTable.Number))));
+        OutputFile.WriteText(outPath, writer => CsvTable.Write(writer, new[] { "row" }.Concat(Enumerable.Range(0, vae.LatentDimension).Select(j => $"z{j}")),
+            rowNames.Select((name, i) => new[] { name }.Concat(latent[i].Select(CsvTable.Number)))), output);
         return $"Encoded {latent.Length} rows into {vae.LatentDimension} latent features in {outPath}.";
     });
 
     /// <summary>Saves the model with the threshold that flags <paramref name="falsePositiveRate"/> of the normal rows (VaeTransformer.WithFalsePositiveRate).</summary>
-    public int Calibrate(string modelPath, string normalPath, double falsePositiveRate, string outPath)
+    public int Calibrate(string modelPath, string normalPath, double falsePositiveRate, string outPath, CsvReading? reading = null)
     {
+        OutputFile.Check(outPath, "--out", modelPath, normalPath);
         var (model, inputSchema) = Load(modelPath);
-        var vae = FindVae(model);
-        var normal = LoadMatching(inputSchema, normalPath);
-        var features = model is VaeTransformer ? normal.Data : Prefix(model).Transform(normal.Data);
-        var calibrated = vae.WithFalsePositiveRate(features, falsePositiveRate);
-        ITransformer result = model is VaeTransformer ? calibrated
-            : new TransformerChain<ITransformer>(((IEnumerable<ITransformer>)model).SkipLast(1).Append(calibrated).ToArray());
-        _ml.Model.Save(result, inputSchema, outPath);
-        output.WriteLine($"Threshold {vae.Threshold:G5} -> {calibrated.Threshold:G5}: flags {falsePositiveRate:P1} of the {normal.RowNames.Count} normal rows; model saved to {outPath}.");
-        calibrated.Dispose();
-        Dispose(model);
+        try
+        {
+            var vae = FindVae(model);
+            var normal = LoadMatching(inputSchema, normalPath, reading);
+            var features = model is VaeTransformer ? normal.Data : Prefix(model).Transform(normal.Data);
+            using var calibrated = vae.WithFalsePositiveRate(features, falsePositiveRate);
+            ITransformer result = model is VaeTransformer ? calibrated
+                : new TransformerChain<ITransformer>(((IEnumerable<ITransformer>)model).SkipLast(1).Append(calibrated).ToArray());
+            OutputFile.Write(outPath, stream => _ml.Model.Save(result, inputSchema, stream), output);
+            Summary(outPath, $"Threshold {vae.Threshold:G5} -> {calibrated.Threshold:G5}: flags {falsePositiveRate:P1} of the {normal.RowNames.Count} normal rows; model saved to {outPath}.");
+        }
+        finally
+        {
+            Dispose(model);
+        }
         return 0;
     }
 
     /// <summary>Writes the model's VAE alone as ONNX: input Features (the feature vector), outputs its columns (docs/onnx.md).</summary>
     public int ExportOnnx(string modelPath, string outPath)
     {
+        OutputFile.Check(outPath, "--out", modelPath);
         var (model, _) = Load(modelPath);
-        var vae = FindVae(model);
-        vae.ExportToOnnx(_ml, outPath);
-        var o = vae.Options;
-        var outputs = new[] { o.LatentColumnName, o.ScoreColumnName, o.PredictedLabelColumnName, o.PValueColumnName, o.FeatureScoresColumnName }.OfType<string>();
-        output.WriteLine($"Exported the VAE ({vae.NetworkDescription}) to {outPath}: input '{o.FeatureColumnName}' [n, {vae.InputWidth}], " +
-                         $"outputs {string.Join(", ", outputs.Select(name => name + ".output"))}.");
-        Dispose(model);
+        try
+        {
+            var vae = FindVae(model);
+            OutputFile.Write(outPath, stream => vae.ExportToOnnx(_ml, stream), output);
+            var o = vae.Options;
+            var outputs = new[] { o.LatentColumnName, o.ScoreColumnName, o.PredictedLabelColumnName, o.PValueColumnName, o.FeatureScoresColumnName }.OfType<string>();
+            Summary(outPath, $"Exported the VAE ({vae.NetworkDescription}) to {outPath}: input '{o.FeatureColumnName}' [n, {vae.InputWidth}], " +
+                             $"outputs {string.Join(", ", outputs.Select(name => name + ".output"))}.");
+        }
+        finally
+        {
+            Dispose(model);
+        }
         return 0;
     }
 
+    /// <summary>
+    /// Rows (a CSV, written <see cref="GenerateBatchRows"/> at a time so that any count runs in bounded memory; batch k after
+    /// the first from seed + k) or images (a PNG grid of at most <see cref="MaximumGridImages"/>).
+    /// </summary>
     public int Generate(string modelPath, int count, int seed, string outPath)
     {
-        if (count < 1) throw new CliException($"--count must be positive, got {count}.");
+        if (count < 1) throw new UsageException($"--count must be positive, got {count}.");
+        OutputFile.Check(outPath, "--out", modelPath);
         var (model, inputSchema) = Load(modelPath);
-        var vae = FindVae(model);
-        var rows = vae.Generate(count, seed);
-        if (vae.ImageShape is { } shape)
+        try
         {
-            if (!outPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase)) throw new CliException("An image model generates a PNG grid: give --out a .png file.");
-            VaeImageWriter.WriteGrid(outPath, shape, rows.Chunk(8).Select(r => (IReadOnlyList<float[]>)r).ToList(), scale: Math.Max(1, 84 / shape.Height));
+            var vae = FindVae(model);
+            if (vae.ImageShape is { } shape)
+            {
+                if (!outPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase)) throw new UsageException("An image model generates a PNG grid: give --out a .png file.");
+                if (count > MaximumGridImages) throw new UsageException($"--count {count:N0}: a PNG grid holds at most {MaximumGridImages:N0} images.");
+                var images = vae.Generate(count, seed);
+                OutputFile.Write(outPath, stream => VaeImageWriter.WriteGrid(stream, shape, images.Chunk(8).Select(r => (IReadOnlyList<float[]>)r).ToList(),
+                    scale: Math.Max(1, 84 / shape.Height)), output);
+            }
+            else
+            {
+                var names = InputData.FeatureNamesOf(inputSchema) ?? Enumerable.Range(0, vae.InputWidth).Select(i => $"f{i}").ToArray();
+                int batchRows = (int)Math.Max(1, Math.Min(GenerateBatchRows, VaeTransformer.MaximumGeneratedValues / vae.InputWidth));
+                OutputFile.WriteText(outPath, writer =>
+                {
+                    CsvTable.WriteRow(writer, names);
+                    for (int done = 0, batch = 0; done < count; done += batchRows, batch++)
+                        foreach (var row in vae.Generate(Math.Min(batchRows, count - done), seed + batch)) CsvTable.WriteRow(writer, row.Select(CsvTable.Number));
+                }, output);
+            }
+            Summary(outPath, $"Generated {count} {(vae.ImageShape is null ? "rows" : "images")} from the prior into {outPath}.");
         }
-        else
+        finally
         {
-            var names = InputData.FeatureNamesOf(inputSchema) ?? Enumerable.Range(0, vae.InputWidth).Select(i => $"f{i}").ToArray();
-            CsvTable.Write(outPath, names, rows.Select(r => r.Select(CsvTable.Number)));
+            Dispose(model);
         }
-        output.WriteLine($"Generated {count} {(vae.ImageShape is null ? "rows" : "images")} from the prior into {outPath}.");
-        Dispose(model);
         return 0;
     }
 
-    public int Report(string modelPath, string dataPath, string outFolder)
+    public int Report(string modelPath, string dataPath, string outFolder, CsvReading? reading = null)
     {
+        CheckReportFolder(outFolder, "--out");
         var (model, inputSchema) = Load(modelPath);
-        var input = LoadMatching(inputSchema, dataPath);
-        var vae = FindVae(model);
-        var data = model is VaeTransformer ? input.Data : Prefix(model).Transform(input.Data);
-        var report = vae.WriteTrainingReport(outFolder, data, new Reporting.VaeReportOptions { Title = $"MLNet.Vae: {Path.GetFileName(modelPath)}" });
-        output.WriteLine($"Report written to {report.HtmlPath} ({report.Charts.Count} pictures).");
-        Dispose(model);
+        try
+        {
+            var input = LoadMatching(inputSchema, dataPath, reading);
+            var vae = FindVae(model);
+            var data = model is VaeTransformer ? input.Data : Prefix(model).Transform(input.Data);
+            var report = vae.WriteTrainingReport(outFolder, data, new Reporting.VaeReportOptions { Title = $"MLNet.Vae: {Path.GetFileName(modelPath)}" });
+            output.WriteLine($"Report written to {report.HtmlPath} ({report.Charts.Count} pictures).");
+        }
+        finally
+        {
+            Dispose(model);
+        }
         return 0;
     }
 
-    private int Apply(string modelPath, string dataPath, string outPath, Func<VaeTransformer, IDataView, IReadOnlyList<string>, string> write)
+    private int Apply(string modelPath, string dataPath, string outPath, CsvReading? reading, Func<VaeTransformer, IDataView, IReadOnlyList<string>, string> write)
     {
+        OutputFile.Check(outPath, "--out", modelPath, dataPath);
         var (model, inputSchema) = Load(modelPath);
-        var input = LoadMatching(inputSchema, dataPath);
-        output.WriteLine(write(FindVae(model), model.Transform(input.Data), input.RowNames));
-        Dispose(model);
+        try
+        {
+            var input = LoadMatching(inputSchema, dataPath, reading);
+            Summary(outPath, write(FindVae(model), model.Transform(input.Data), input.RowNames));
+        }
+        finally
+        {
+            Dispose(model);
+        }
         return 0;
+    }
+
+    /// <summary>A command's closing line: on standard output, or on standard error when standard output carries the result.</summary>
+    private void Summary(string outPath, string line)
+    {
+        if (outPath == OutputFile.StandardStream) { if (verbosity != Verbosity.Quiet) error.WriteLine(line); }
+        else output.WriteLine(line);
+    }
+
+    /// <summary>The report folder, or the folder it is to be made in, must exist and be writable: checked before any work.</summary>
+    private static void CheckReportFolder(string folder, string flag)
+    {
+        string full = Path.GetFullPath(folder);
+        if (File.Exists(full)) throw new CliException($"{flag} '{folder}' is a file, not a folder.");
+        OutputFile.Check(Directory.Exists(full) ? Path.Combine(full, "index.html") : full, flag);
     }
 
     private (ITransformer Model, DataViewSchema InputSchema) Load(string path)
@@ -213,36 +300,37 @@ internal sealed class Commands(TextWriter output, TextWriter error)
             FindVae(model);
             return (model, schema);
         }
-        catch (Exception e) when (e is InvalidDataException or InvalidOperationException or FormatException or ArgumentException)
+        catch (Exception e) when (Unwrapped(e) is InvalidDataException or FormatException or ArgumentException or InvalidOperationException or IOException)
         {
-            throw new CliException($"'{path}' is not an MLNet.Vae model: {e.Message}");
+            throw new CliException($"'{path}' is not an MLNet.Vae model, or it is damaged: {Unwrapped(e).Message}");
         }
     }
 
-    /// <summary>Reads data of the kind the model was trained on, with the same CSV columns in the same order.</summary>
-    private InputData LoadMatching(DataViewSchema inputSchema, string dataPath)
+    /// <summary>The exception that says what happened: ML.NET's loaders reach the VAE's through reflection, which wraps it.</summary>
+    public static Exception Unwrapped(Exception e)
+    {
+        while (e is TargetInvocationException { InnerException: { } inner }) e = inner;
+        if (e is AggregateException { InnerExceptions.Count: 1 } aggregate) return Unwrapped(aggregate.InnerExceptions[0]);
+        return e;
+    }
+
+    /// <summary>Reads data of the kind the model was trained on: its CSV columns by name, or a folder of images.</summary>
+    private InputData LoadMatching(DataViewSchema inputSchema, string dataPath, CsvReading? reading)
     {
         bool imageModel = inputSchema.GetColumnOrNull(InputData.ImagePath) is not null;
-        if (imageModel != Directory.Exists(dataPath))
+        bool folder = dataPath != OutputFile.StandardStream && Directory.Exists(dataPath);
+        if (imageModel != folder)
             throw new CliException(imageModel ? $"This model was trained on images: give --data a folder of images, not '{dataPath}'." : $"This model was trained on a CSV file: give --data a CSV file, not the folder '{dataPath}'.");
-        if (imageModel) return InputData.Load(_ml, dataPath, null);
+        if (imageModel) return InputData.Load(_ml, dataPath, new CsvReading());
         var expected = InputData.FeatureNamesOf(inputSchema) ?? throw new CliException("The model does not record its CSV columns.");
-        var header = CsvTable.Read(dataPath).Header;
-        var missing = expected.Where(n => !header.Contains(n)).ToList();
-        if (missing.Count > 0) throw new CliException($"'{dataPath}' lacks the model's columns: {string.Join(", ", missing)}.");
-        var extra = header.Where(h => !expected.Contains(h)).ToList();
-        if (extra.Count > 1) throw new CliException($"'{dataPath}' has columns the model does not know: {string.Join(", ", extra)} (one label column may remain).");
-        var input = InputData.Load(_ml, dataPath, extra.SingleOrDefault());
-        if (!input.FeatureNames!.SequenceEqual(expected))
-            throw new CliException($"The columns of '{dataPath}' are in another order than the model's: {string.Join(", ", expected)}.");
-        return input;
+        return InputData.LoadFor(_ml, dataPath, expected, reading ?? new CsvReading(), standardInput);
     }
 
     /// <summary>--score: null for auto (the options then choose by likelihood), else the kind named, in any letter case.</summary>
     private static VaeScoreKind? ScoreKind(string name) =>
         name == "auto" ? null
         : Enum.TryParse<VaeScoreKind>(name, ignoreCase: true, out var kind) && Enum.IsDefined(kind) && !int.TryParse(name, out _) ? kind
-        : throw new CliException($"--score must be auto or one of {string.Join(", ", Enum.GetNames<VaeScoreKind>())}, got '{name}'.");
+        : throw new UsageException($"--score must be auto or one of {string.Join(", ", Enum.GetNames<VaeScoreKind>())}, got '{name}'.");
 
     private static VaeTransformer FindVae(ITransformer model) => model switch
     {
@@ -261,17 +349,46 @@ internal sealed class Commands(TextWriter output, TextWriter error)
         if (model is IEnumerable<ITransformer> chain) foreach (var part in chain.OfType<IDisposable>()) part.Dispose();
     }
 
-    /// <summary>Passes Fit's progress to whatever draws it, once that exists.</summary>
-    private sealed class ProgressRelay : IProgress<VaeTrainingProgress>
+    /// <summary>
+    /// What training says on standard error: per <see cref="Verbosity"/>, a bar on a terminal or a line every 10 seconds and
+    /// one as each model ends, and with --verbose every epoch, prefixed with the model of an ensemble.
+    /// </summary>
+    private sealed class ProgressLog(TextWriter writer, Verbosity verbosity) : IProgress<VaeEpochRecord>, IProgress<VaeTrainingProgress>
     {
-        public Action<VaeTrainingProgress>? Target { get; set; }
-        public void Report(VaeTrainingProgress value) => Target?.Invoke(value);
-    }
+        private static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);
+        private readonly System.Diagnostics.Stopwatch _sinceLine = System.Diagnostics.Stopwatch.StartNew();
+        private Action<double, string>? _bar;
+        private VaeTrainingProgress? _last;
 
-    /// <summary>One line per epoch on standard error, so standard output stays the result.</summary>
-    private sealed class ConsoleProgress(TextWriter writer) : IProgress<VaeEpochRecord>
-    {
-        public void Report(VaeEpochRecord e) => writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"epoch {e.Epoch}: loss {e.Loss:G5} (reconstruction {e.Reconstruction:G5}, KL {e.Kl:G4}), {e.ActiveUnits} active units, {e.Seconds:F1} s"));
+        public T Run<T>(Func<T> work) => TerminalProgress.Run(verbosity == Verbosity.Quiet ? TextWriter.Null : writer, "training", update =>
+        {
+            _bar = TerminalProgress.IsInteractive(writer) ? update : null;
+            return work();
+        });
+
+        public void Report(VaeTrainingProgress value)
+        {
+            _last = value;
+            if (verbosity == Verbosity.Quiet) return;
+            if (_bar is not null)
+            {
+                _bar(value.FractionDone, $"training: {value}");
+                return;
+            }
+            bool modelEnds = value.Epoch == value.NumberOfEpochs && value.RowsDone == value.RowsPerEpoch;
+            if (verbosity == Verbosity.Normal && (modelEnds || _sinceLine.Elapsed >= Interval))
+            {
+                writer.WriteLine(modelEnds ? $"training: model {value.Model}/{value.NumberOfModels} trained ({value.NumberOfEpochs} epochs)" : $"training: {value}");
+                _sinceLine.Restart();
+            }
+        }
+
+        public void Report(VaeEpochRecord e)
+        {
+            if (verbosity != Verbosity.Verbose || _bar is not null) return;
+            string model = _last is { NumberOfModels: > 1 } p ? $"model {p.Model}/{p.NumberOfModels} " : "";
+            writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{model}epoch {e.Epoch}: loss {e.Loss:G5} (reconstruction {e.Reconstruction:G5}, KL {e.Kl:G4}), {e.ActiveUnits} active units, {e.Seconds:F1} s"));
+        }
     }
 }

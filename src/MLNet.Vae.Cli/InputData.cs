@@ -28,23 +28,29 @@ internal sealed record InputData(IDataView Data, IReadOnlyList<string> RowNames,
         public string ImagePath { get; set; } = "";
     }
 
-    /// <summary>Reads <paramref name="path"/>: a folder of images, or a CSV file (minus <paramref name="labelColumn"/>).</summary>
-    public static InputData Load(MLContext ml, string path, string? labelColumn)
+    /// <summary>Reads <paramref name="path"/>: a folder of images, or a CSV file ("-": standard input) read as <paramref name="reading"/> says.</summary>
+    public static InputData Load(MLContext ml, string path, CsvReading reading, TextReader? standardInput = null)
     {
-        if (Directory.Exists(path)) return LoadImages(ml, path);
-        var table = CsvTable.Read(path);
-        int label = labelColumn is null ? -1 : Array.IndexOf(table.Header, labelColumn);
-        if (labelColumn is not null && label < 0)
-            throw new CliException($"The label column '{labelColumn}' is not in the header of '{path}' ({string.Join(", ", table.Header)}).");
-        var features = Enumerable.Range(0, table.Header.Length).Where(c => c != label).ToArray();
-        if (features.Length == 0) throw new CliException($"'{path}' has no feature columns besides the label.");
-        var names = features.Select(c => table.Header[c]).ToArray();
-        var rows = table.Rows.Select(r => new CsvRow { Features = features.Select(c => r[c]).ToArray(), Label = label < 0 ? 0 : r[label] }).ToList();
+        if (path != OutputFile.StandardStream && Directory.Exists(path)) return LoadImages(ml, path);
+        var table = CsvTable.Read(path, reading, standardInput);
+        return FromTable(ml, table, table.Header);
+    }
+
+    /// <summary>
+    /// Reads a CSV file for a model trained on <paramref name="featureNames"/>: those columns by name, in the model's order,
+    /// whatever order the file has them in; the file's other columns (an id, a label) are not read.
+    /// </summary>
+    public static InputData LoadFor(MLContext ml, string path, string[] featureNames, CsvReading reading, TextReader? standardInput = null) =>
+        FromTable(ml, CsvTable.Read(path, reading with { Features = featureNames, LabelColumn = null }, standardInput), featureNames);
+
+    private static InputData FromTable(MLContext ml, CsvTable table, string[] names)
+    {
+        var rows = table.Rows.Select((r, i) => new CsvRow { Features = r, Label = table.Labels[i] }).ToList();
         var schema = SchemaDefinition.Create(typeof(CsvRow));
         schema[Features].ColumnType = new VectorDataViewType(NumberDataViewType.Single, names.Length);
         var slotNames = new VBuffer<ReadOnlyMemory<char>>(names.Length, names.Select(n => n.AsMemory()).ToArray());
         schema[Features].AddAnnotation("SlotNames", slotNames, new VectorDataViewType(TextDataViewType.Instance, names.Length));
-        var rowNames = Enumerable.Range(1, rows.Count).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        var rowNames = table.RowNumbers.Select(n => n.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
         return new InputData(ml.Data.LoadFromEnumerable(rows, schema), rowNames, names, IsImages: false);
     }
 

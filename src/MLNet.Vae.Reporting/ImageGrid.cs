@@ -7,8 +7,15 @@ internal static class ImageGrid
 {
     private const int Padding = 2;
 
-    /// <summary>Renders <paramref name="rows"/> (each a list of images) to a PNG; returns its width and height.</summary>
+    /// <summary>Renders <paramref name="rows"/> (each a list of images) to a PNG file; returns its width and height.</summary>
     public static (int Width, int Height) Write(string path, VaeImageShape shape, IReadOnlyList<IReadOnlyList<float[]>> rows, int scale)
+    {
+        using var file = File.Create(path);
+        return Write(file, shape, rows, scale);
+    }
+
+    /// <summary>Renders <paramref name="rows"/> (each a list of images) as a PNG into <paramref name="destination"/>; returns its width and height.</summary>
+    public static (int Width, int Height) Write(Stream destination, VaeImageShape shape, IReadOnlyList<IReadOnlyList<float[]>> rows, int scale)
     {
         int columns = rows.Max(r => r.Count);
         int width = Padding + columns * (shape.Width * scale + Padding);
@@ -20,8 +27,7 @@ internal static class ImageGrid
                 Draw(bitmap, shape, rows[r][c], Padding + c * (shape.Width * scale + Padding), Padding + r * (shape.Height * scale + Padding), scale);
         using var image = SKImage.FromBitmap(bitmap);
         using var png = image.Encode(SKEncodedImageFormat.Png, 100);
-        using var file = File.Create(path);
-        png.SaveTo(file);
+        png.SaveTo(destination);
         return (width, height);
     }
 

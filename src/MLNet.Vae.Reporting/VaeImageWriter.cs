@@ -17,6 +17,21 @@ public static class VaeImageWriter
     public static void WriteGrid(string path, VaeImageShape shape, IReadOnlyList<IReadOnlyList<float[]>> rows, int scale = 1)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        Check(shape, rows, scale);
+        ImageGrid.Write(path, shape, rows, scale);
+    }
+
+    /// <summary>Writes rows of images side by side, 2 grey pixels apart, as one PNG into <paramref name="destination"/>.</summary>
+    /// <exception cref="ArgumentException">An image's length differs from the shape's size.</exception>
+    public static void WriteGrid(Stream destination, VaeImageShape shape, IReadOnlyList<IReadOnlyList<float[]>> rows, int scale = 1)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        Check(shape, rows, scale);
+        ImageGrid.Write(destination, shape, rows, scale);
+    }
+
+    private static void Check(VaeImageShape shape, IReadOnlyList<IReadOnlyList<float[]>> rows, int scale)
+    {
         ArgumentNullException.ThrowIfNull(shape);
         ArgumentNullException.ThrowIfNull(rows);
         if (scale < 1) throw new ArgumentOutOfRangeException(nameof(scale), $"scale must be positive, got {scale}.");
@@ -25,6 +40,5 @@ public static class VaeImageWriter
             for (int c = 0; c < rows[r].Count; c++)
                 if (rows[r][c]?.Length != shape.Size)
                     throw new ArgumentException($"Image {c} of row {r} has {rows[r][c]?.Length ?? 0} values; shape {shape.Channels}x{shape.Height}x{shape.Width} holds {shape.Size}.", nameof(rows));
-        ImageGrid.Write(path, shape, rows, scale);
     }
 }
