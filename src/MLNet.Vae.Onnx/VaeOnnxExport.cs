@@ -10,7 +10,7 @@ namespace MLNet.Vae.Onnx;
 /// </summary>
 /// <remarks>
 /// The graph holds the standardization, the network, the score of the model's kind (with its calibration), the rule that a
-/// row the model cannot judge (NaN, ±∞, a Bernoulli value outside [0, 1]) scores +∞, and Score &gt; Threshold. It needs
+/// row the model cannot judge (NaN, ±∞) scores +∞, a Bernoulli value outside [0, 1] is clipped into it, and Score &gt; Threshold. It needs
 /// opset 11 or later. A pipeline that contains the VAE exports whole with <c>mlContext.Model.ConvertToOnnx(model, data, stream)</c>.
 /// </remarks>
 public static class VaeOnnxExport

@@ -230,7 +230,7 @@ public sealed class VaeOptions
     public VaeLearningRateSchedule LearningRateSchedule { get; set; } = VaeLearningRateSchedule.Constant;
 
     /// <summary>
-    /// What scoring does with a row outside the model's domain (NaN or ±∞ anywhere, or a Bernoulli value outside [0, 1]):
+    /// What scoring does with a row outside the model's domain (NaN or ±∞ anywhere; a finite Bernoulli value outside [0, 1] is clipped):
     /// score it +∞ and label it anomalous (the default), or throw. See <see cref="VaeOutOfDomainInput"/>.
     /// </summary>
     public VaeOutOfDomainInput OutOfDomainInput { get; set; } = VaeOutOfDomainInput.ScoreAsAnomaly;

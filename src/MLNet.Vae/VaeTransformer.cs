@@ -20,7 +20,7 @@ namespace MLNet.Vae;
 /// for an ensemble (<see cref="VaeOptions.NumberOfModels"/> &gt; 1) the mean of its models' standardized scores;</description></item>
 /// <item><description><see cref="VaeOptions.PredictedLabelColumnName"/>: <c>Score &gt; Threshold</c>.</description></item>
 /// </list>
-/// A row the model cannot judge (NaN or ±∞ in it, or for the Bernoulli likelihood a value outside [0, 1]) scores +∞ and is
+/// A row the model cannot judge (NaN or ±∞ in it) scores +∞ and is
 /// labelled anomalous, or makes scoring throw: see <see cref="VaeOptions.OutOfDomainInput"/>.
 /// The transformer owns native (libtorch) memory: dispose it when done.
 /// </summary>

@@ -108,7 +108,7 @@ internal sealed class VaeModel : IDisposable
 
     /// <summary>
     /// As <see cref="Score(ReadOnlySpan{float}, int, Span{float}, Span{float})"/> with another score kind. A row the model
-    /// cannot judge scores +∞, the most anomalous value: one with NaN or ±∞ in it, a Bernoulli row outside [0, 1], or one
+    /// cannot judge scores +∞, the most anomalous value: one with NaN or ±∞ in it, or one
     /// whose score overflows to NaN.
     /// </summary>
     /// <param name="kind">The score kind.</param>
