@@ -7,7 +7,8 @@ using MLNet.Vae.Benchmarks;
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- elbo [--epochs 10]
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- speed [--epochs 3] [--score-rows 1000000]   (runs pytorch_baseline.py)
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- profile [--latent]   (where a training step's time goes; --latent: only the latent terms' cost per row)
-//   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- tabular [--variants default,score=NegativeElbo] [--suite adbench|realistic|contaminated|fashion-tables] [--dump FOLDER]   (development suites, docs/benchmarks.md)
+//   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- tabular [--variants default,score=NegativeElbo] [--suite real|adbench|realistic|contaminated|fashion-tables] [--sets heart,body] [--dump FOLDER]
+//       (real: the real-table development suite, after src/MLNet.Vae.Benchmarks/RealTables/setup-real-tables.sh; the others are synthetic regression guards)
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- fuzz [--cases 10000]   (damaged and crafted model files, docs/reliability.md)
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- scale [--rows 1000000,10000000,30000000] [--stream]   (Fit's peak memory as rows grow, docs/scale.md)
 string command = args.FirstOrDefault() ?? "";
@@ -41,8 +42,8 @@ try
         case "profile":
             return StepProfile.Run(Console.Out, latentOnly: args.Contains("--latent"));
         case "tabular":
-            return TabularBenchmark.Run(Option("--variants", "default").Split(','), Option("--suite", "adbench"), Console.Out,
-                args.Contains("--dump") ? Option("--dump", "") : null);
+            return TabularBenchmark.Run(Option("--variants", "default").Split(','), Option("--suite", "real"), Console.Out,
+                args.Contains("--dump") ? Option("--dump", "") : null, Option("--sets", "").Split(',', StringSplitOptions.RemoveEmptyEntries));
         case "fuzz":
             return FuzzBenchmark.Run(int.Parse(Option("--cases", "10000")), Console.Out);
         case "speed":

@@ -42,6 +42,35 @@ internal static class TabularSuite
         }
     }
 
+    /// <summary>The names of the real-table development suite, in its recipe's order.</summary>
+    public static readonly string[] RealTableNames = ["vertebral", "heart", "ilpd", "body", "cells", "dhfr", "german", "lending", "churn", "hpc", "cps1988", "hmda"];
+
+    /// <summary>Where setup-real-tables.sh writes the real-table suite: $MLNET_VAE_REAL_TABLES, by default ~/.local/share/mlnet-vae/real-tables.</summary>
+    public static string RealTablesFolder => Environment.GetEnvironmentVariable("MLNET_VAE_REAL_TABLES")
+        ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share", "mlnet-vae", "real-tables");
+
+    /// <summary>
+    /// The real-table development suite (<c>-- tabular --suite real</c>): twelve real tables whose anomalies are a real minority
+    /// class (src/MLNet.Vae.Benchmarks/RealTables: the recipes, rebuilt from Debian's R data packages by setup-real-tables.sh
+    /// and checked by MD5). Each CSV holds f0..f{d-1} and label (1 = anomaly). Empty, with the way to build it, when missing.
+    /// </summary>
+    public static IEnumerable<TabularDataSet> Real(IReadOnlyCollection<string>? only = null)
+    {
+        var missing = RealTableNames.Where(n => !File.Exists(Path.Combine(RealTablesFolder, n + ".csv"))).ToList();
+        if (missing.Count > 0)
+        {
+            Console.Error.WriteLine($"The real-table suite is not in {RealTablesFolder} ({string.Join(", ", missing)} missing): " +
+                                    "build it with src/MLNet.Vae.Benchmarks/RealTables/setup-real-tables.sh, or point MLNET_VAE_REAL_TABLES at its folder.");
+            yield break;
+        }
+        foreach (string name in RealTableNames.Where(n => only is null || only.Count == 0 || only.Contains(n)))
+        {
+            var lines = File.ReadLines(Path.Combine(RealTablesFolder, name + ".csv")).Skip(1)
+                .Select(l => l.Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray()).ToList();
+            yield return new TabularDataSet(name, lines.Select(l => l[..^1].Select(v => (float)v).ToArray()).ToArray(), lines.Select(l => l[^1] > 0).ToArray());
+        }
+    }
+
     public static IEnumerable<TabularDataSet> All(int seed = 1)
     {
         foreach (var set in MixtureSets([(8, 1000, 0.05), (16, 2000, 0.1), (32, 5000, 0.05), (64, 2000, 0.1)], seed))
