@@ -1,6 +1,7 @@
 using MLNet.Vae.Model;
 using MLNet.Vae.Tensors;
 using static TorchSharp.torch;
+using MLNet.Vae.Scoring;
 
 namespace MLNet.Vae.Benchmarks;
 

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNet.Vae.Platform;
 
 namespace MLNet.Vae.Benchmarks;
 

@@ -7,6 +7,9 @@ using MLNet.Vae.Model;
 using MLNet.Vae.Network;
 using MLNet.Vae.Training;
 using static TorchSharp.torch;
+using MLNet.Vae.Scoring;
+using MLNet.Vae.Platform;
+using MLNet.Vae.Kernels;
 
 namespace MLNet.Vae.Benchmarks;
 
@@ -106,7 +109,7 @@ public static class StepProfile
     }
 
     /// <summary>
-    /// The latent mixture of the table default's score (<see cref="LatentMixture"/>): its fit on n codes of L dimensions in
+    /// The latent mixture of the table default's score (<see cref="LatentCodeDensity"/>): its fit on n codes of L dimensions in
     /// three clusters, and D per row, the best of 30 passes over the codes.
     /// </summary>
     private static void LatentDensity(TextWriter output)
@@ -117,7 +120,7 @@ public static class StepProfile
             var random = new Random(1);
             var codes = Enumerable.Range(0, rows * dimension).Select(i => (float)(random.NextDouble() * 2 - 1 + i / dimension % 3 * 2)).ToArray();
             var clock = Stopwatch.StartNew();
-            var mixture = LatentMixture.Fit(codes, rows, dimension, seed: 1);
+            var mixture = LatentCodeDensity.Fit(codes, rows, dimension, seed: 1);
             double fitMilliseconds = clock.Elapsed.TotalMilliseconds;
             var normalizers = mixture.LogNormalizers();
             double best = double.MaxValue, sink = 0;

@@ -4,6 +4,7 @@ using MLNet.Vae.Model;
 using MLNet.Vae.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using MLNet.Vae.Scoring;
 
 namespace MLNet.Vae;
 
@@ -187,7 +188,7 @@ internal abstract class TrainingData
             var reconstruction = new float[_blockRows];
             var kl = new float[_blockRows];
             var spread = model.ScoreKind == VaeScoreKind.WeightedReconstructionError ? new FeatureTermSpread(_width) : null;
-            var means = model.ScoreKind == VaeScoreKind.ReconstructionAndLatentDensity ? new ReservoirSample<float[]>(LatentMixture.MaximumFitRows, _seed + 3) : null;
+            var means = model.ScoreKind == VaeScoreKind.ReconstructionAndLatentDensity ? new ReservoirSample<float[]>(LatentCodeDensity.MaximumFitRows, _seed + 3) : null;
             VaeModel.LatentMeanSink? sink = means is null ? null : mean =>
             {
                 if (means.NextSlot() is int slot and >= 0) means.Set(slot, mean.ToArray());

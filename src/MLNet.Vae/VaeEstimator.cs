@@ -7,6 +7,7 @@ using MLNet.Vae.Model;
 using MLNet.Vae.Network;
 using MLNet.Vae.Training;
 using TorchSharp;
+using MLNet.Vae.Scoring;
 
 namespace MLNet.Vae;
 

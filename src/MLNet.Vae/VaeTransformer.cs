@@ -4,6 +4,7 @@ using Microsoft.ML.Runtime;
 using MLNet.Vae.Data;
 using MLNet.Vae.Model;
 using MLNet.Vae.Persistence;
+using MLNet.Vae.Scoring;
 
 // Registers the loader with ML.NET's component catalog: mlContext.Model.Load finds it by its signature and loads this
 // assembly by the name recorded in the model (VersionInfo.LoaderAssemblyName), so no registration call is needed.

@@ -4,6 +4,7 @@ using MLNet.Vae.Tensors;
 using MLNet.Vae.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using MLNet.Vae.Platform;
 
 namespace MLNet.Vae.ReliabilityProbe;
 

@@ -1,4 +1,5 @@
 using MLNet.Vae.Model;
+using MLNet.Vae.Kernels;
 
 namespace MLNet.Vae.Tests;
 

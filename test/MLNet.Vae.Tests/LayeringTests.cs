@@ -3,9 +3,10 @@ using Mono.Cecil;
 namespace MLNet.Vae.Tests;
 
 /// <summary>
-/// The library's layers depend one way (docs/architecture.md): Tensors and Internal (ML.NET access) ← Network ← Model ←
-/// Training and Data ← Persistence ← the estimator and the transformer. A type may use the public vocabulary (options, enums, records) and any
-/// layer below its own, never one above or beside it.
+/// The library's layers depend one way (docs/architecture.md): Tensors, Platform (the native patches), Export (ONNX nodes)
+/// and Internal (ML.NET access) ← Network ← Kernels (managed math) ← Scoring (the score kinds) ← Model ← Training and Data
+/// ← Persistence ← the estimator and the transformer. A type may use the public vocabulary (options, enums, records) and
+/// any layer below its own, never one above or beside it.
 /// </summary>
 [TestClass]
 public sealed class LayeringTests
@@ -13,13 +14,17 @@ public sealed class LayeringTests
     private static readonly Dictionary<string, int> Rank = new()
     {
         ["MLNet.Vae.Tensors"] = 0,
-        ["MLNet.Vae.Network"] = 1,
-        ["MLNet.Vae.Model"] = 2,
-        ["MLNet.Vae.Training"] = 3,
-        ["MLNet.Vae.Data"] = 3,
-        ["MLNet.Vae.Persistence"] = 4,
+        ["MLNet.Vae.Platform"] = 0,
+        ["MLNet.Vae.Export"] = 0,
         ["MLNet.Vae.Internal"] = 0,
-        ["MLNet.Vae"] = 5,
+        ["MLNet.Vae.Network"] = 1,
+        ["MLNet.Vae.Kernels"] = 2,
+        ["MLNet.Vae.Scoring"] = 3,
+        ["MLNet.Vae.Model"] = 4,
+        ["MLNet.Vae.Training"] = 5,
+        ["MLNet.Vae.Data"] = 5,
+        ["MLNet.Vae.Persistence"] = 6,
+        ["MLNet.Vae"] = 7,
     };
 
     /// <summary>Public types every layer may name: plain data, no behaviour that reaches back into the layers.</summary>

@@ -3,6 +3,7 @@ using MLNet.Vae.Network;
 using MLNet.Vae.Tensors;
 using MLNet.Vae.Training;
 using static TorchSharp.torch;
+using MLNet.Vae.Kernels;
 
 namespace MLNet.Vae.Tests;
 

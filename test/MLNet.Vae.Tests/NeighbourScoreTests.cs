@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using MLNet.Vae.Model;
+using MLNet.Vae.Scoring;
 
 namespace MLNet.Vae.Tests;
 

@@ -1,5 +1,6 @@
 using System.Numerics;
 using MLNet.Vae.Model;
+using MLNet.Vae.Kernels;
 
 namespace MLNet.Vae.Tests;
 

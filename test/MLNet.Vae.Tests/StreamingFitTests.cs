@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using MLNet.Vae.Model;
+using MLNet.Vae.Scoring;
 
 namespace MLNet.Vae.Tests;
 
@@ -49,7 +50,7 @@ public sealed class StreamingFitTests
         Assert.AreEqual(VaeScoreKind.ReconstructionAndLatentDensity, streamed.Model.ScoreKind);
         var calibration = streamed.Model.Calibration!;
         Assert.IsTrue(calibration.HasDensity(streamed.Model.LatentDimension));
-        Assert.AreEqual(LatentMixture.MaximumComponents, calibration.Density!.Components);
+        Assert.AreEqual(LatentCodeDensity.MaximumComponents, calibration.Density!.Components);
         Assert.IsGreaterThan(0.9, ml.AnomalyDetection.Evaluate(streamed.Transform(data)).AreaUnderRocCurve);
     }
 

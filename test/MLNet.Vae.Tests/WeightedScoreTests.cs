@@ -71,7 +71,7 @@ public sealed class WeightedScoreTests
         var fromSample = model.FeatureWeights();
 
         var flat = rows.SelectMany(r => r.Features).ToArray();
-        var spread = new MLNet.Vae.Model.FeatureTermSpread(model.InputWidth);
+        var spread = new MLNet.Vae.Scoring.FeatureTermSpread(model.InputWidth);
         model.CalibrationTerms(flat, rows.Count, new float[rows.Count], new float[rows.Count], spread);
         var fromAll = spread.Weights();
         for (int i = 0; i < fromAll.Length; i++)

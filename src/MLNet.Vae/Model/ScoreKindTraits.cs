@@ -1,3 +1,4 @@
+using MLNet.Vae.Scoring;
 namespace MLNet.Vae.Model;
 
 /// <summary>What each score kind needs from calibration.</summary>

@@ -2,6 +2,8 @@ using System.Runtime.CompilerServices;
 using MLNet.Vae.Network;
 using MLNet.Vae.Tensors;
 using static TorchSharp.torch;
+using MLNet.Vae.Kernels;
+using MLNet.Vae.Scoring;
 
 namespace MLNet.Vae.Model;
 

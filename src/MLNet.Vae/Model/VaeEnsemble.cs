@@ -1,4 +1,5 @@
 using System.Buffers;
+using MLNet.Vae.Scoring;
 
 namespace MLNet.Vae.Model;
 

@@ -4,6 +4,8 @@ using MLNet.Vae.Tensors;
 using MLNet.Vae.Network;
 using TorchSharp;
 using static TorchSharp.torch;
+using MLNet.Vae.Scoring;
+using MLNet.Vae.Kernels;
 
 namespace MLNet.Vae.Model;
 
@@ -193,7 +195,7 @@ internal sealed class VaeModel : IDisposable
         var kl = new float[count];
         var spread = withFeatureWeights ? new FeatureTermSpread(InputWidth) : null;
         // The latent means of up to MaximumFitRows rows spread evenly (every row's below that).
-        int sampleRows = Math.Min(count, LatentMixture.MaximumFitRows), row = 0;
+        int sampleRows = Math.Min(count, LatentCodeDensity.MaximumFitRows), row = 0;
         var means = withDensity ? new List<float[]>(sampleRows) : null;
         CalibrationTerms(rows, count, reconstruction, kl, spread, means is null ? null : mean =>
         {
@@ -232,7 +234,7 @@ internal sealed class VaeModel : IDisposable
 
     /// <summary>
     /// Fits the latent mixture of <see cref="VaeScoreKind.ReconstructionAndLatentDensity"/> to training rows' latent means
-    /// (every row's up to <see cref="LatentMixture.MaximumFitRows"/> rows, a sample of that many above) and the centre and
+    /// (every row's up to <see cref="LatentCodeDensity.MaximumFitRows"/> rows, a sample of that many above) and the centre and
     /// scale of its D to the same rows; <see cref="Calibration"/> must already hold the other terms.
     /// </summary>
     public void FitDensity(IReadOnlyList<float[]> means)
@@ -241,7 +243,7 @@ internal sealed class VaeModel : IDisposable
         int l = LatentDimension, count = means.Count;
         var flat = new float[count * l];
         for (int r = 0; r < count; r++) means[r].CopyTo(flat, r * l);
-        var mixture = LatentMixture.Fit(flat, count, l, seed: 1);
+        var mixture = LatentCodeDensity.Fit(flat, count, l, seed: 1);
         var normalizers = mixture.LogNormalizers();
         var densities = new float[count];
         for (int r = 0; r < count; r++) densities[r] = (float)mixture.NegativeLogDensity(flat.AsSpan(r * l, l), normalizers);
@@ -391,7 +393,7 @@ internal sealed class VaeModel : IDisposable
     }
 
     /// <summary>
-    /// max(0, (D(μ) − m_D) / s_D) with <paramref name="calibration"/>'s mixture (see <see cref="LatentMixture"/>). Only a
+    /// max(0, (D(μ) − m_D) / s_D) with <paramref name="calibration"/>'s mixture (see <see cref="LatentCodeDensity"/>). Only a
     /// sparse region adds: a dense one may be a large group of anomalies that the mixture gave a component of its own.
     /// </summary>
     internal static float DensityTerm(ScoreCalibration calibration, ReadOnlySpan<float> mean, double[] normalizers) =>

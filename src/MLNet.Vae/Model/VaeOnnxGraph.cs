@@ -2,6 +2,8 @@ using Microsoft.ML.Model.OnnxConverter;
 using MLNet.Vae.Network;
 using MLNet.Vae.Tensors;
 using static TorchSharp.torch;
+using MLNet.Vae.Scoring;
+using MLNet.Vae.Export;
 
 namespace MLNet.Vae.Model;
 
@@ -218,7 +220,7 @@ internal static class VaeOnnxGraph
 
     /// <summary>
     /// max(0, (D − m_D) / s_D), [n, 1], with D = −log Σₖ exp(aₖ − ½ ‖(μ − cₖ) Uₖ‖²) and aₖ = log πₖ + log det Uₖ − (L/2) log 2π
-    /// (<see cref="LatentMixture"/>): per component a Sub, MatMul and sum of squares, then a log-sum-exp over the components
+    /// (<see cref="LatentCodeDensity"/>): per component a Sub, MatMul and sum of squares, then a log-sum-exp over the components
     /// shifted by their maximum, as the managed path computes it.
     /// </summary>
     private static string DensityTerm(OnnxGraphBuilder g, VaeModel model, string mean)

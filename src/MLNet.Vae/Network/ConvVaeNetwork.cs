@@ -1,5 +1,6 @@
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using MLNet.Vae.Platform;
 
 namespace MLNet.Vae.Network;
 

@@ -1,3 +1,4 @@
+using MLNet.Vae.Platform;
 using MLNet.Vae.Tensors;
 using TorchSharp;
 

@@ -6,6 +6,7 @@ using System.Text.Json.Serialization;
 using MLNet.Vae.Model;
 using MLNet.Vae.Network;
 using static TorchSharp.torch;
+using MLNet.Vae.Scoring;
 
 namespace MLNet.Vae.Persistence;
 

@@ -3,7 +3,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-namespace MLNet.Vae.Model;
+namespace MLNet.Vae.Kernels;
 
 /// <summary>
 /// A linear layer y = W x + b over managed copies of its weights, W [outputs × inputs]: the one-row path's unit.

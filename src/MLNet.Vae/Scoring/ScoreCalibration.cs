@@ -1,4 +1,4 @@
-namespace MLNet.Vae.Model;
+namespace MLNet.Vae.Scoring;
 
 /// <summary>
 /// What the calibrated score kinds know of the training rows. For <see cref="VaeScoreKind.ReconstructionAndLatent"/>, where
@@ -11,7 +11,7 @@ namespace MLNet.Vae.Model;
 /// weighted error W, the stored training codes and the centre and scale of their neighbour distance N.
 /// </summary>
 internal sealed record ScoreCalibration(float ReconstructionCenter, float ReconstructionScale, float LatentCenter, float LatentScale,
-    float[]? FeatureWeights = null, LatentMixture? Density = null, float DensityCenter = 0, float DensityScale = 1,
+    float[]? FeatureWeights = null, LatentCodeDensity? Density = null, float DensityCenter = 0, float DensityScale = 1,
     float WeightedCenter = 0, float WeightedScale = 1, LatentNeighbours? Neighbours = null, float NeighbourCenter = 0, float NeighbourScale = 1)
 {
     public static ScoreCalibration Fit(float[] reconstruction, float[] latent, float[]? featureWeights = null)
@@ -22,7 +22,7 @@ internal sealed record ScoreCalibration(float ReconstructionCenter, float Recons
     }
 
     /// <summary>This calibration with <paramref name="density"/> and the centre and scale of its values <paramref name="densities"/> on the training rows.</summary>
-    public ScoreCalibration WithDensity(LatentMixture density, float[] densities)
+    public ScoreCalibration WithDensity(LatentCodeDensity density, float[] densities)
     {
         var (center, scale) = CenterAndScale(densities);
         return this with { Density = density, DensityCenter = center, DensityScale = scale };

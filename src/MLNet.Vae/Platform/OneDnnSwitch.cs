@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace MLNet.Vae.Network;
+namespace MLNet.Vae.Platform;
 
 /// <summary>
 /// Turns off libtorch's oneDNN (MKL-DNN) convolutions for the process, so that convolutions run on ATen's own

@@ -1,6 +1,6 @@
 using Microsoft.ML.Model.OnnxConverter;
 
-namespace MLNet.Vae.Model;
+namespace MLNet.Vae.Export;
 
 /// <summary>
 /// A thin layer over ML.NET's <see cref="OnnxContext"/>: one method per ONNX operator used by the VAE's graph, each adding

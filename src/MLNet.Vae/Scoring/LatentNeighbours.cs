@@ -2,7 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace MLNet.Vae.Model;
+namespace MLNet.Vae.Scoring;
 
 /// <summary>
 /// Training rows' latent means μ(x), kept to measure how far a new row's code lies from its nearest ones: the latent term

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using TorchSharp;
 
-namespace MLNet.Vae.Tensors;
+namespace MLNet.Vae.Platform;
 
 /// <summary>
 /// Lets the Intel MKL inside libtorch run its AVX-512 kernels on AMD CPUs that have AVX-512. MKL asks

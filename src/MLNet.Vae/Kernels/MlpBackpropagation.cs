@@ -6,8 +6,9 @@ using MLNet.Vae.Network;
 using MLNet.Vae.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
+using MLNet.Vae.Training;
 
-namespace MLNet.Vae.Training;
+namespace MLNet.Vae.Kernels;
 
 /// <summary>
 /// The training step's loss and gradient for the MLP network with the N(0, I) prior, derived by hand instead of recorded by

@@ -5,7 +5,7 @@ using System.Runtime.InteropServices;
 using MLNet.Vae.Tensors;
 using static TorchSharp.torch;
 
-namespace MLNet.Vae.Training;
+namespace MLNet.Vae.Kernels;
 
 /// <summary>
 /// Adam (Kingma and Ba, 2015) with L2 weight decay λ and gradient-norm clipping, as PyTorch's

@@ -1,4 +1,4 @@
-namespace MLNet.Vae.Model;
+namespace MLNet.Vae.Kernels;
 
 /// <summary>
 /// Element-wise work on a range of a layer's outputs, run by the core that computed them, right after (see

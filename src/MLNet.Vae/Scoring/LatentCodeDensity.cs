@@ -2,7 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Text.Json.Serialization;
 
-namespace MLNet.Vae.Model;
+namespace MLNet.Vae.Scoring;
 
 /// <summary>
 /// A Gaussian mixture with full covariances fitted to the training rows' latent means μ(x): where the encoder actually puts
@@ -14,7 +14,7 @@ namespace MLNet.Vae.Model;
 /// <param name="LogWeights">log πₖ, [K].</param>
 /// <param name="Means">cₖ, row-major [K × L].</param>
 /// <param name="PrecisionFactors">Uₖ, row-major [K × L × L], zero below the diagonal.</param>
-internal sealed record LatentMixture(float[] LogWeights, float[] Means, float[] PrecisionFactors)
+internal sealed record LatentCodeDensity(float[] LogWeights, float[] Means, float[] PrecisionFactors)
 {
     /// <summary>At most this many components: more split normal clusters without ranking anomalies better (docs/choosing-options.md).</summary>
     public const int MaximumComponents = 4;
@@ -49,7 +49,7 @@ internal sealed record LatentMixture(float[] LogWeights, float[] Means, float[] 
     }
 
     /// <summary>A copy (<c>with</c>) of the parameters alone: the caches below belong to the parameters they were computed from.</summary>
-    private LatentMixture(LatentMixture original)
+    private LatentCodeDensity(LatentCodeDensity original)
     {
         LogWeights = original.LogWeights;
         Means = original.Means;
@@ -172,7 +172,7 @@ internal sealed record LatentMixture(float[] LogWeights, float[] Means, float[] 
     /// values (row-major) by expectation-maximization, started from k-means++ seeds refined by Lloyd's iterations, as
     /// scikit-learn's GaussianMixture starts from k-means. Deterministic for a seed.
     /// </summary>
-    public static LatentMixture Fit(ReadOnlySpan<float> points, int count, int dimension, int seed)
+    public static LatentCodeDensity Fit(ReadOnlySpan<float> points, int count, int dimension, int seed)
     {
         int n = count, l = dimension, k = ComponentsFor(count);
         var x = new double[n * l];
@@ -192,7 +192,7 @@ internal sealed record LatentMixture(float[] LogWeights, float[] Means, float[] 
             if (Math.Abs(meanLogLikelihood - previous) < Tolerance) break;
             previous = meanLogLikelihood;
         }
-        return new LatentMixture(
+        return new LatentCodeDensity(
             weights.Select(w => (float)Math.Log(w)).ToArray(),
             means.Select(v => (float)v).ToArray(),
             factors.Select(v => (float)v).ToArray());

@@ -1,4 +1,4 @@
-namespace MLNet.Vae.Model;
+namespace MLNet.Vae.Scoring;
 
 /// <summary>The anomaly threshold learned from a contamination rate.</summary>
 internal static class ScoreThreshold

@@ -1,10 +1,11 @@
 using Microsoft.ML;
 using MLNet.Vae.Model;
+using MLNet.Vae.Scoring;
 
 namespace MLNet.Vae.Tests;
 
 [TestClass]
-public sealed class LatentMixtureTests
+public sealed class LatentCodeDensityTests
 {
     private static double Gaussian(Random random) =>
         Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
@@ -37,7 +38,7 @@ public sealed class LatentMixtureTests
             points[r * 2] = (float)(1 + 2 * a);
             points[r * 2 + 1] = (float)(-1 + a + 0.5 * b);
         }
-        var mixture = LatentMixture.Fit(points, n, 2, seed: 1);
+        var mixture = LatentCodeDensity.Fit(points, n, 2, seed: 1);
         Assert.AreEqual(1, mixture.Components);
 
         double m0 = 0, m1 = 0;
@@ -49,7 +50,7 @@ public sealed class LatentMixtureTests
             double d0 = points[r * 2] - m0, d1 = points[r * 2 + 1] - m1;
             s00 += d0 * d0; s01 += d0 * d1; s11 += d1 * d1;
         }
-        s00 = s00 / n + LatentMixture.CovarianceFloor; s01 /= n; s11 = s11 / n + LatentMixture.CovarianceFloor;
+        s00 = s00 / n + LatentCodeDensity.CovarianceFloor; s01 /= n; s11 = s11 / n + LatentCodeDensity.CovarianceFloor;
         double determinant = s00 * s11 - s01 * s01;
         foreach (var z in new[] { new[] { 0f, 0f }, new[] { 3f, 1f }, new[] { -4f, 2f } })
         {
@@ -64,7 +65,7 @@ public sealed class LatentMixtureTests
     public void TwoClusters_TheGapBetweenThemIsLessDenseThanEitherCentre()
     {
         var points = TwoClusters(400, seed: 5);
-        var mixture = LatentMixture.Fit(points, 400, 2, seed: 1);
+        var mixture = LatentCodeDensity.Fit(points, 400, 2, seed: 1);
         var normalizers = mixture.LogNormalizers();
         double left = mixture.NegativeLogDensity([-3f, 1f], normalizers);
         double right = mixture.NegativeLogDensity([3f, -1f], normalizers);
@@ -83,7 +84,7 @@ public sealed class LatentMixtureTests
         // component positive definite, and D stays finite near the repeated point and far from every point.
         var random = new Random(9);
         var points = Enumerable.Range(0, 100).SelectMany(r => r < 80 ? new[] { 0.5f, -0.5f, 0f } : [(float)Gaussian(random), (float)Gaussian(random), (float)Gaussian(random)]).ToArray();
-        var mixture = LatentMixture.Fit(points, 100, 3, seed: 1);
+        var mixture = LatentCodeDensity.Fit(points, 100, 3, seed: 1);
         Assert.IsTrue(mixture.IsValidFor(3));
         var normalizers = mixture.LogNormalizers();
         foreach (var z in new[] { new[] { 0.5f, -0.5f, 0f }, new[] { 0.6f, -0.5f, 0f }, new[] { 40f, -40f, 40f } })
@@ -113,11 +114,11 @@ public sealed class LatentMixtureTests
     public void Fit_IsDeterministicForASeed_AndValid()
     {
         var points = TwoClusters(200, seed: 6);
-        var first = LatentMixture.Fit(points, 200, 2, seed: 1);
-        var second = LatentMixture.Fit(points, 200, 2, seed: 1);
+        var first = LatentCodeDensity.Fit(points, 200, 2, seed: 1);
+        var second = LatentCodeDensity.Fit(points, 200, 2, seed: 1);
         CollectionAssert.AreEqual(first.Means, second.Means);
         CollectionAssert.AreEqual(first.PrecisionFactors, second.PrecisionFactors);
-        Assert.AreEqual(LatentMixture.ComponentsFor(200), first.Components);
+        Assert.AreEqual(LatentCodeDensity.ComponentsFor(200), first.Components);
         Assert.IsTrue(first.IsValidFor(2));
         Assert.IsFalse(first.IsValidFor(3), "another latent size");
         double before = first.NegativeLogDensity([0f, 0f], first.LogNormalizers());

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace MLNet.Vae.Tensors;
+namespace MLNet.Vae.Platform;
 
 /// <summary>
 /// The slots of a loaded shared library's global offset table through which it calls one dynamic symbol: where the dynamic

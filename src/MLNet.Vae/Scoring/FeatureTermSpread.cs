@@ -1,4 +1,4 @@
-namespace MLNet.Vae.Model;
+namespace MLNet.Vae.Scoring;
 
 /// <summary>
 /// The spread of each feature's reconstruction-error term over the training rows, accumulated batch by batch (in float64,

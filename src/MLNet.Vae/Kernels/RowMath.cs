@@ -1,7 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 
-namespace MLNet.Vae.Model;
+namespace MLNet.Vae.Kernels;
 
 /// <summary>
 /// The element-wise arithmetic of the one-row path, vectorized with <see cref="Vector{T}"/> and compiled fully optimized from
@@ -136,8 +136,8 @@ internal static class RowMath
 
     /// <summary>
     /// tᵢ = BCE(xᵢ, σ(lᵢ)) = max(lᵢ, 0) − lᵢ xᵢ + log(1 + e^−|lᵢ|), minus H(xᵢ) = −xᵢ log xᵢ − (1 − xᵢ) log(1 − xᵢ) when
-    /// <paramref name="minusEntropy"/> (logs clamped at 10⁻¹², as <see cref="VaeObjective.BinaryEntropy"/>), for x already in
-    /// [0, 1] (<see cref="VaeModel.ToScoringSpace"/>, <see cref="Clamp"/>).
+    /// <paramref name="minusEntropy"/> (logs clamped at 10⁻¹², as <see cref="Model.VaeObjective.BinaryEntropy"/>), for x already in
+    /// [0, 1] (<see cref="Model.VaeModel.ToScoringSpace"/>, <see cref="Clamp"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BernoulliTerms(ReadOnlySpan<float> logits, ReadOnlySpan<float> x, Span<float> terms, bool minusEntropy)

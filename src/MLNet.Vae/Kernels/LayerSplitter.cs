@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Diagnostics;
 
-namespace MLNet.Vae.Model;
+namespace MLNet.Vae.Kernels;
 
 /// <summary>
 /// Runs the second half of a large layer's outputs on a helper thread while the caller runs the first, so that each core reads
@@ -14,7 +14,7 @@ namespace MLNet.Vae.Model;
 /// PredictionEngine loop) hand over in well under a microsecond, then sleeps until the next. It never delays a caller: a caller
 /// that finishes its half before the helper has started the other takes that half back and runs it itself. One caller at a
 /// time uses the helper; concurrent callers run their layers whole on their own threads.</para>
-/// <para>Every <see cref="SingleRowScorer"/> in the process uses <see cref="Shared"/>: one helper per scorer would leave an
+/// <para>Every <see cref="Model.SingleRowScorer"/> in the process uses <see cref="Shared"/>: one helper per scorer would leave an
 /// ensemble's helpers spinning beside each other on two cores, where each steals the core the next one needs. The shared
 /// helper sleeps when idle and holds no reference to a layer between calls. <see cref="Dispose"/> ends a helper made for
 /// measuring.</para>
