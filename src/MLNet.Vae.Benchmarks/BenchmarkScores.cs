@@ -10,11 +10,11 @@ internal static class BenchmarkScores
 {
     private const int BatchRows = 1000;
 
-    /// <summary>The scores of <paramref name="count"/> rows under <paramref name="kind"/>, whatever kind the model was fitted with.</summary>
-    public static float[] Score(VaeModel model, VaeScoreKind kind, float[] rows, int count) => ScoreWithLatent(model, kind, rows, count).Scores;
+    /// <summary>The scores of <paramref name="count"/> rows under <paramref name="kind"/> (calibrated for the model), whatever kind it was fitted with.</summary>
+    public static float[] Score(VaeModel model, ScoreKindModel kind, float[] rows, int count) => ScoreWithLatent(model, kind, rows, count).Scores;
 
-    /// <summary>As <see cref="Score(VaeModel, VaeScoreKind, float[], int)"/>, with the latent means [count × L].</summary>
-    public static (float[] Scores, float[] Latent) ScoreWithLatent(VaeModel model, VaeScoreKind kind, float[] rows, int count)
+    /// <summary>As <see cref="Score(VaeModel, ScoreKindModel, float[], int)"/>, with the latent means [count × L].</summary>
+    public static (float[] Scores, float[] Latent) ScoreWithLatent(VaeModel model, ScoreKindModel kind, float[] rows, int count)
     {
         var latent = new float[count * model.LatentDimension];
         var scores = new float[count];
@@ -28,18 +28,19 @@ internal static class BenchmarkScores
     }
 
     /// <summary>
-    /// The scores of <paramref name="count"/> rows under <paramref name="kind"/> for a model or an ensemble: an ensemble's is
-    /// the mean of its members' scores standardized by their median and robust scale on the training rows, as
-    /// <see cref="VaeEnsemble.Score"/> combines the kind it was fitted with.
+    /// The scores of <paramref name="count"/> rows under <paramref name="kind"/> for a model or an ensemble, each member's kind
+    /// calibrated on the training rows: an ensemble's is the mean of its members' scores standardized by their median and
+    /// robust scale on the training rows, as <see cref="VaeEnsemble.Score"/> combines the kind it was fitted with.
     /// </summary>
     public static float[] Score(VaeEnsemble models, VaeScoreKind kind, float[] trainRows, int trainCount, float[] rows, int count)
     {
-        if (models.Members.Count == 1) return Score(models.First, kind, rows, count);
         var combined = new float[count];
         foreach (var member in models.Members)
         {
-            var scale = MemberScale.Fit(Score(member, kind, trainRows, trainCount));
-            var scores = Score(member, kind, rows, count);
+            var memberKind = ScoreCalibrator.Calibrated(member, kind, trainRows, trainCount);
+            var scores = Score(member, memberKind, rows, count);
+            if (models.Members.Count == 1) return scores;
+            var scale = MemberScale.Fit(Score(member, memberKind, trainRows, trainCount));
             for (int r = 0; r < count; r++) combined[r] += (scores[r] - scale.Center) / scale.Scale / models.Members.Count;
         }
         return combined;

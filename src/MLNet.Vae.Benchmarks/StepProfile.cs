@@ -227,7 +227,6 @@ public static class StepProfile
         var terms = new float[logits.Length];
         output.WriteLine($"batch of 512, encode                            {Milliseconds(() => network.Encode(x)):F3} ms");
         output.WriteLine($"batch of 512, decode                            {Milliseconds(() => network.Decode(mean)):F3} ms");
-        output.WriteLine($"batch of 512, Bernoulli terms (libtorch)        {Milliseconds(() => VaeObjective.ReconstructionErrorPerFeature(VaeLikelihood.Bernoulli, decoded, x).sum(1)):F3} ms");
         output.WriteLine($"batch of 512, Bernoulli terms (RowMath, 2 cores) {Milliseconds(() => Parallel.For(0, 2, half =>
         {
             for (int r = half * 256; r < half * 256 + 256; r++)
@@ -300,7 +299,7 @@ public static class StepProfile
         var input = new Row();
         foreach (var (name, call) in new (string, Action<int>)[]
         {
-            ("model alone (VaeModel.Score, 1 row)", i => model.Model.Score(model.Model.ScoreKind, rows[i % rows.Count], 1, latent, score)),
+            ("model alone (VaeModel.Score, 1 row)", i => model.Model.Score(rows[i % rows.Count], 1, latent, score)),
             ("PredictionEngine.Predict", i => { input.Pixels = rows[i % rows.Count]; engine.Predict(input); }),
             ($"PredictionEngine.Predict, {ensemble.NumberOfModels} models", i => { input.Pixels = rows[i % rows.Count]; ensembleEngine.Predict(input); }),
         })

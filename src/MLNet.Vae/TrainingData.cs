@@ -34,14 +34,10 @@ internal abstract class TrainingData
     public abstract TrainingRows Load(VaeModel model, double validationFraction, Generator generator);
 
     /// <summary>
-    /// Fits the model's calibration of <see cref="VaeScoreKind.ReconstructionAndLatent"/>,
-    /// <see cref="VaeScoreKind.ReconstructionAndLatentDensity"/>, <see cref="VaeScoreKind.WeightedReconstructionError"/> and
-    /// <see cref="VaeScoreKind.WeightedReconstructionAndLatentNeighbours"/> on the training rows.
+    /// Calibrates the model's score kind on the training rows (<see cref="ScoreCalibrator"/>: the same sample rule in memory
+    /// and streamed), when the kind needs it.
     /// </summary>
     public abstract void Calibrate(VaeModel model);
-
-    /// <summary>How many rows, spread evenly, in-memory Fit calibrates the weighted kinds on (<see cref="ScoreKindTraits.UsesFeatureWeights"/>).</summary>
-    public const int WeightSampleRows = 8192;
 
     /// <summary>
     /// Each model's scores of the training rows, row-aligned (entry r of every array is the same row, so an ensemble's scores
@@ -75,28 +71,7 @@ internal abstract class TrainingData
         public override TrainingRows Load(VaeModel model, double validationFraction, Generator generator) =>
             TrainingRows.InMemory(model, rows, rowCount, validationFraction, generator);
 
-        public override void Calibrate(VaeModel model)
-        {
-            if (!model.ScoreKind.UsesFeatureWeights())
-            {
-                model.Calibrate(rows, rowCount, withFeatureWeights: false, withDensity: model.ScoreKind == VaeScoreKind.ReconstructionAndLatentDensity);
-                return;
-            }
-            // The weighted scores need only each feature's spread (and the neighbour kind a few thousand codes), which rows
-            // spread evenly over the data measure as well as all of them: a pass over 60,000 images would add a tenth to Fit.
-            var (sample, count) = rowCount <= WeightSampleRows ? (rows, rowCount) : (EvenSample(), WeightSampleRows);
-            if (model.ScoreKind == VaeScoreKind.WeightedReconstructionAndLatentNeighbours) model.CalibrateNeighbours(sample, count);
-            else model.Calibrate(sample, count, withFeatureWeights: true, withDensity: false);
-        }
-
-        /// <summary><see cref="WeightSampleRows"/> rows spread evenly over the training rows.</summary>
-        private float[] EvenSample()
-        {
-            var sample = new float[WeightSampleRows * width];
-            for (int r = 0; r < WeightSampleRows; r++)
-                rows.AsSpan((int)((long)r * rowCount / WeightSampleRows) * width, width).CopyTo(sample.AsSpan(r * width));
-            return sample;
-        }
+        public override void Calibrate(VaeModel model) => ScoreCalibrator.Calibrate(model, [(rows, rowCount)], rowCount);
 
         public override float[][] TrainingScores(IReadOnlyList<VaeModel> models) => models.Select(m => m.ScoreRows(rows, rowCount).Scores).ToArray();
     }
@@ -177,44 +152,7 @@ internal abstract class TrainingData
         public override TrainingRows Load(VaeModel model, double validationFraction, Generator generator) =>
             TrainingRows.Streamed(model, () => Blocks("a training epoch"), RowCount, _sample, _baseline);
 
-        public override void Calibrate(VaeModel model)
-        {
-            if (model.ScoreKind == VaeScoreKind.WeightedReconstructionAndLatentNeighbours)
-            {
-                CalibrateNeighbours(model);
-                return;
-            }
-            var pairs = new ReservoirSample<(float Reconstruction, float Kl)>(MaximumSampledScores, _seed + 1);
-            var reconstruction = new float[_blockRows];
-            var kl = new float[_blockRows];
-            var spread = model.ScoreKind == VaeScoreKind.WeightedReconstructionError ? new FeatureTermSpread(_width) : null;
-            var means = model.ScoreKind == VaeScoreKind.ReconstructionAndLatentDensity ? new ReservoirSample<float[]>(LatentCodeDensity.MaximumFitRows, _seed + 3) : null;
-            VaeModel.LatentMeanSink? sink = means is null ? null : mean =>
-            {
-                if (means.NextSlot() is int slot and >= 0) means.Set(slot, mean.ToArray());
-            };
-            foreach (var (block, count) in Blocks("the calibration"))
-            {
-                model.CalibrationTerms(block, count, reconstruction, kl, spread, sink);
-                for (int r = 0; r < count; r++) pairs.Add((reconstruction[r], kl[r]));
-            }
-            model.Calibration = ScoreCalibration.Fit(pairs.Items.Select(p => p.Reconstruction).ToArray(), pairs.Items.Select(p => p.Kl).ToArray(),
-                spread?.Weights());
-            if (means is not null) model.FitDensity(means.Items);
-        }
-
-        /// <summary>
-        /// The neighbour kind calibrates on a uniform sample of the rows, as in-memory Fit does on rows spread evenly: up to
-        /// <see cref="WeightSampleRows"/> of them, and at most a block's worth of values (64 MiB) for wide rows.
-        /// </summary>
-        private void CalibrateNeighbours(VaeModel model)
-        {
-            var sample = new ReservoirSample<float[]>(Math.Clamp(StreamBlockValues / _width, 2, WeightSampleRows), _seed + 4);
-            foreach (var (block, count) in Blocks("the calibration"))
-                for (int r = 0; r < count; r++)
-                    if (sample.NextSlot() is int slot and >= 0) sample.Set(slot, block.AsSpan(r * _width, _width).ToArray());
-            model.CalibrateNeighbours(sample.Items.SelectMany(row => row).ToArray(), sample.Items.Count);
-        }
+        public override void Calibrate(VaeModel model) => ScoreCalibrator.Calibrate(model, Blocks("the calibration"), RowCount);
 
         public override float[][] TrainingScores(IReadOnlyList<VaeModel> models)
         {
@@ -232,7 +170,7 @@ internal abstract class TrainingData
                 {
                     int n = Math.Min(batchRows, count - start);
                     for (int k = 0; k < models.Count; k++)
-                        models[k].Score(models[k].ScoreKind, block.AsSpan(start * _width, n * _width), n, latent, batchScores[k]);
+                        models[k].Score(block.AsSpan(start * _width, n * _width), n, latent, batchScores[k]);
                     for (int r = 0; r < n; r++)
                     {
                         if (slots.NextSlot() is not (int slot and >= 0)) continue;

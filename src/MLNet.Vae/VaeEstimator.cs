@@ -168,7 +168,7 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
             channel.Info(MessageSensitivity.None, member + kept);
         var trainedWarnings = TrainingDiagnostics.AfterTraining(options, outcome.History, outcome.ReconstructionBaseline).ToList();
         foreach (var warning in trainedWarnings) channel.Warning(MessageSensitivity.None, member + warning.Message);
-        if (options.ScoreKind!.Value.NeedsCalibration()) data.Calibrate(model);
+        data.Calibrate(model);
         return new VaeTrainingSummary(outcome.History, trainedWarnings, outcome.BestEpoch, outcome.ReconstructionBaseline);
     }
 

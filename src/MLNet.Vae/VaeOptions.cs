@@ -81,8 +81,8 @@ public sealed class VaeOptions
     /// <summary>
     /// An optional output column (a vector of Single as wide as the input, carrying its slot names) holding each feature's
     /// share of the reconstruction error: tᵢ = (x̃ᵢ − μ̃ᵢ)² (Gaussian) or BCE(xᵢ, pᵢ) − H(xᵢ) (Bernoulli); a row's shares sum to
-    /// its <see cref="VaeScoreKind.ReconstructionError"/>. With <see cref="VaeScoreKind.WeightedReconstructionError"/> the
-    /// shares are the weighted terms tᵢ wᵢ, summing to that score. It shows which sensor drove an alarm. Null (the default): no column.
+    /// its reconstruction error. With the weighted score kinds the shares are the weighted terms tᵢ wᵢ, summing to the weighted
+    /// error. It shows which sensor drove an alarm. Null (the default): no column.
     /// </summary>
     public string? FeatureScoresColumnName { get; set; }
 
@@ -239,9 +239,8 @@ public sealed class VaeOptions
     /// The most feature data <see cref="VaeEstimator.Fit"/> holds in memory, in bytes of float32 values (rows × width × 4);
     /// default 512 MiB. Up to it, Fit reads every row once and trains on the array. Above it, Fit streams: one pass gathers
     /// the statistics (row count, standardization, a sample), each epoch reads the data again in blocks of about 64 MB shuffled
-    /// within the block, and a last pass (two for <see cref="VaeScoreKind.ReconstructionAndLatent"/> and
-    /// <see cref="VaeScoreKind.WeightedReconstructionError"/>) scores the rows for the
-    /// threshold on a uniform sample of up to 1,000,000 scores. Memory then stays flat as rows grow (docs/scale.md). Streaming
+    /// within the block, a pass draws the score kind's calibration rows (up to 8,192, evenly spaced, as in memory), and a last
+    /// pass scores the rows for the threshold on a uniform sample of up to 1,000,000 scores. Memory then stays flat as rows grow (docs/scale.md). Streaming
     /// needs a data view that can be read several times, no validation rows (<see cref="ValidationFraction"/> 0) and shuffled
     /// rows: shuffle sorted data upstream (mlContext.Data.ShuffleRows).
     /// </summary>

@@ -172,9 +172,8 @@ public sealed class VaeTransformer : ITransformer, IDisposable
 
     /// <summary>
     /// Each feature's share of each row's reconstruction error, [rows][features]: (x̃ᵢ − μ̃ᵢ)² (Gaussian) or
-    /// BCE(xᵢ, pᵢ) − H(xᵢ) (Bernoulli), summing to the row's <see cref="VaeScoreKind.ReconstructionError"/> (with
-    /// <see cref="VaeScoreKind.WeightedReconstructionError"/>, each times its weight, summing to that score); +∞ for a value
-    /// the model cannot judge. For an ensemble, the mean of its models' terms (all work in the same standardized units).
+    /// BCE(xᵢ, pᵢ) − H(xᵢ) (Bernoulli), summing to the row's reconstruction error (for the weighted score kinds, each times its
+    /// weight); +∞ for a value the model cannot judge. For an ensemble, the mean of its models' terms (all work in the same standardized units).
     /// The same values as the column <see cref="VaeOptions.FeatureScoresColumnName"/>.
     /// </summary>
     public float[][] FeatureScores(IReadOnlyList<float[]> rows)

@@ -56,7 +56,7 @@ public sealed class EnsembleTests
 
         var firstLatent = new float[rows.Count * model.LatentDimension];
         var firstScores = new float[rows.Count];
-        model.Ensemble.First.Score(model.Ensemble.First.ScoreKind, flat, rows.Count, firstLatent, firstScores);
+        model.Ensemble.First.Score(flat, rows.Count, firstLatent, firstScores);
         CollectionAssert.AreEqual(firstLatent, model.Transform(data).GetColumn<float[]>("LatentFeatures").SelectMany(v => v).ToArray(),
             "the latent column is the first member's");
     }
@@ -96,7 +96,7 @@ public sealed class EnsembleTests
         var memberTerms = model.Ensemble.Members.Select(m =>
         {
             var terms = new float[flat.Length];
-            m.Score(m.ScoreKind, flat, sample.Count, new float[sample.Count * m.LatentDimension], new float[sample.Count], terms);
+            m.Score(m.Kind, flat, sample.Count, new float[sample.Count * m.LatentDimension], new float[sample.Count], terms);
             return terms;
         }).ToArray();
         var featureScores = model.FeatureScores(sample);

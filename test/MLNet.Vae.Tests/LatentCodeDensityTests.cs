@@ -1,3 +1,4 @@
+using MLNet.Vae.Scoring.Kinds;
 using Microsoft.ML;
 using MLNet.Vae.Model;
 using MLNet.Vae.Scoring;
@@ -96,13 +97,13 @@ public sealed class LatentCodeDensityTests
     public void DensityScore_OnATableWhoseRowsMostlyRepeat_IsFiniteAndRanksOutliersHigh()
     {
         // Three rows in four are one row repeated: the training codes' densities then have an inter-quartile range of 0,
-        // and the scale falls back to their standard deviation (ScoreCalibration.CenterAndScale).
+        // and the scale falls back to their standard deviation (RobustScale.Fit).
         var ml = new MLContext(seed: 1);
         var normal = TestData.Normal(50, seed: 4);
         var rows = Enumerable.Range(0, 150).Select(i => new FeatureRow { Features = normal[0].Features.ToArray(), Id = 50 + i }).Concat(normal).ToList();
         using var model = ml.AnomalyDetection.Trainers.VariationalAutoencoder(TestData.FastOptions(epochs: 20)).Fit(TestData.ToDataView(ml, rows));
-        var calibration = model.Model.Calibration!;
-        Assert.IsTrue(calibration.HasDensity(model.Model.LatentDimension), $"density centre {calibration.DensityCenter}, scale {calibration.DensityScale}");
+        var kind = (ReconstructionAndLatentDensityKind)model.Model.Kind;
+        Assert.IsTrue(kind.Density!.IsValidFor(model.Model.LatentDimension) && kind.DensityScale.IsValid, $"density {kind.DensityScale}");
         var test = TestData.Normal(20, seed: 5).Concat(TestData.Outliers(5, seed: 6)).ToList();
         var scores = TestData.Scores(model.Transform(TestData.ToDataView(ml, test)));
         Assert.IsTrue(scores.All(float.IsFinite), string.Join(", ", scores));
@@ -140,19 +141,21 @@ public sealed class LatentCodeDensityTests
         using var transformer = ml.AnomalyDetection.Trainers.VariationalAutoencoder(TestData.FastOptions(epochs: 10)).Fit(TestData.ToDataView(ml, training));
         var model = transformer.Model;
         Assert.AreEqual(VaeScoreKind.ReconstructionAndLatentDensity, model.ScoreKind);
-        var calibration = model.Calibration!;
+        var kind = (ReconstructionAndLatentDensityKind)model.Kind;
+        // The same reconstruction and latent calibration without the density term.
+        var withoutDensity = new ReconstructionAndLatentKind(model.KindContext, kind.Reconstruction, kind.Latent);
         var rows = TestData.Normal(20, seed: 2).Concat(TestData.Outliers(5, seed: 3)).SelectMany(r => r.Features).ToArray();
         int n = 25, latent = model.LatentDimension;
         var means = new float[n * latent];
         var density = new float[n];
         var combined = new float[n];
-        model.Score(VaeScoreKind.ReconstructionAndLatentDensity, rows, n, means, density);
-        model.Score(VaeScoreKind.ReconstructionAndLatent, rows, n, new float[n * latent], combined);
+        model.Score(kind, rows, n, means, density);
+        model.Score(withoutDensity, rows, n, new float[n * latent], combined);
         int zeros = 0;
         for (int r = 0; r < n; r++)
         {
-            double d = calibration.Density!.NegativeLogDensity(means.AsSpan(r * latent, latent), calibration.Density.LogNormalizers());
-            double expected = Math.Max(0, (d - calibration.DensityCenter) / calibration.DensityScale);
+            double d = kind.Density!.NegativeLogDensity(means.AsSpan(r * latent, latent), kind.Density.LogNormalizers());
+            double expected = Math.Max(0, (d - kind.DensityScale.Center) / kind.DensityScale.Scale);
             Assert.AreEqual(expected, density[r] - combined[r], 1e-4 * Math.Max(1, Math.Abs(density[r])), $"row {r}");
             if (expected == 0) zeros++;
         }
@@ -187,6 +190,6 @@ public sealed class LatentCodeDensityTests
         double withDensity = Auc(density), withPrior = Auc(prior);
         Assert.IsGreaterThan(0.9, withDensity, $"density {withDensity:F3}, prior's KL {withPrior:F3}");
         Assert.IsGreaterThan(withPrior + 0.1, withDensity, $"density {withDensity:F3}, prior's KL {withPrior:F3}");
-        Assert.IsTrue(density.Model.Calibration!.HasDensity(density.Model.LatentDimension));
+        Assert.IsTrue(density.Model.Kind is ReconstructionAndLatentDensityKind { Density: not null });
     }
 }

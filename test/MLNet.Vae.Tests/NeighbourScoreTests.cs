@@ -1,3 +1,4 @@
+using MLNet.Vae.Scoring.Kinds;
 using Microsoft.ML;
 using MLNet.Vae.Model;
 using MLNet.Vae.Scoring;
@@ -21,9 +22,9 @@ public sealed class NeighbourScoreTests
         options.ScoreKind = VaeScoreKind.WeightedReconstructionAndLatentNeighbours;
         using var transformer = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(TestData.ToDataView(ml, trainRows));
         var model = transformer.Model;
-        var calibration = model.Calibration!;
+        var calibration = (WeightedReconstructionAndLatentNeighboursKind)model.Kind;
         int l = model.LatentDimension;
-        Assert.IsTrue(calibration.HasNeighbours(l));
+        Assert.IsTrue(calibration.Neighbours!.IsValidFor(l));
 
         // Fewer rows than LatentNeighbours.MaximumCodes: every training row's code is stored, in order.
         var (trainLatent, trainWeighted) = WeightedAndLatent(model, trainRows);
@@ -36,10 +37,10 @@ public sealed class NeighbourScoreTests
         var trainDistances = Enumerable.Range(0, trainRows.Count).Select(r => BruteForceDistance(trainLatent.AsSpan(r * l, l), codes, l)).ToArray();
         var (weightedCenter, weightedScale) = MedianAndSpread(trainWeighted.Select(v => (double)v).ToArray());
         var (distanceCenter, distanceScale) = MedianAndSpread(trainDistances);
-        Assert.AreEqual(weightedCenter, calibration.WeightedCenter, 1e-4 * Math.Max(1, Math.Abs(weightedCenter)), "m_W");
-        Assert.AreEqual(weightedScale, calibration.WeightedScale, 1e-4 * weightedScale, "s_W");
-        Assert.AreEqual(distanceCenter, calibration.NeighbourCenter, 1e-4 * distanceCenter, "m_N");
-        Assert.AreEqual(distanceScale, calibration.NeighbourScale, 1e-4 * distanceScale, "s_N");
+        Assert.AreEqual(weightedCenter, calibration.Weighted.Center, 1e-4 * Math.Max(1, Math.Abs(weightedCenter)), "m_W");
+        Assert.AreEqual(weightedScale, calibration.Weighted.Scale, 1e-4 * weightedScale, "s_W");
+        Assert.AreEqual(distanceCenter, calibration.Distance.Center, 1e-4 * distanceCenter, "m_N");
+        Assert.AreEqual(distanceScale, calibration.Distance.Scale, 1e-4 * distanceScale, "s_N");
 
         // Training rows, new normal rows and outliers, scored by Transform, against the formula.
         var testRows = trainRows.Take(4).Concat(TestData.Normal(5, seed: 2, unitInterval: true)).Concat(TestData.Outliers(5, seed: 3, unitInterval: true)).ToList();
@@ -71,9 +72,9 @@ public sealed class NeighbourScoreTests
         options.ScoreKind = VaeScoreKind.WeightedReconstructionAndLatentNeighbours;
         options.MaximumInMemoryBytes = 1024;
         using var streamed = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(TestData.ToDataView(ml, rows));
-        var calibration = streamed.Model.Calibration!;
-        Assert.IsTrue(calibration.HasNeighbours(streamed.Model.LatentDimension));
-        Assert.IsTrue(calibration.HasFeatureWeights(streamed.Model.InputWidth));
+        var calibration = (WeightedReconstructionAndLatentNeighboursKind)streamed.Model.Kind;
+        Assert.IsTrue(calibration.Neighbours!.IsValidFor(streamed.Model.LatentDimension));
+        Assert.IsTrue(calibration.Weights.All(w => float.IsFinite(w) && w > 0) && calibration.Weights.Length == streamed.Model.InputWidth);
         Assert.AreEqual(rows.Count, calibration.Neighbours!.CountFor(streamed.Model.LatentDimension), "fewer rows than the sample holds: all of them");
     }
 
@@ -127,12 +128,13 @@ public sealed class NeighbourScoreTests
         }
     }
 
-    /// <summary>W and μ for each row, through the weighted kind on the batched path.</summary>
+    /// <summary>W and μ for each row, through the weighted kind with the neighbour kind's weights on the batched path.</summary>
     private static (float[] Latent, float[] Weighted) WeightedAndLatent(VaeModel model, IReadOnlyList<FeatureRow> rows)
     {
         var latent = new float[rows.Count * model.LatentDimension];
         var weighted = new float[rows.Count];
-        model.Score(VaeScoreKind.WeightedReconstructionError, rows.SelectMany(r => r.Features).ToArray(), rows.Count, latent, weighted);
+        var kind = new WeightedReconstructionErrorKind(model.KindContext, ((WeightedReconstructionAndLatentNeighboursKind)model.Kind).Weights);
+        model.Score(kind, rows.SelectMany(r => r.Features).ToArray(), rows.Count, latent, weighted);
         return (latent, weighted);
     }
 

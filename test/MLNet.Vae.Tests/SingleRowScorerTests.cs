@@ -19,28 +19,22 @@ public sealed class SingleRowScorerTests
     {
         var ml = new MLContext(seed: 1);
         var options = TestData.FastOptions(likelihood, epochs: 15);
-        // The neighbour kind's calibration holds every calibrated kind's terms but the mixture, which is added below.
-        options.ScoreKind = VaeScoreKind.WeightedReconstructionAndLatentNeighbours;
         options.HiddenLayerSizes = [firstHiddenLayer, 12];
         bool unit = likelihood == VaeLikelihood.Bernoulli;
         var trainingRows = TestData.Normal(200, seed: 1, unitInterval: unit, width: inputWidth);
         var training = TestData.ToDataView(ml, trainingRows, inputWidth);
         using var transformer = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(training);
         var model = transformer.Model;
-        // The latent mixture too, so that the density kind can be scored from the same model.
-        var (trainingLatent, _) = model.ScoreRows(trainingRows.SelectMany(r => r.Features).ToArray(), trainingRows.Count);
-        model.FitDensity(trainingLatent.Chunk(model.LatentDimension).ToList());
+        var trainingFlat = trainingRows.SelectMany(r => r.Features).ToArray();
         var rows = TestData.Normal(6, seed: 2, unitInterval: unit, width: inputWidth)
             .Concat(TestData.Outliers(6, seed: 3, unitInterval: unit, width: inputWidth)).Select(r => r.Features).ToArray();
         var flat = rows.SelectMany(r => r).ToArray();
         int width = model.InputWidth, latent = model.LatentDimension;
 
-        Assert.IsNotNull(model.Calibration, "calibrated");
-        Assert.IsTrue(model.Calibration.HasFeatureWeights(model.InputWidth), "with feature weights");
-        Assert.IsTrue(model.Calibration.HasDensity(model.LatentDimension), "with the latent mixture");
-        Assert.IsTrue(model.Calibration.HasNeighbours(model.LatentDimension), "with the training codes");
-        foreach (var kind in Enum.GetValues<VaeScoreKind>())
+        foreach (var kindName in Enum.GetValues<VaeScoreKind>())
         {
+            // Every kind calibrated on the training rows, as Fit calibrates the model's own.
+            var kind = Model.ScoreCalibrator.Calibrated(model, kindName, trainingFlat, trainingRows.Count);
             var batchLatent = new float[rows.Length * latent];
             var batchScores = new float[rows.Length];
             var batchTerms = new float[rows.Length * width];
@@ -51,12 +45,12 @@ public sealed class SingleRowScorerTests
                 var oneScore = new float[1];
                 var oneTerms = new float[width];
                 model.Score(kind, rows[r], 1, oneLatent, oneScore, oneTerms);
-                AssertClose(batchScores[r], oneScore[0], $"{kind} score, row {r}");
-                // Without feature scores (PredictionEngine's usual call) the terms are computed only for the kinds that need them.
+                AssertClose(batchScores[r], oneScore[0], $"{kindName} score, row {r}");
+                // Without feature scores: PredictionEngine's usual call.
                 model.Score(kind, rows[r], 1, oneLatent, oneScore);
-                AssertClose(batchScores[r], oneScore[0], $"{kind} score without feature scores, row {r}");
-                for (int j = 0; j < latent; j++) AssertClose(batchLatent[r * latent + j], oneLatent[j], $"{kind} latent {j}, row {r}");
-                for (int i = 0; i < width; i++) AssertClose(batchTerms[r * width + i], oneTerms[i], $"{kind} feature {i}, row {r}");
+                AssertClose(batchScores[r], oneScore[0], $"{kindName} score without feature scores, row {r}");
+                for (int j = 0; j < latent; j++) AssertClose(batchLatent[r * latent + j], oneLatent[j], $"{kindName} latent {j}, row {r}");
+                for (int i = 0; i < width; i++) AssertClose(batchTerms[r * width + i], oneTerms[i], $"{kindName} feature {i}, row {r}");
             }
         }
     }
@@ -70,7 +64,7 @@ public sealed class SingleRowScorerTests
         var row = TestData.Normal(1, seed: 2)[0].Features;
         row[3] = float.NaN;
         var scores = new float[1];
-        transformer.Model.Score(transformer.Model.ScoreKind, row, 1, new float[transformer.LatentDimension], scores);
+        transformer.Model.Score(row, 1, new float[transformer.LatentDimension], scores);
         Assert.AreEqual(float.PositiveInfinity, scores[0]);
     }
 

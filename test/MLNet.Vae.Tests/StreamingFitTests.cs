@@ -1,3 +1,4 @@
+using MLNet.Vae.Scoring.Kinds;
 using Microsoft.ML;
 using MLNet.Vae.Model;
 using MLNet.Vae.Scoring;
@@ -22,7 +23,7 @@ public sealed class StreamingFitTests
 
         Assert.IsTrue(messages.Any(m => m.Contains("on 420 rows (streamed in blocks of")), "the log says the rows were streamed");
         Assert.HasCount(20, streamed.Training.History);
-        Assert.IsNotNull(streamed.Model.Calibration, "the default Gaussian score is calibrated from a streamed pass");
+        Assert.IsTrue(streamed.Model.Kind is ReconstructionAndLatentDensityKind { Density: not null }, "the default Gaussian score is calibrated from a streamed pass");
         var scores = TestData.Scores(streamed.Transform(data));
         Assert.AreEqual(options.Contamination, scores.Count(s => s > streamed.Threshold) / (double)scores.Length, 0.01,
             "the threshold is the (1 - contamination) quantile of the training rows' scores");
@@ -48,9 +49,9 @@ public sealed class StreamingFitTests
         using var streamed = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(data);
 
         Assert.AreEqual(VaeScoreKind.ReconstructionAndLatentDensity, streamed.Model.ScoreKind);
-        var calibration = streamed.Model.Calibration!;
-        Assert.IsTrue(calibration.HasDensity(streamed.Model.LatentDimension));
-        Assert.AreEqual(LatentCodeDensity.MaximumComponents, calibration.Density!.Components);
+        var density = ((ReconstructionAndLatentDensityKind)streamed.Model.Kind).Density!;
+        Assert.IsTrue(density.IsValidFor(streamed.Model.LatentDimension));
+        Assert.AreEqual(LatentCodeDensity.MaximumComponents, density.Components);
         Assert.IsGreaterThan(0.9, ml.AnomalyDetection.Evaluate(streamed.Transform(data)).AreaUnderRocCurve);
     }
 

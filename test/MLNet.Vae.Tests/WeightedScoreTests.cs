@@ -1,3 +1,6 @@
+using MLNet.Vae.Model;
+using MLNet.Vae.Scoring;
+using MLNet.Vae.Scoring.Kinds;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -25,7 +28,8 @@ public sealed class WeightedScoreTests
         // σᵢ from the plain terms of the training rows, as the model's calibration should have found it.
         var flatTrain = trainRows.SelectMany(r => r.Features).ToArray();
         var trainTerms = new float[trainRows.Count * width];
-        model.Score(VaeScoreKind.ReconstructionError, flatTrain, trainRows.Count, new float[trainRows.Count * model.LatentDimension], new float[trainRows.Count], trainTerms);
+        var plain = new ReconstructionErrorKind(model.KindContext);
+        model.Score(plain, flatTrain, trainRows.Count, new float[trainRows.Count * model.LatentDimension], new float[trainRows.Count], trainTerms);
         var deviation = Enumerable.Range(0, width).Select(i =>
         {
             var column = Enumerable.Range(0, trainRows.Count).Select(r => (double)trainTerms[r * width + i]).ToArray();
@@ -37,7 +41,7 @@ public sealed class WeightedScoreTests
         var testRows = TestData.Normal(5, seed: 2, unitInterval: true).Concat(TestData.Outliers(5, seed: 3, unitInterval: true)).ToList();
         var flatTest = testRows.SelectMany(r => r.Features).ToArray();
         var plainTerms = new float[testRows.Count * width];
-        model.Score(VaeScoreKind.ReconstructionError, flatTest, testRows.Count, new float[testRows.Count * model.LatentDimension], new float[testRows.Count], plainTerms);
+        model.Score(plain, flatTest, testRows.Count, new float[testRows.Count * model.LatentDimension], new float[testRows.Count], plainTerms);
         var scored = transformer.Transform(TestData.ToDataView(ml, testRows));
         var scores = TestData.Scores(scored);
         var featureScores = scored.GetColumn<float[]>("FeatureScores").ToArray();
@@ -63,16 +67,16 @@ public sealed class WeightedScoreTests
     public void Weights_OfALargeTable_ComeFromAnEvenSample_CloseToAllRows()
     {
         var ml = new MLContext(seed: 1);
-        var rows = TestData.Normal(TrainingData.WeightSampleRows + 3000, seed: 4, unitInterval: true);
+        var rows = TestData.Normal(ScoreCalibrator.MaximumRows + 3000, seed: 4, unitInterval: true);
         var options = TestData.FastOptions(VaeLikelihood.Bernoulli, epochs: 1);
         options.ScoreKind = VaeScoreKind.WeightedReconstructionError;
         using var transformer = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(TestData.ToDataView(ml, rows));
         var model = transformer.Model;
-        var fromSample = model.FeatureWeights();
+        var fromSample = ((WeightedReconstructionErrorKind)model.Kind).Weights;
 
         var flat = rows.SelectMany(r => r.Features).ToArray();
-        var spread = new MLNet.Vae.Scoring.FeatureTermSpread(model.InputWidth);
-        model.CalibrationTerms(flat, rows.Count, new float[rows.Count], new float[rows.Count], spread);
+        var spread = new FeatureTermSpread(model.InputWidth);
+        spread.Add(model.CalibrationSample(flat, rows.Count).Terms, rows.Count);
         var fromAll = spread.Weights();
         for (int i = 0; i < fromAll.Length; i++)
             Assert.AreEqual(fromAll[i], fromSample[i], 0.05 * fromAll[i], $"feature {i}: the sample's weight is within 5% of all rows'");

@@ -15,6 +15,9 @@ internal sealed class OnnxGraphBuilder(OnnxContext context, string prefix)
     public string Constant(string name, IEnumerable<float> values, params long[] dims) =>
         context.AddInitializer(values, dims, $"{prefix}.{name}", makeUniqueName: true);
 
+    /// <summary>A constant int64 vector (shapes, pads, slice bounds).</summary>
+    public string Int64s(string name, params long[] values) => context.AddInitializer(values, [values.Length], $"{prefix}.{name}", makeUniqueName: true);
+
     /// <summary>A constant float scalar (shape []).</summary>
     public string Constant(string name, float value) => context.AddInitializer(value, $"{prefix}.{name}", makeUniqueName: true);
 

@@ -49,6 +49,16 @@ internal static class RowMath
         for (; i < a.Length; i++) destination[i] = a[i] * b[i];
     }
 
+    /// <summary>aᵢ ← c aᵢ.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Scale(Span<float> a, float c)
+    {
+        int i = 0;
+        var factor = new Vector<float>(c);
+        for (; i <= a.Length - Vector<float>.Count; i += Vector<float>.Count) (new Vector<float>(a[i..]) * factor).CopyTo(a[i..]);
+        for (; i < a.Length; i++) a[i] *= c;
+    }
+
     /// <summary>aᵢ ← max(aᵢ, 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Relu(Span<float> a)
@@ -136,8 +146,8 @@ internal static class RowMath
 
     /// <summary>
     /// tᵢ = BCE(xᵢ, σ(lᵢ)) = max(lᵢ, 0) − lᵢ xᵢ + log(1 + e^−|lᵢ|), minus H(xᵢ) = −xᵢ log xᵢ − (1 − xᵢ) log(1 − xᵢ) when
-    /// <paramref name="minusEntropy"/> (logs clamped at 10⁻¹², as <see cref="Model.VaeObjective.BinaryEntropy"/>), for x already in
-    /// [0, 1] (<see cref="Model.VaeModel.ToScoringSpace"/>, <see cref="Clamp"/>).
+    /// <paramref name="minusEntropy"/> (logs clamped at 10⁻¹², so that 0 log 0 = 0), for x already in
+    /// [0, 1] (<see cref="Model.VaeModel.ToScoringSpace(TorchSharp.torch.Tensor)"/>, <see cref="Clamp"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BernoulliTerms(ReadOnlySpan<float> logits, ReadOnlySpan<float> x, Span<float> terms, bool minusEntropy)

@@ -59,13 +59,13 @@ internal sealed class VaeEnsemble : IDisposable
     /// <summary>
     /// Scores <paramref name="count"/> rows with the model's score kind: μ(x) of the first member into <paramref name="latent"/>,
     /// the combined score into <paramref name="scores"/>, and the mean per-feature terms into <paramref name="featureScores"/>
-    /// unless it is empty. See <see cref="VaeModel.Score(VaeScoreKind, ReadOnlySpan{float}, int, Span{float}, Span{float}, Span{float})"/>.
+    /// unless it is empty. See <see cref="VaeModel.Score(Scoring.ScoreKindModel, ReadOnlySpan{float}, int, Span{float}, Span{float}, Span{float})"/>.
     /// </summary>
     public void Score(ReadOnlySpan<float> rows, int count, Span<float> latent, Span<float> scores, Span<float> featureScores = default)
     {
         if (_members.Length == 1)
         {
-            First.Score(ScoreKind, rows, count, latent, scores, featureScores);
+            First.Score(First.Kind, rows, count, latent, scores, featureScores);
             return;
         }
         using var leases = LeaseAll();
@@ -84,7 +84,7 @@ internal sealed class VaeEnsemble : IDisposable
             for (int k = 0; k < _members.Length; k++)
             {
                 // The first member writes the latent column; the others' latent means are not aligned with it.
-                _members[k].Score(ScoreKind, rows, count, k == 0 ? latent : memberLatent, memberScores, memberTerms);
+                _members[k].Score(_members[k].Kind, rows, count, k == 0 ? latent : memberLatent, memberScores, memberTerms);
                 var (center, scale) = _scales[k];
                 for (int r = 0; r < count; r++) scores[r] += (memberScores[r] - center) / scale;
                 for (int i = 0; i < termCount; i++) featureScores[i] += memberTerms[i];

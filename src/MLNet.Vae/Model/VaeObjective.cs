@@ -6,12 +6,13 @@ using static TorchSharp.torch;
 namespace MLNet.Vae.Model;
 
 /// <summary>
-/// The loss and score formulas, per row (each returns a tensor of shape [n]). See <see cref="VaeLikelihood"/> and
-/// <see cref="VaeScoreKind"/> for the mathematics; these methods are its only implementation.
+/// The training loss's formulas on libtorch, per row (each returns a tensor of shape [n]): the reconstruction term, the
+/// reparameterization, the KL to the prior and the latent term of the scores under the learned mixture prior. See
+/// <see cref="VaeLikelihood"/> and <see cref="VaeOptions"/> for the mathematics; the scores are the score kinds'
+/// (<c>Scoring/Kinds</c>).
 /// </summary>
 internal static class VaeObjective
 {
-    private static readonly double HalfLogTwoPi = 0.5 * Math.Log(2 * Math.PI);
     private static readonly Scalar LogTwoPi = Math.Log(2 * Math.PI).ToScalar();
 
     /// <summary>−log p(x | z) up to a constant: Σᵢ BCE(xᵢ, σ(lᵢ)) (Bernoulli) or ½ Σᵢ (x̃ᵢ − μ̃ᵢ)² (Gaussian).</summary>
@@ -91,72 +92,10 @@ internal static class VaeObjective
     public static Tensor LatentTerm(VaeNetwork network, Tensor mean, Tensor logVariance) =>
         network.HasMixturePrior ? Kl(network, mean, mean, logVariance) : KlDivergence(mean, logVariance);
 
-    /// <summary>Binary entropy of each value, H(x) = −x log x − (1 − x) log(1 − x), with 0 log 0 = 0; shape of x.</summary>
-    public static Tensor BinaryEntropy(Tensor x)
-    {
-        using var scope = NewDisposeScope();
-        var complement = x.neg().add_(Scalars.One, Scalars.One);
-        var positive = x.mul(x.clamp_min(Scalars.LogFloor).log_());
-        var negative = complement.mul(complement.clamp_min(Scalars.LogFloor).log_());
-        return positive.add_(negative, Scalars.One).neg_().MoveToOuterDisposeScope();
-    }
-
     /// <summary>Σᵢ BCE(xᵢ, σ(lᵢ)) per row, shape [n].</summary>
     private static Tensor CrossEntropyRows(Tensor logits, Tensor x)
     {
         using var terms = nn.functional.binary_cross_entropy_with_logits(logits, x, reduction: nn.Reduction.None);
         return terms.sum(1);
-    }
-
-    /// <summary>
-    /// Each feature's term of <see cref="VaeScoreKind.ReconstructionError"/>, shape [n, d]; a row's terms sum to its score:
-    /// BCE(xᵢ, σ(lᵢ)) − H(xᵢ) (Bernoulli) or (x̃ᵢ − μ̃ᵢ)² (Gaussian, standardized units).
-    /// </summary>
-    public static Tensor ReconstructionErrorPerFeature(VaeLikelihood likelihood, Tensor decoderOutput, Tensor x)
-    {
-        using var scope = NewDisposeScope();
-        Tensor terms;
-        if (likelihood == VaeLikelihood.Bernoulli)
-        {
-            terms = nn.functional.binary_cross_entropy_with_logits(decoderOutput, x, reduction: nn.Reduction.None).sub(BinaryEntropy(x));
-        }
-        else
-        {
-            var difference = decoderOutput - x;
-            terms = difference.mul(difference);
-        }
-        return terms.MoveToOuterDisposeScope();
-    }
-
-    /// <summary>
-    /// The anomaly score of rows x, given the decoder output at z = μ(x) and the rows' <see cref="LatentTerm"/> (the KL term of
-    /// <see cref="VaeScoreKind.NegativeElbo"/>). <paramref name="featureScale"/> is s of the Gaussian standardization (null for Bernoulli).
-    /// </summary>
-    public static Tensor Score(VaeScoreKind kind, VaeLikelihood likelihood, Tensor decoderOutput, Tensor x,
-        Tensor latentTerm, Tensor? featureScale)
-    {
-        switch (kind)
-        {
-            case VaeScoreKind.ReconstructionError:
-                return ReconstructionErrorPerFeature(likelihood, decoderOutput, x).sum(1);
-            case VaeScoreKind.SquaredError:
-                if (likelihood == VaeLikelihood.Bernoulli)
-                    return SquaredDistance(decoderOutput.sigmoid(), x);
-                if (featureScale is null) return SquaredDistance(decoderOutput, x);
-                // In the input's units: (μ̃ − x̃) · s.
-                using (var error = decoderOutput - x)
-                using (var scaled = error.mul(featureScale))
-                    return scaled.mul(scaled).sum(1);
-            case VaeScoreKind.NegativeElbo:
-                var reconstruction = Reconstruction(likelihood, decoderOutput, x);
-                if (likelihood == VaeLikelihood.Gaussian)
-                {
-                    using var constant = (HalfLogTwoPi * x.shape[1]).ToScalar();
-                    reconstruction = reconstruction.add(constant, Scalars.One);
-                }
-                return reconstruction.add(latentTerm, Scalars.One);
-            default:
-                throw new ArgumentOutOfRangeException(nameof(kind), $"Unknown score kind {kind}.");
-        }
     }
 }

@@ -64,6 +64,9 @@ internal sealed record SavedModel(VaeOptions Options, VaeEnsemble Models, float 
 internal sealed record SavedState(VaeOptions Options, VaeNetworkSpec Network, float Threshold, float[]? FeatureMean, float[]? FeatureScale,
     VaeTrainingSummary Training, ScoreCalibration? Calibration = null, IReadOnlyList<SavedMember>? Members = null)
 {
+    /// <summary>Each model's score kind with its calibration, restored and checked by <c>Validate</c>.</summary>
+    public IReadOnlyList<ScoreKindModel> Kinds { get; init; } = [];
+
     /// <summary>How many models the file holds: 1, or an ensemble's members.</summary>
     public int ModelCount => Members?.Count ?? 1;
 }
@@ -137,8 +140,8 @@ internal static class VaeModelFile
             FeatureScale: model.Standardization?.Scale,
             Training: training,
             TrainingOptions: JsonSerializer.SerializeToElement(options, Json),
-            Calibration: model.Calibration,
-            Members: ensemble ? models.Members.Select((m, k) => new SavedMember(m.Calibration, models.Scales[k].Center, models.Scales[k].Scale)).ToList() : null);
+            Calibration: model.Kind.Saved,
+            Members: ensemble ? models.Members.Select((m, k) => new SavedMember(m.Kind.Saved, models.Scales[k].Center, models.Scales[k].Scale)).ToList() : null);
         // The format holds parameters only: a network with buffers (batch norm statistics) would load without them.
         if (model.Network.named_buffers().Any())
             throw new NotSupportedException("This network has buffers, which the model format cannot hold.");
@@ -427,21 +430,8 @@ internal static class VaeModelFile
         Require(version == 3 ? state.Members is { Count: >= 2 and <= 32 } : state.Members is null, "Members",
             version == 3 ? "does not list 2 to 32 models" : $"is not allowed in format version {version}");
         if (state.Members is { } savedMembers)
-        {
             Require(savedMembers.All(m => m is not null && new MemberScale(m.ScoreCenter, m.ScoreScale).IsValid), "Members",
                 "holds a model without a finite score centre and a positive finite score scale");
-            if (state.Options.ScoreKind is VaeScoreKind.ReconstructionAndLatent or VaeScoreKind.ReconstructionAndLatentDensity)
-                Require(savedMembers.All(m => m.Calibration is { IsValid: true }), "Members.Calibration", "is missing or not finite with positive scales");
-            if (state.Options.ScoreKind == VaeScoreKind.ReconstructionAndLatentDensity)
-                Require(savedMembers.All(m => m.Calibration!.HasDensity(state.Network.LatentDimension)), "Members.Calibration.Density",
-                    $"is not a valid mixture over {state.Network.LatentDimension} latent dimensions for every model");
-            if (state.Options.ScoreKind!.Value.UsesFeatureWeights())
-                Require(savedMembers.All(m => m.Calibration?.HasFeatureWeights(state.Network.InputWidth) == true), "Members.Calibration.FeatureWeights",
-                    $"does not hold {state.Network.InputWidth} positive finite weights for every model");
-            if (state.Options.ScoreKind == VaeScoreKind.WeightedReconstructionAndLatentNeighbours)
-                Require(savedMembers.All(m => m.Calibration?.HasNeighbours(state.Network.LatentDimension) == true), "Members.Calibration.Neighbours",
-                    $"does not hold valid codes over {state.Network.LatentDimension} latent dimensions with finite centres and positive scales for every model");
-        }
         var network = state.Network;
         Require(network.InputWidth >= 1, "InputWidth", $"is {network.InputWidth}");
         Require(network.HiddenSizes.All(h => h >= 1), "HiddenSizes", "holds a width below 1");
@@ -455,17 +445,6 @@ internal static class VaeModelFile
         }
         Require(network.PriorComponents is >= 0 and <= 64, "PriorComponents", $"is {network.PriorComponents}, not 0 to 64");
         Require(float.IsFinite(state.Threshold), "Threshold", $"is {state.Threshold}, not a finite number");
-        if (state.Options.ScoreKind is VaeScoreKind.ReconstructionAndLatent or VaeScoreKind.ReconstructionAndLatentDensity)
-            Require(state.Calibration is { IsValid: true }, "Calibration", "is missing or not finite with positive scales");
-        if (state.Options.ScoreKind == VaeScoreKind.ReconstructionAndLatentDensity)
-            Require(state.Calibration!.HasDensity(network.LatentDimension), "Calibration.Density",
-                $"is not a valid mixture over {network.LatentDimension} latent dimensions");
-        if (state.Options.ScoreKind!.Value.UsesFeatureWeights() && state.Members is null)
-            Require(state.Calibration?.HasFeatureWeights(network.InputWidth) == true, "Calibration.FeatureWeights",
-                $"does not hold {network.InputWidth} positive finite weights");
-        if (state.Options.ScoreKind == VaeScoreKind.WeightedReconstructionAndLatentNeighbours && state.Members is null)
-            Require(state.Calibration?.HasNeighbours(network.LatentDimension) == true, "Calibration.Neighbours",
-                $"does not hold valid codes over {network.LatentDimension} latent dimensions with finite centres and positive scales");
         var training = state.Training;
         Require(training.History is not null && training.History.All(r => r is not null && r.KlPerDimension is not null), "TrainingHistory", "is missing");
         Require(training.Warnings is not null && training.Warnings.All(w => w is not null), "TrainingWarnings", "is missing or holds an empty entry");
@@ -478,6 +457,11 @@ internal static class VaeModelFile
             Require(state.FeatureMean!.All(float.IsFinite), "FeatureMean", "holds a value that is not finite");
             Require(state.FeatureScale!.All(s => float.IsFinite(s) && s > 0), "FeatureScale", "holds a value that is not positive and finite");
         }
+        // Each model's kind restored from its calibration: a kind checks what it needs (an InvalidDataException names the field).
+        var context = new ScoreKindContext(state.Options.Likelihood, network.InputWidth, network.LatentDimension, state.FeatureScale);
+        var kinds = state.Members is { } members
+            ? members.Select(m => ScoreKinds.Create(state.Options.ScoreKind!.Value, context).Restored(m.Calibration, "Members.Calibration")).ToList()
+            : [ScoreKinds.Create(state.Options.ScoreKind!.Value, context).Restored(state.Calibration, "Calibration")];
         try
         {
             Require(network.ParameterCount() * state.ModelCount <= VaeNetworkSpec.MaximumParameters, "HiddenSizes",
@@ -487,7 +471,7 @@ internal static class VaeModelFile
         {
             throw Invalid($"its metadata describes an impossible network ({e.Message})");
         }
-        return state;
+        return state with { Kinds = kinds };
     }
 
     /// <summary>
@@ -523,11 +507,11 @@ internal static class VaeModelFile
     /// <summary>Builds every model the file holds and combines them as they were.</summary>
     private static VaeEnsemble Restore(SavedState state, Dictionary<string, float[]> tensors)
     {
-        if (state.Members is not { } members) return new VaeEnsemble(Restore(state, tensors, 0, state.Calibration));
+        if (state.Members is not { } members) return new VaeEnsemble(Restore(state, tensors, 0));
         var models = new List<VaeModel>();
         try
         {
-            for (int k = 0; k < members.Count; k++) models.Add(Restore(state, tensors, k, members[k].Calibration));
+            for (int k = 0; k < members.Count; k++) models.Add(Restore(state, tensors, k));
             return new VaeEnsemble(models, members.Select(m => new MemberScale(m.ScoreCenter, m.ScoreScale)).ToList());
         }
         catch
@@ -537,7 +521,7 @@ internal static class VaeModelFile
         }
     }
 
-    private static VaeModel Restore(SavedState state, Dictionary<string, float[]> tensors, int member, ScoreCalibration? calibration)
+    private static VaeModel Restore(SavedState state, Dictionary<string, float[]> tensors, int member)
     {
         var network = state.Network.Build();
         try
@@ -560,7 +544,7 @@ internal static class VaeModelFile
         }
         bool gaussian = state.Options.Likelihood == VaeLikelihood.Gaussian;
         var standardization = gaussian ? new FeatureStandardization(state.FeatureMean!, state.FeatureScale!) : null;
-        return new VaeModel(network, state.Options.Likelihood, state.Options.ScoreKind!.Value, standardization) { Calibration = calibration };
+        return new VaeModel(network, state.Options.Likelihood, state.Kinds[member], standardization);
     }
 
     private static void Require(bool condition, string field, string problem)

@@ -8,8 +8,8 @@ internal sealed record MemberScale(float Center, float Scale)
 {
     public static MemberScale Fit(float[] trainingScores)
     {
-        var (center, scale) = ScoreCalibration.CenterAndScale(trainingScores);
-        return new MemberScale(center, scale);
+        var scale = RobustScale.Fit(trainingScores);
+        return new MemberScale(scale.Center, scale.Scale);
     }
 
     public bool IsValid => float.IsFinite(Center) && float.IsFinite(Scale) && Scale > 0;

@@ -1,0 +1,102 @@
+using MLNet.Vae.Export;
+
+namespace MLNet.Vae.Scoring.Kinds;
+
+/// <summary>
+/// <see cref="VaeScoreKind.WeightedReconstructionAndLatentNeighbours"/>: s(x) = (W − m_W) / s_W + max(0, (N − m_N) / s_N), W the
+/// weighted reconstruction error (<see cref="WeightedReconstructionErrorKind"/>) and N the mean distance from μ(x) to its 2nd
+/// to (k + 1)th nearest stored training codes (<see cref="LatentNeighbours"/>). The distance only adds: a dense group of
+/// anomalies among the training rows does not score below normal rows. The feature scores are the weighted terms.
+/// </summary>
+internal sealed class WeightedReconstructionAndLatentNeighboursKind(ScoreKindContext context, float[]? weights = null, RobustScale? weighted = null,
+    LatentNeighbours? neighbours = null, RobustScale? distance = null) : ScoreKindModel(context)
+{
+    public override VaeScoreKind Kind => VaeScoreKind.WeightedReconstructionAndLatentNeighbours;
+    public override bool NeedsCalibration => true;
+
+    public float[] Weights { get; } = weights ?? Enumerable.Repeat(1f, context.InputWidth).ToArray();
+    public RobustScale Weighted { get; } = weighted ?? RobustScale.Identity;
+    public LatentNeighbours? Neighbours { get; } = neighbours;
+    public RobustScale Distance { get; } = distance ?? RobustScale.Identity;
+
+    public override void Terms(ReadOnlySpan<float> decoded, ReadOnlySpan<float> x, Span<float> terms, int offset) =>
+        WeightedReconstructionErrorKind.WeightedTerms(Context.Likelihood, Weights, decoded, x, terms, offset);
+
+    public override void FeatureTerms(ReadOnlySpan<float> decoded, ReadOnlySpan<float> x, Span<float> terms, int offset) =>
+        Terms(decoded, x, terms, offset);
+
+    public override float Score(float termSum, ReadOnlySpan<float> mean, float latentTerm) => Weighted.Standardize(termSum) + NeighbourTerm(mean);
+
+    /// <summary>max(0, (N(μ) − m_N) / s_N).</summary>
+    public float NeighbourTerm(ReadOnlySpan<float> mean)
+    {
+        var neighbours = Neighbours ?? throw new InvalidOperationException("The model was not calibrated for the WeightedReconstructionAndLatentNeighbours score.");
+        return Math.Max(0f, Distance.Standardize(neighbours.MeanDistance(mean)));
+    }
+
+    public override string OnnxScore(OnnxGraphBuilder g, OnnxScoreInputs inputs) =>
+        g.Node("Add", OnnxStandardized(g, g.SumRows(OnnxFeatureTerms(g, inputs)), "weighted", Weighted.Center, Weighted.Scale), OnnxNeighbourTerm(g, inputs.Mean));
+
+    public override string OnnxFeatureTerms(OnnxGraphBuilder g, OnnxScoreInputs inputs) =>
+        WeightedReconstructionErrorKind.OnnxWeightedTerms(g, Context.Likelihood, Weights, inputs);
+
+    /// <summary>
+    /// max(0, (N − m_N) / s_N), [n, 1]: the squared distances from ‖z‖² − 2 z·c + ‖c‖² in float64, one MatMul for all codes
+    /// (float32 would lose the small distances to cancellation), clamped at 0; TopK of their negatives picks the k + 1
+    /// smallest, and the smallest of them is subtracted from the sum of their square roots.
+    /// </summary>
+    private string OnnxNeighbourTerm(OnnxGraphBuilder g, string mean)
+    {
+        var neighbours = Neighbours ?? throw new InvalidOperationException("The model was not calibrated for the WeightedReconstructionAndLatentNeighbours score.");
+        int l = Context.LatentDimension, count = neighbours.CountFor(l), k = neighbours.Neighbours;
+        if (k == 0) return g.Constant("zero", 0f);
+        var transposed = new double[l * count];
+        var squaredNorms = new double[count];
+        for (int m = 0; m < count; m++)
+            for (int j = 0; j < l; j++)
+            {
+                double v = neighbours.Codes[m * l + j];
+                transposed[j * count + m] = v;
+                squaredNorms[m] += v * v;
+            }
+        string z = g.Node("Cast", [mean], n => n.AddAttribute("to", 11L));
+        string cross = g.Node("MatMul", z, g.Context.AddInitializer(transposed, [l, count], "Vae.neighbourCodes", makeUniqueName: true));
+        string zNorms = g.SumRows(g.Node("Mul", z, z));
+        string twoCross = g.Node("Mul", cross, g.Context.AddInitializer(2.0, "Vae.two", makeUniqueName: true));
+        string squared = g.Node("Add", g.Node("Sub", zNorms, twoCross), g.Context.AddInitializer(squaredNorms, [1, count], "Vae.neighbourNorms", makeUniqueName: true));
+        string clamped = g.Node("Max", squared, g.Context.AddInitializer(0.0, "Vae.zeroDouble", makeUniqueName: true));
+        // TopK returns the largest first: of −d², the k + 1 smallest d², nearest first.
+        string[] nearest = g.Nodes("TopK", [g.Node("Neg", clamped), g.Context.AddInitializer(new long[] { k + 1 }, [1], "Vae.neighboursPlusOne", makeUniqueName: true)], 2);
+        string distances = g.ToFloat(g.Node("Sqrt", g.Node("Neg", nearest[0])));
+        string skipped = g.Node("Slice", distances, g.Int64s("firstStart", 0), g.Int64s("firstEnd", 1), g.Int64s("firstAxis", 1));
+        string meanDistance = g.Node("Div", g.Node("Sub", g.SumRows(distances), skipped), g.Constant("neighbours", (float)k));
+        return g.Node("Max", OnnxStandardized(g, meanDistance, "neighbour", Distance.Center, Distance.Scale), g.Constant("zero", 0f));
+    }
+
+    /// <summary>
+    /// The feature weights, then each calibration row's weighted error W and latent mean, the codes stored from them
+    /// (<see cref="LatentNeighbours.Fit"/>) and each row's distance N, and the centre and scale of W and of N.
+    /// </summary>
+    public override ScoreKindModel Calibrated(CalibrationSample sample)
+    {
+        var weights = WeightedReconstructionErrorKind.FitWeights(sample);
+        var neighbours = LatentNeighbours.Fit(sample.Means, sample.Count, sample.LatentDimension);
+        var distances = new float[sample.Count];
+        Parallel.For(0, sample.Count, r => distances[r] = neighbours.MeanDistance(sample.MeanOf(r)));
+        return new WeightedReconstructionAndLatentNeighboursKind(Context, weights, RobustScale.Fit(sample.WeightedSums(weights)), neighbours,
+            RobustScale.Fit(distances));
+    }
+
+    public override ScoreCalibration Saved => new(0, 1, 0, 1, FeatureWeights: Weights, WeightedCenter: Weighted.Center, WeightedScale: Weighted.Scale,
+        Neighbours: Neighbours, NeighbourCenter: Distance.Center, NeighbourScale: Distance.Scale);
+
+    /// <summary>The kind as a file holds it: the weights, and valid codes with finite centres and positive scales.</summary>
+    public override ScoreKindModel Restored(ScoreCalibration? saved, string field)
+    {
+        RequireSaved(saved?.HasFeatureWeights(Context.InputWidth) == true, $"{field}.FeatureWeights", $"does not hold {Context.InputWidth} positive finite weights");
+        RequireSaved(saved!.HasNeighbours(Context.LatentDimension), $"{field}.Neighbours",
+            $"does not hold valid codes over {Context.LatentDimension} latent dimensions with finite centres and positive scales");
+        return new WeightedReconstructionAndLatentNeighboursKind(Context, saved.FeatureWeights, new RobustScale(saved.WeightedCenter, saved.WeightedScale),
+            saved.Neighbours, new RobustScale(saved.NeighbourCenter, saved.NeighbourScale));
+    }
+}
