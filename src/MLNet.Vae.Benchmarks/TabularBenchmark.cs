@@ -108,7 +108,7 @@ internal static class TabularBenchmark
             var vae = results[$"VAE {variant}"];
             var gaps = suite.Select((s, i) => (s.Name, Gap: bestPerTable[i] - vae[i])).ToList();
             var worst = gaps.MaxBy(g => g.Gap);
-            output.WriteLine($"VAE {variant}: {vae.Average() - bestSingle.Mean:+0.000;-0.000} against {bestSingle.Name} (target +0.020); " +
+            output.WriteLine($"VAE {variant}: {(vae.Average() - bestSingle.Mean).ToString("+0.000;-0.000;0.000", CultureInfo.InvariantCulture)} against {bestSingle.Name} (target +0.020); " +
                              $"largest shortfall to a table's best detector {worst.Gap:F3} on {worst.Name} (target at most 0.100); " +
                              $"{gaps.Count(g => g.Gap > 0.1)} tables short by more than 0.100.");
         }

@@ -56,7 +56,7 @@ public static class Cli
         var pValues = new Option<bool>("--p-values") { Description = "Give the model a p-value output: each score's upper-tail p-value among the training rows' scores (score writes it as p_value)." };
         var scoreKind = new Option<string>("--score")
         {
-            Description = $"The score kind: auto (ReconstructionAndLatentDensity for CSV, WeightedReconstructionError for images, WeightedReconstructionAndLatentNeighbours for images with --architecture conv) or one of {string.Join(", ", Enum.GetNames<VaeScoreKind>())}.",
+            Description = $"The score kind: auto (ReconstructionAndLatentNeighbours for CSV, WeightedReconstructionError for images, WeightedReconstructionAndLatentNeighbours for images with --architecture conv) or one of {string.Join(", ", Commands.CurrentScoreKinds)}.",
             DefaultValueFactory = _ => "auto",
         };
 

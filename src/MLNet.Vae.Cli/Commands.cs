@@ -326,11 +326,15 @@ internal sealed class Commands(TextWriter output, TextWriter error, Verbosity ve
         return InputData.LoadFor(_ml, dataPath, expected, reading ?? new CsvReading(), standardInput);
     }
 
-    /// <summary>--score: null for auto (the options then choose by likelihood), else the kind named, in any letter case.</summary>
+    /// <summary>The score kinds a new model may take: the enum's members but the retired ones (marked obsolete).</summary>
+    public static readonly VaeScoreKind[] CurrentScoreKinds = Enum.GetValues<VaeScoreKind>()
+        .Where(k => typeof(VaeScoreKind).GetField(k.ToString())!.GetCustomAttribute<ObsoleteAttribute>() is null).ToArray();
+
+    /// <summary>--score: null for auto (the options then choose by likelihood), else the current kind named, in any letter case.</summary>
     private static VaeScoreKind? ScoreKind(string name) =>
         name == "auto" ? null
-        : Enum.TryParse<VaeScoreKind>(name, ignoreCase: true, out var kind) && Enum.IsDefined(kind) && !int.TryParse(name, out _) ? kind
-        : throw new UsageException($"--score must be auto or one of {string.Join(", ", Enum.GetNames<VaeScoreKind>())}, got '{name}'.");
+        : Enum.TryParse<VaeScoreKind>(name, ignoreCase: true, out var kind) && CurrentScoreKinds.Contains(kind) && !int.TryParse(name, out _) ? kind
+        : throw new UsageException($"--score must be auto or one of {string.Join(", ", CurrentScoreKinds)}, got '{name}'.");
 
     private static VaeTransformer FindVae(ITransformer model) => model switch
     {

@@ -70,7 +70,7 @@ Console.WriteLine($"Threshold {model.Threshold:F2} (95th percentile of training 
 
 Console.WriteLine();
 Console.WriteLine("ROC-AUC of the other score kinds (same data, same seed):");
-foreach (var kind in new[] { VaeScoreKind.ReconstructionError, VaeScoreKind.NegativeElbo })
+foreach (var kind in new[] { VaeScoreKind.ReconstructionError, VaeScoreKind.WeightedReconstructionAndLatentNeighbours })
 {
     using var other = ml.AnomalyDetection.Trainers.VariationalAutoencoder(Options(kind)).Fit(trainData);
     Console.WriteLine($"  {kind,-20} {ml.AnomalyDetection.Evaluate(other.Transform(testData)).AreaUnderRocCurve:F4}");

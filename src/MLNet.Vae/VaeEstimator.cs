@@ -1,3 +1,4 @@
+#pragma warning disable CS0618 // The retired score kinds still score the models saved with them (and a caller may still ask for one).
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;

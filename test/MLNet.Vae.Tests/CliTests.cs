@@ -163,7 +163,7 @@ public sealed class CliTests
         using var loaded = (VaeTransformer)ml.Model.Load(model, out _);
         Assert.AreEqual(3, loaded.NumberOfModels);
         Assert.AreEqual(0.05, loaded.Options.TrimmedFraction, "--trimmed-fraction reaches the options");
-        Assert.AreEqual(VaeScoreKind.ReconstructionAndLatentDensity, loaded.Options.ScoreKind, "a CSV's automatic score");
+        Assert.AreEqual(VaeScoreKind.ReconstructionAndLatentNeighbours, loaded.Options.ScoreKind, "a CSV's automatic score");
     }
 
     [TestMethod]

@@ -1,3 +1,4 @@
+#pragma warning disable CS0618 // The retired score kinds are tested: they still score the models saved with them.
 using MLNet.Vae.Scoring.Kinds;
 using Microsoft.ML;
 using MLNet.Vae.Model;
@@ -23,7 +24,7 @@ public sealed class StreamingFitTests
 
         Assert.IsTrue(messages.Any(m => m.Contains("on 420 rows (streamed in blocks of")), "the log says the rows were streamed");
         Assert.HasCount(20, streamed.Training.History);
-        Assert.IsTrue(streamed.Model.Kind is ReconstructionAndLatentDensityKind { Density: not null }, "the default Gaussian score is calibrated from a streamed pass");
+        Assert.IsTrue(streamed.Model.Kind is ReconstructionAndLatentNeighboursKind { Neighbours: not null }, "the default Gaussian score is calibrated from a streamed pass");
         var scores = TestData.Scores(streamed.Transform(data));
         Assert.AreEqual(options.Contamination, scores.Count(s => s > streamed.Threshold) / (double)scores.Length, 0.01,
             "the threshold is the (1 - contamination) quantile of the training rows' scores");
@@ -38,21 +39,32 @@ public sealed class StreamingFitTests
     }
 
     [TestMethod]
-    public void Fit_Streaming_MoreRowsThanTheLatentMixtureSamples_FitsItOnAReservoir()
+    public void Fit_Streaming_MoreRowsThanTheCalibrationSample_CalibratesOnEvenlySpacedRows()
     {
-        // 10,300 rows: the reservoir of latent means fills (10,000) and then replaces, and the mixture is fitted on it.
+        // 10,300 rows: the calibration takes 8,192 of them, evenly spaced in the pass, as in memory; the retired density kind's
+        // mixture (the largest calibration) is fitted on them.
         var ml = new MLContext(seed: 1);
         var rows = TestData.Normal(10_000, seed: 3).Concat(TestData.Outliers(300, seed: 4)).ToList();
         var data = TestData.ToDataView(ml, rows);
         var options = TestData.FastOptions(epochs: 2);
+        options.ScoreKind = VaeScoreKind.ReconstructionAndLatentDensity;
         options.MaximumInMemoryBytes = 1024;
         using var streamed = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(data);
 
-        Assert.AreEqual(VaeScoreKind.ReconstructionAndLatentDensity, streamed.Model.ScoreKind);
         var density = ((ReconstructionAndLatentDensityKind)streamed.Model.Kind).Density!;
         Assert.IsTrue(density.IsValidFor(streamed.Model.LatentDimension));
         Assert.AreEqual(LatentCodeDensity.MaximumComponents, density.Components);
         Assert.IsGreaterThan(0.9, ml.AnomalyDetection.Evaluate(streamed.Transform(data)).AreaUnderRocCurve);
+
+        // The same rule whatever the blocks: the rows in one array (in memory) or in blocks of 1,000 (streamed) calibrate alike.
+        var flat = rows.SelectMany(r => r.Features).ToArray();
+        var blocks = flat.Chunk(1000 * TestData.Width).Select(b => (b, b.Length / TestData.Width)).ToList();
+        var kind = ScoreKinds.Create(VaeScoreKind.ReconstructionAndLatentDensity, streamed.Model.KindContext);
+        var whole = (ReconstructionAndLatentDensityKind)ScoreCalibrator.Calibrated(streamed.Model, kind, [(flat, rows.Count)], rows.Count);
+        var inBlocks = (ReconstructionAndLatentDensityKind)ScoreCalibrator.Calibrated(streamed.Model, kind, blocks, rows.Count);
+        CollectionAssert.AreEqual(whole.Density!.Means, inBlocks.Density!.Means);
+        Assert.AreEqual(whole.Reconstruction, inBlocks.Reconstruction);
+        Assert.AreEqual(whole.Latent, inBlocks.Latent);
     }
 
     [TestMethod]

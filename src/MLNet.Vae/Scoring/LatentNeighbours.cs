@@ -1,4 +1,5 @@
 using System.Numerics;
+using MLNet.Vae.Export;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -42,6 +43,36 @@ internal sealed record LatentNeighbours(float[] Codes, int Neighbours)
         if (Codes is null || dimension < 1 || Codes.Length == 0 || Codes.Length % dimension != 0) return false;
         int count = Codes.Length / dimension;
         return Neighbours >= 0 && Neighbours < count && count <= MaximumCodes && Codes.All(float.IsFinite);
+    }
+
+    /// <summary>
+    /// N as ONNX nodes, [n, 1] (k ≥ 1): the squared distances from ‖z‖² − 2 z·c + ‖c‖² in float64, one MatMul for all codes
+    /// (float32 would lose the small distances to cancellation), clamped at 0; TopK of their negatives picks the k + 1
+    /// smallest, and the smallest of them is subtracted from the sum of their square roots.
+    /// </summary>
+    public string OnnxMeanDistance(OnnxGraphBuilder g, string mean, int dimension)
+    {
+        int l = dimension, count = CountFor(l), k = Neighbours;
+        var transposed = new double[l * count];
+        var squaredNorms = new double[count];
+        for (int m = 0; m < count; m++)
+            for (int j = 0; j < l; j++)
+            {
+                double v = Codes[m * l + j];
+                transposed[j * count + m] = v;
+                squaredNorms[m] += v * v;
+            }
+        string z = g.Node("Cast", [mean], n => n.AddAttribute("to", 11L));
+        string cross = g.Node("MatMul", z, g.Context.AddInitializer(transposed, [l, count], "Vae.neighbourCodes", makeUniqueName: true));
+        string zNorms = g.SumRows(g.Node("Mul", z, z));
+        string twoCross = g.Node("Mul", cross, g.Context.AddInitializer(2.0, "Vae.two", makeUniqueName: true));
+        string squared = g.Node("Add", g.Node("Sub", zNorms, twoCross), g.Context.AddInitializer(squaredNorms, [1, count], "Vae.neighbourNorms", makeUniqueName: true));
+        string clamped = g.Node("Max", squared, g.Context.AddInitializer(0.0, "Vae.zeroDouble", makeUniqueName: true));
+        // TopK returns the largest first: of −d², the k + 1 smallest d², nearest first.
+        string[] nearest = g.Nodes("TopK", [g.Node("Neg", clamped), g.Context.AddInitializer(new long[] { k + 1 }, [1], "Vae.neighboursPlusOne", makeUniqueName: true)], 2);
+        string distances = g.ToFloat(g.Node("Sqrt", g.Node("Neg", nearest[0])));
+        string skipped = g.Node("Slice", distances, g.Int64s("firstStart", 0), g.Int64s("firstEnd", 1), g.Int64s("firstAxis", 1));
+        return g.Node("Div", g.Node("Sub", g.SumRows(distances), skipped), g.Constant("neighbours", (float)k));
     }
 
     /// <summary>How many codes are stored, for <paramref name="dimension"/> dimensions.</summary>

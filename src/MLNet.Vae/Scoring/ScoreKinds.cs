@@ -1,3 +1,4 @@
+#pragma warning disable CS0618 // The retired score kinds still score the models saved with them (and a caller may still ask for one).
 using MLNet.Vae.Scoring.Kinds;
 
 namespace MLNet.Vae.Scoring;
@@ -15,6 +16,7 @@ internal static class ScoreKinds
         VaeScoreKind.WeightedReconstructionError => new WeightedReconstructionErrorKind(context),
         VaeScoreKind.ReconstructionAndLatentDensity => new ReconstructionAndLatentDensityKind(context),
         VaeScoreKind.WeightedReconstructionAndLatentNeighbours => new WeightedReconstructionAndLatentNeighboursKind(context),
+        VaeScoreKind.ReconstructionAndLatentNeighbours => new ReconstructionAndLatentNeighboursKind(context),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), $"ScoreKind {(int)kind} is not a VaeScoreKind value."),
     };
 }

@@ -1,3 +1,4 @@
+#pragma warning disable CS0618 // The retired score kinds still score the models saved with them (and a caller may still ask for one).
 using MLNet.Vae.Model;
 
 namespace MLNet.Vae.Training;

@@ -40,37 +40,13 @@ internal sealed class WeightedReconstructionAndLatentNeighboursKind(ScoreKindCon
     public override string OnnxFeatureTerms(OnnxGraphBuilder g, OnnxScoreInputs inputs) =>
         WeightedReconstructionErrorKind.OnnxWeightedTerms(g, Context.Likelihood, Weights, inputs);
 
-    /// <summary>
-    /// max(0, (N − m_N) / s_N), [n, 1]: the squared distances from ‖z‖² − 2 z·c + ‖c‖² in float64, one MatMul for all codes
-    /// (float32 would lose the small distances to cancellation), clamped at 0; TopK of their negatives picks the k + 1
-    /// smallest, and the smallest of them is subtracted from the sum of their square roots.
-    /// </summary>
+    /// <summary>max(0, (N − m_N) / s_N), [n, 1] (<see cref="LatentNeighbours.OnnxMeanDistance"/>).</summary>
     private string OnnxNeighbourTerm(OnnxGraphBuilder g, string mean)
     {
         var neighbours = Neighbours ?? throw new InvalidOperationException("The model was not calibrated for the WeightedReconstructionAndLatentNeighbours score.");
-        int l = Context.LatentDimension, count = neighbours.CountFor(l), k = neighbours.Neighbours;
-        if (k == 0) return g.Constant("zero", 0f);
-        var transposed = new double[l * count];
-        var squaredNorms = new double[count];
-        for (int m = 0; m < count; m++)
-            for (int j = 0; j < l; j++)
-            {
-                double v = neighbours.Codes[m * l + j];
-                transposed[j * count + m] = v;
-                squaredNorms[m] += v * v;
-            }
-        string z = g.Node("Cast", [mean], n => n.AddAttribute("to", 11L));
-        string cross = g.Node("MatMul", z, g.Context.AddInitializer(transposed, [l, count], "Vae.neighbourCodes", makeUniqueName: true));
-        string zNorms = g.SumRows(g.Node("Mul", z, z));
-        string twoCross = g.Node("Mul", cross, g.Context.AddInitializer(2.0, "Vae.two", makeUniqueName: true));
-        string squared = g.Node("Add", g.Node("Sub", zNorms, twoCross), g.Context.AddInitializer(squaredNorms, [1, count], "Vae.neighbourNorms", makeUniqueName: true));
-        string clamped = g.Node("Max", squared, g.Context.AddInitializer(0.0, "Vae.zeroDouble", makeUniqueName: true));
-        // TopK returns the largest first: of −d², the k + 1 smallest d², nearest first.
-        string[] nearest = g.Nodes("TopK", [g.Node("Neg", clamped), g.Context.AddInitializer(new long[] { k + 1 }, [1], "Vae.neighboursPlusOne", makeUniqueName: true)], 2);
-        string distances = g.ToFloat(g.Node("Sqrt", g.Node("Neg", nearest[0])));
-        string skipped = g.Node("Slice", distances, g.Int64s("firstStart", 0), g.Int64s("firstEnd", 1), g.Int64s("firstAxis", 1));
-        string meanDistance = g.Node("Div", g.Node("Sub", g.SumRows(distances), skipped), g.Constant("neighbours", (float)k));
-        return g.Node("Max", OnnxStandardized(g, meanDistance, "neighbour", Distance.Center, Distance.Scale), g.Constant("zero", 0f));
+        if (neighbours.Neighbours == 0) return g.Constant("zero", 0f);
+        return g.Node("Max", OnnxStandardized(g, neighbours.OnnxMeanDistance(g, mean, Context.LatentDimension), "neighbour", Distance.Center, Distance.Scale),
+            g.Constant("zero", 0f));
     }
 
     /// <summary>
