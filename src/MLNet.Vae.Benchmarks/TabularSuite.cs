@@ -7,7 +7,7 @@ namespace MLNet.Vae.Benchmarks;
 internal sealed record TabularDataSet(string Name, float[][] Rows, bool[] Anomalous);
 
 /// <summary>
-/// The tabular development suite (docs/benchmarks.md): ADBench's four synthetic anomaly types injected into normal rows.
+/// The synthetic tabular suites (docs/benchmarks.md): ADBench's four synthetic anomaly types injected into normal rows.
 /// Normal rows come from a seeded Gaussian mixture at several widths and sizes, or from the small tables Debian's
 /// python3-sklearn ships (iris, wine, diabetes), or from Fashion-MNIST's images pooled into tables. The tables reserved for
 /// independent evaluation are never read here.

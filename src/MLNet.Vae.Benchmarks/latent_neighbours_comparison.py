@@ -9,7 +9,7 @@ the training rows, as the library's calibration does:
     dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- quality --arch Convolutional --epochs 0 --dump /tmp/fashion
     python3 src/MLNet.Vae.Benchmarks/latent_neighbours_comparison.py /tmp/fashion
 
-docs/benchmarks.md has the measurements.
+docs/decisions.md has the measurements.
 """
 import glob
 import os

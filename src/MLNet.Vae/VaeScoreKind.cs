@@ -50,7 +50,7 @@ public enum VaeScoreKind
     /// σᵢ the standard deviation of tᵢ over the training rows (up to 8,192 of them, spread evenly) and ε = 0.3 × the mean σᵢ (so that a feature the training
     /// rows always reconstruct exactly does not dominate). A pixel that the class's images always reconstruct well weighs
     /// more than one on a varying edge, so an anomaly is judged where normal rows agree: on Fashion-MNIST one-class it lifts
-    /// the mean ROC-AUC from 0.920 to 0.926 (docs/benchmarks.md). It loses where anomalies differ from normal rows only
+    /// the mean ROC-AUC from 0.920 to 0.926 (docs/decisions.md). It loses where anomalies differ from normal rows only
     /// where those vary themselves (docs/choosing-options.md). The feature scores are the weighted terms, summing to s(x).
     /// </summary>
     WeightedReconstructionError,

@@ -3,7 +3,7 @@ using Mono.Cecil;
 namespace MLNet.Vae.Tests;
 
 /// <summary>
-/// The library's layers depend one way (docs/architecture.md): Tensors, Platform (the native patches), Export (ONNX nodes)
+/// The library's layers depend one way (docs/design/architecture.md): Tensors, Platform (the native patches), Export (ONNX nodes)
 /// and Internal (ML.NET access) ← Network ← Kernels (managed math) ← Scoring (the score kinds) ← Model ← Training and Data
 /// ← Persistence ← the estimator and the transformer. A type may use the public vocabulary (options, enums, records) and
 /// any layer below its own, never one above or beside it.

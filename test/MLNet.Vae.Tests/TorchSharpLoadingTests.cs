@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace MLNet.Vae.Tests;
 
-/// <summary>The build step that lets TorchSharp's native library load on Debian 12 (see docs/torchsharp-loading.md).</summary>
+/// <summary>The build step that lets TorchSharp's native library load on Debian 12 (see docs/design/torchsharp-loading.md).</summary>
 [TestClass]
 public sealed class TorchSharpLoadingTests
 {

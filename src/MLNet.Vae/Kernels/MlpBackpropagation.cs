@@ -29,7 +29,7 @@ namespace MLNet.Vae.Kernels;
 /// <item>∂L/∂μᵣⱼ = ∂L/∂zᵣⱼ + kᵣⱼ μᵣⱼ; ∂L/∂λ̂ᵣⱼ = (∂L/∂zᵣⱼ εᵣⱼ σᵣⱼ / 2 + kᵣⱼ (σᵣⱼ² − 1) / 2) · 1[−c ≤ λ̂ᵣⱼ ≤ c], kᵣⱼ = β wᵣ aⱼ / m.</item>
 /// </list>
 /// <para>Autograd runs about a hundred operators a step for the 784-400-20 network, most of them element-wise passes over
-/// the 128×784 output; its products are 1.8 of the 4.3 ms of forward + backward (docs/performance.md).
+/// the 128×784 output; its products are 1.8 of the 4.3 ms of forward + backward (docs/design/performance.md).
 /// <c>MlpBackpropagationTests</c> holds the loss and every gradient equal to autograd's, for both likelihoods, deeper
 /// networks, trimming and free bits. The mixture prior and the convolutional network stay on autograd (<see cref="TrainingStep"/>).</para>
 /// </remarks>

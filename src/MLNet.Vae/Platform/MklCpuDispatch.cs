@@ -8,7 +8,8 @@ namespace MLNet.Vae.Platform;
 /// Lets the Intel MKL inside libtorch run its AVX-512 kernels on AMD CPUs that have AVX-512. MKL asks
 /// <c>mkl_serv_intel_cpu_true()</c> whether the CPU may take its Intel code paths; on AMD the answer is 0 and sgemm stays on
 /// AVX2: measured on a 2-core AMD EPYC, a 512×784 by 784×400 product ran at 204 GFLOP/s as shipped and 474 GFLOP/s with the
-/// answer 1, and a training step of the 784-400-20 network fell from 4.45 to 2.85 ms (../shared/docs/performance-notes.md).
+/// answer 1, and a training step of the 784-400-20 network fell from 4.45 to 2.85 ms
+/// (docs/design/performance.md).
 /// </summary>
 /// <remarks>
 /// <para>libtorch_cpu.so calls that function through its own global offset table; <see cref="EnsureConfigured"/> points

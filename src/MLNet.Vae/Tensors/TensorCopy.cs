@@ -6,7 +6,7 @@ namespace MLNet.Vae.Tensors;
 /// <summary>
 /// Moves float32 data between managed memory and CPU tensors with one memory copy, through the tensor's own bytes.
 /// TorchSharp's element accessor (<c>data&lt;float&gt;().CopyFrom/CopyTo/ToArray</c>) is about 60 times slower: on a 512×784
-/// batch, 2.3 ms each way against 0.04 ms (<c>MLNet.Vae.Benchmarks profile</c>, docs/benchmarks.md).
+/// batch, 2.3 ms each way against 0.04 ms (<c>MLNet.Vae.Benchmarks profile</c>, docs/decisions.md).
 /// </summary>
 internal static class TensorCopy
 {

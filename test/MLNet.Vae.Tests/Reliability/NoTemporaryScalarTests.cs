@@ -6,7 +6,7 @@ namespace MLNet.Vae.Tests.Reliability;
 /// <summary>
 /// TorchSharp turns a C# number used with a tensor (<c>t + 1</c>, <c>t.pow(2)</c>, <c>clamp_min(1e-12)</c>) into a temporary
 /// <c>Scalar</c> through <c>Scalar.op_Implicit</c>. Nothing keeps that object reachable during the native call, so the
-/// finalizer can free it while libtorch reads it (../shared/docs/torchsharp-pitfalls.md). Some TorchSharp methods do the
+/// finalizer can free it while libtorch reads it ("Unknown scalar type" or a wrong number). Some TorchSharp methods do the
 /// same inside (<c>square()</c>, <c>add(Tensor)</c> with its default alpha, the number operators, Adam's step). The library
 /// must call none of them.
 /// </summary>
