@@ -21,6 +21,7 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
 {
     private readonly IHost _host;
     private readonly VaeOptions _options;
+    private readonly FitObservers _observers;
 
     /// <summary>Creates the estimator; the options are copied and validated now.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An option is invalid; the exception names it.</exception>
@@ -35,6 +36,7 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         _host = env.Register(nameof(VaeEstimator));
         _options = options.Clone();
         _options.Validate();
+        _observers = new FitObservers(options.CancellationToken, options.Progress, options.TrainingProgress);
     }
 
     /// <summary>A copy of the options this estimator trains with.</summary>
@@ -75,16 +77,15 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         RequireVaryingRows(data, width);
 
         using var channel = _host.Start("Training");
-        var automaticChoices = new List<string>();
-        // From here on, every automatic option (null) holds its choice for this data.
-        var options = _options.Resolve(width, (int)Math.Min(rowCount, int.MaxValue), automaticChoices);
-        foreach (string choice in automaticChoices) channel.Info(MessageSensitivity.None, $"Automatic option: {choice}.");
-        int numberOfModels = options.NumberOfModels!.Value;
-        var spec = options.ToNetworkSpec(width, imageShape);
+        // From here on, every automatic option holds its choice for this data.
+        var options = _options.Resolve(width, (int)Math.Min(rowCount, int.MaxValue));
+        foreach (string choice in options.Choices) channel.Info(MessageSensitivity.None, $"Automatic option: {choice}.");
+        int numberOfModels = options.NumberOfModels;
+        var spec = options.Settings.ToNetworkSpec(width, imageShape);
         RequireBuildable(spec, numberOfModels);
         RequireMemory(spec, numberOfModels, data);
         string models = numberOfModels > 1 ? $"an ensemble of {numberOfModels} VAEs" : "a VAE";
-        channel.Info(MessageSensitivity.None, $"Training {models} {spec.Describe()} ({options.Likelihood}) on {rowCount} rows ({data.Description}) for {options.NumberOfEpochs} epochs, seed {seed}.");
+        channel.Info(MessageSensitivity.None, $"Training {models} {spec.Describe()} ({_options.Likelihood}) on {rowCount} rows ({data.Description}) for {options.NumberOfEpochs} epochs, seed {seed}.");
         // Only what the caller chose is warned about: the automatic choices are made to suit the data.
         var warnings = TrainingDiagnostics.BeforeTraining(_options, width, _options.HiddenLayerSizes ?? [])
             .Concat(TrainingDiagnostics.ForData(options, data.Moments, data.Standardization)).ToList();
@@ -92,7 +93,7 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
 
         // libtorch's thread count is process-wide: set it for this Fit only, and give the host its own back.
         int hostThreads = torch.get_num_threads();
-        if (options.NumberOfThreads is int threads) torch.set_num_threads(threads);
+        if (_options.NumberOfThreads is int threads) torch.set_num_threads(threads);
         var members = new List<VaeModel>();
         try
         {
@@ -101,7 +102,7 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
             {
                 // Member k differs from the others by its seed alone: initial weights, batch order and sampled z.
                 string member = numberOfModels > 1 ? $"Model {k + 1} of {numberOfModels}: " : "";
-                var model = new VaeModel(spec.Build(), options.Likelihood, options.ScoreKind!.Value, data.Standardization);
+                var model = new VaeModel(spec.Build(), _options.Likelihood, options.ScoreKind, data.Standardization);
                 members.Add(model);
                 var trained = TrainMember(model, data, options, seed + k, channel, member, k);
                 warnings.AddRange(trained.Warnings.Select(w => w with { Message = member + w.Message }));
@@ -110,17 +111,17 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
             // The members' scores are of the same rows in the same order (TrainingData.TrainingScores), so they combine row by row.
             var (trainingScores, scales) = VaeEnsemble.Combine(data.TrainingScores(members));
             string kind = numberOfModels > 1 ? $"mean standardized {options.ScoreKind} of {numberOfModels} models" : $"{options.ScoreKind}";
-            float threshold = ScoreThreshold.FromContamination(trainingScores, options.Contamination);
-            RequireFiniteThreshold(threshold, trainingScores, kind, options);
-            channel.Info(MessageSensitivity.None, $"Threshold {threshold:G6} ({kind}, contamination {options.Contamination:G3}).");
+            float threshold = ScoreThreshold.FromContamination(trainingScores, _options.Contamination);
+            RequireFiniteThreshold(threshold, trainingScores, kind, options.Settings);
+            channel.Info(MessageSensitivity.None, $"Threshold {threshold:G6} ({kind}, contamination {_options.Contamination:G3}).");
             var first = memberSummaries[0];
-            var summary = new VaeTrainingSummary(first.History, warnings, first.BestEpoch, first.ReconstructionBaseline, automaticChoices,
+            var summary = new VaeTrainingSummary(first.History, warnings, first.BestEpoch, first.ReconstructionBaseline, options.Choices,
                 ScoreThreshold.SortedQuantiles(trainingScores, MaximumStoredScores))
             {
                 Members = numberOfModels > 1 ? memberSummaries.Select((m, k) => new VaeEnsembleMember(seed + k, m.History, m.Warnings, m.BestEpoch,
                     scales[k].Center, scales[k].Scale)).ToList() : [],
             };
-            return new VaeTransformer(_host, options, new VaeEnsemble(members, scales), threshold, summary);
+            return new VaeTransformer(_host, options.Settings, new VaeEnsemble(members, scales), threshold, summary);
         }
         catch
         {
@@ -137,27 +138,27 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
     /// Initializes and trains one model with <paramref name="seed"/>, then fits its calibration: the history, the kept epoch
     /// and the warnings after training (each prefixed with <paramref name="member"/> in the log).
     /// </summary>
-    private VaeTrainingSummary TrainMember(VaeModel model, TrainingData data, VaeOptions options, long seed, IChannel channel, string member, int index)
+    private VaeTrainingSummary TrainMember(VaeModel model, TrainingData data, ResolvedVaeOptions options, long seed, IChannel channel, string member, int index)
     {
         using (var initialization = new torch.Generator((ulong)seed))
             model.Network.Initialize(initialization);
         var sinceLogged = System.Diagnostics.Stopwatch.StartNew();
-        var outcome = VaeTrainingLoop.Train(model, generator => data.Load(model, options.ValidationFraction, generator), options, seed, record =>
+        var outcome = VaeTrainingLoop.Train(model, generator => data.Load(model, _options.ValidationFraction, generator), options, seed, record =>
         {
             channel.Info(MessageSensitivity.None, member + DescribeEpoch(record));
-            options.Progress?.Report(record);
+            _observers.Epochs?.Report(record);
         }, CheckCancelled, memberProgress =>
         {
             // The models after this one take as long again each.
-            int after = options.NumberOfModels!.Value - index - 1;
+            int after = options.NumberOfModels - index - 1;
             double memberSeconds = memberProgress.RowsPerSecond > 0 ? memberProgress.RowsPerEpoch * (double)memberProgress.NumberOfEpochs / memberProgress.RowsPerSecond : 0;
             var progress = memberProgress with
             {
                 Model = index + 1,
-                NumberOfModels = options.NumberOfModels!.Value,
+                NumberOfModels = options.NumberOfModels,
                 EstimatedTimeLeft = memberProgress.EstimatedTimeLeft + TimeSpan.FromSeconds(after * memberSeconds),
             };
-            options.TrainingProgress?.Report(progress);
+            _observers.Progress?.Report(progress);
             // The log hears from long epochs every 10 s, and at each epoch's end.
             if (sinceLogged.Elapsed >= ProgressLogInterval || progress.RowsDone == progress.RowsPerEpoch)
             {
@@ -165,7 +166,7 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
                 sinceLogged.Restart();
             }
         });
-        if (KeptWeightsMessage(outcome.History.Count, options.NumberOfEpochs!.Value, outcome.BestEpoch) is string kept)
+        if (KeptWeightsMessage(outcome.History.Count, options.NumberOfEpochs, outcome.BestEpoch) is string kept)
             channel.Info(MessageSensitivity.None, member + kept);
         var trainedWarnings = TrainingDiagnostics.AfterTraining(options, outcome.History, outcome.ReconstructionBaseline).ToList();
         foreach (var warning in trainedWarnings) channel.Warning(MessageSensitivity.None, member + warning.Message);
@@ -177,7 +178,7 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
     private void CheckCancelled()
     {
         _host.CheckAlive();
-        _options.CancellationToken.ThrowIfCancellationRequested();
+        _observers.Cancellation.ThrowIfCancellationRequested();
     }
 
     /// <summary>How often a long epoch's progress goes to MLContext.Log.</summary>

@@ -1,3 +1,5 @@
+using MLNet.Vae.Training;
+
 namespace MLNet.Vae;
 
 /// <summary>
@@ -290,12 +292,16 @@ public sealed class VaeOptions
     internal int LatentFor(int inputWidth) => LatentDimension ?? Math.Clamp((inputWidth + 1) / 2, 1, Defaults.MaximumAutomaticLatentDimension);
 
     /// <summary>
-    /// A copy with every automatic option (null) replaced by its choice for this data, each choice described in
-    /// <paramref name="choices"/>; an option set by the caller is kept as it is.
+    /// Every automatic option (null) chosen for <paramref name="rowCount"/> rows of <paramref name="inputWidth"/> values, each
+    /// choice described in <see cref="ResolvedVaeOptions.Choices"/>; an option set by the caller is kept as it is.
     /// </summary>
-    internal VaeOptions Resolve(int inputWidth, int rowCount, List<string> choices)
+    internal ResolvedVaeOptions Resolve(int inputWidth, int rowCount)
     {
+        var choices = new List<string>();
         var resolved = Clone();
+        resolved.CancellationToken = default;
+        resolved.Progress = null;
+        resolved.TrainingProgress = null;
         if (LatentDimension is null)
         {
             resolved.LatentDimension = LatentFor(inputWidth);
@@ -307,42 +313,58 @@ public sealed class VaeOptions
             choices.Add($"HiddenLayerSizes = [{resolved.HiddenLayerSizes[0]}]: max(2 x latent, {inputWidth} features / 2), at most {Defaults.MaximumAutomaticHiddenSize} " +
                         $"and at most max(2 x latent, {rowCount} rows)");
         }
+        var scoreKind = ScoreKind ?? (Likelihood == VaeLikelihood.Gaussian ? Defaults.GaussianScoreKind
+            : Architecture == VaeArchitecture.Convolutional ? Defaults.ConvolutionalScoreKind : Defaults.BernoulliScoreKind);
         if (ScoreKind is null)
         {
             // Pixels: the convolutional network's codes carry what its blurry reconstructions lose, and the nearest training
             // codes say more about them than a mixture does; the MLP gains less from them (0.930 against 0.926) than a scored
             // row pays for them (docs/choosing-options.md).
-            resolved.ScoreKind = Likelihood == VaeLikelihood.Gaussian ? Defaults.GaussianScoreKind
-                : Architecture == VaeArchitecture.Convolutional ? Defaults.ConvolutionalScoreKind : Defaults.BernoulliScoreKind;
+            resolved.ScoreKind = scoreKind;
             choices.Add($"ScoreKind = {resolved.ScoreKind}: the default for the {Likelihood} likelihood with the {Architecture} network");
         }
+        double trimmedFraction = TrimmedFraction ?? (Likelihood == VaeLikelihood.Gaussian ? Math.Min(0.5, 2 * Contamination) : 0);
         if (TrimmedFraction is null)
         {
-            resolved.TrimmedFraction = Likelihood == VaeLikelihood.Gaussian ? Math.Min(0.5, 2 * Contamination) : 0;
+            resolved.TrimmedFraction = trimmedFraction;
             choices.Add(Likelihood == VaeLikelihood.Gaussian
                 ? $"TrimmedFraction = {resolved.TrimmedFraction:G3}: 2 x Contamination, so that a group of anomalies among the training rows is not learned as normal"
                 : "TrimmedFraction = 0: the Bernoulli likelihood's data (images) is usually one clean class");
         }
+        bool smallTable = Likelihood == VaeLikelihood.Gaussian && rowCount < Defaults.AutomaticEnsembleRows;
+        int numberOfModels = NumberOfModels ?? (smallTable ? Defaults.AutomaticEnsembleModels : 1);
         if (NumberOfModels is null)
         {
-            bool smallTable = Likelihood == VaeLikelihood.Gaussian && rowCount < Defaults.AutomaticEnsembleRows;
-            resolved.NumberOfModels = smallTable ? Defaults.AutomaticEnsembleModels : 1;
+            resolved.NumberOfModels = numberOfModels;
             choices.Add(smallTable
                 ? $"NumberOfModels = {resolved.NumberOfModels}: a table of fewer than {Defaults.AutomaticEnsembleRows:N0} rows, where one VAE's ranking depends most on its seed"
                 : $"NumberOfModels = 1: {(Likelihood == VaeLikelihood.Gaussian ? $"{Defaults.AutomaticEnsembleRows:N0} rows or more" : "images rank alike whatever the seed")}");
         }
+        int batchSize = BatchSize ?? Math.Min(Defaults.BatchSize, rowCount);
         if (BatchSize is null)
         {
-            resolved.BatchSize = Math.Min(Defaults.BatchSize, rowCount);
-            choices.Add($"BatchSize = {resolved.BatchSize}: {Defaults.BatchSize}, or the row count when smaller");
+            resolved.BatchSize = batchSize;
+            choices.Add($"BatchSize = {batchSize}: {Defaults.BatchSize}, or the row count when smaller");
         }
+        long stepsPerEpoch = (rowCount + batchSize - 1) / batchSize;
+        int numberOfEpochs = NumberOfEpochs ?? (int)Math.Clamp((Defaults.AutomaticOptimizerSteps + stepsPerEpoch - 1) / stepsPerEpoch, 1, Defaults.MaximumAutomaticEpochs);
         if (NumberOfEpochs is null)
         {
-            long stepsPerEpoch = (rowCount + resolved.BatchSize!.Value - 1) / resolved.BatchSize.Value;
-            resolved.NumberOfEpochs = (int)Math.Clamp((Defaults.AutomaticOptimizerSteps + stepsPerEpoch - 1) / stepsPerEpoch, 1, Defaults.MaximumAutomaticEpochs);
+            resolved.NumberOfEpochs = numberOfEpochs;
             choices.Add($"NumberOfEpochs = {resolved.NumberOfEpochs}: about {Defaults.AutomaticOptimizerSteps} optimizer steps at {stepsPerEpoch} per epoch ({rowCount} rows)");
         }
-        return resolved;
+        return new ResolvedVaeOptions
+        {
+            Settings = resolved,
+            LatentDimension = resolved.LatentDimension ?? LatentFor(inputWidth),
+            HiddenLayerSizes = Architecture == VaeArchitecture.Mlp ? resolved.HiddenLayerSizes!.ToArray() : [],
+            ScoreKind = scoreKind,
+            TrimmedFraction = trimmedFraction,
+            NumberOfModels = numberOfModels,
+            BatchSize = batchSize,
+            NumberOfEpochs = numberOfEpochs,
+            Choices = choices,
+        };
     }
 
     /// <summary>

@@ -48,64 +48,61 @@ public sealed class AutomaticOptionsTests
     [TestMethod]
     public void AutomaticNumberOfModels_IsThreeForTablesUnderAThousandRows_AndOneOtherwise()
     {
-        var choices = new List<string>();
-        Assert.AreEqual(3, new VaeOptions().Resolve(inputWidth: 10, rowCount: 999, choices).NumberOfModels);
-        StringAssert.Contains(choices.Single(c => c.StartsWith("NumberOfModels", StringComparison.Ordinal)), "fewer than 1,000 rows");
-        Assert.AreEqual(1, new VaeOptions().Resolve(inputWidth: 10, rowCount: 1000, []).NumberOfModels);
-        Assert.AreEqual(1, new VaeOptions { Likelihood = VaeLikelihood.Bernoulli }.Resolve(inputWidth: 10, rowCount: 100, []).NumberOfModels, "images");
-        Assert.AreEqual(1, new VaeOptions { NumberOfModels = 1 }.Resolve(inputWidth: 10, rowCount: 100, []).NumberOfModels, "an explicit choice wins");
+        var resolved = new VaeOptions().Resolve(inputWidth: 10, rowCount: 999);
+        Assert.AreEqual(3, resolved.NumberOfModels);
+        Assert.AreEqual(3, resolved.Settings.NumberOfModels, "the model shows and saves the choice");
+        StringAssert.Contains(resolved.Choices.Single(c => c.StartsWith("NumberOfModels", StringComparison.Ordinal)), "fewer than 1,000 rows");
+        Assert.AreEqual(1, new VaeOptions().Resolve(inputWidth: 10, rowCount: 1000).NumberOfModels);
+        Assert.AreEqual(1, new VaeOptions { Likelihood = VaeLikelihood.Bernoulli }.Resolve(inputWidth: 10, rowCount: 100).NumberOfModels, "images");
+        Assert.AreEqual(1, new VaeOptions { NumberOfModels = 1 }.Resolve(inputWidth: 10, rowCount: 100).NumberOfModels, "an explicit choice wins");
     }
 
     [TestMethod]
     public void AutomaticHiddenLayer_IsNoWiderThanTheRows_WhenTheyAreFewerThanItsWidth()
     {
         // 3 rows of 100,000 columns took a 400-wide layer: 80 million weights a model, 99 s and 12 GB.
-        var choices = new List<string>();
-        CollectionAssert.AreEqual(new[] { 40 }, new VaeOptions().Resolve(100_000, rowCount: 3, choices).HiddenLayerSizes, "max(2 x latent 20, 3 rows)");
-        CollectionAssert.AreEqual(new[] { 300 }, new VaeOptions().Resolve(100_000, rowCount: 300, choices).HiddenLayerSizes);
-        CollectionAssert.AreEqual(new[] { 392 }, new VaeOptions().Resolve(784, rowCount: 6000, choices).HiddenLayerSizes, "images: unchanged");
-        CollectionAssert.AreEqual(new[] { 114 }, new VaeOptions().Resolve(228, rowCount: 325, choices).HiddenLayerSizes, "a wide, short table: unchanged");
-        CollectionAssert.AreEqual(new[] { 500 }, new VaeOptions { HiddenLayerSizes = [500] }.Resolve(100_000, rowCount: 3, choices).HiddenLayerSizes, "a chosen width stays");
+        CollectionAssert.AreEqual(new[] { 40 }, new VaeOptions().Resolve(100_000, rowCount: 3).HiddenLayerSizes, "max(2 x latent 20, 3 rows)");
+        CollectionAssert.AreEqual(new[] { 300 }, new VaeOptions().Resolve(100_000, rowCount: 300).HiddenLayerSizes);
+        CollectionAssert.AreEqual(new[] { 392 }, new VaeOptions().Resolve(784, rowCount: 6000).HiddenLayerSizes, "images: unchanged");
+        CollectionAssert.AreEqual(new[] { 114 }, new VaeOptions().Resolve(228, rowCount: 325).HiddenLayerSizes, "a wide, short table: unchanged");
+        CollectionAssert.AreEqual(new[] { 500 }, new VaeOptions { HiddenLayerSizes = [500] }.Resolve(100_000, rowCount: 3).HiddenLayerSizes, "a chosen width stays");
     }
 
     [TestMethod]
     public void AutomaticEpochs_AimAtAFixedNumberOfSteps_WhateverTheRowCount()
     {
         var options = new VaeOptions();
-        var choices = new List<string>();
-        var large = options.Resolve(inputWidth: 10, rowCount: 50_000, choices);
-        var small = options.Resolve(inputWidth: 10, rowCount: 640, choices);
+        var large = options.Resolve(inputWidth: 10, rowCount: 50_000);
+        var small = options.Resolve(inputWidth: 10, rowCount: 640);
 
         Assert.AreEqual(6, large.NumberOfEpochs, "391 steps an epoch");
         Assert.AreEqual(400, small.NumberOfEpochs, "5 steps an epoch");
         Assert.AreEqual(5, large.LatentDimension);
-        Assert.AreEqual(20, options.Resolve(784, 6000, choices).LatentDimension, "capped at 20");
+        Assert.AreEqual(20, options.Resolve(784, 6000).LatentDimension, "capped at 20");
     }
 
     [TestMethod]
     public void AutomaticTrimming_IsTwiceTheContaminationForTables_AndNoneForImages()
     {
-        var choices = new List<string>();
-        Assert.AreEqual(0.2, new VaeOptions().Resolve(10, 100, choices).TrimmedFraction);
-        Assert.AreEqual(0.02, new VaeOptions { Contamination = 0.01 }.Resolve(10, 100, choices).TrimmedFraction);
-        Assert.AreEqual(0.5, new VaeOptions { Contamination = 0.4 }.Resolve(10, 100, choices).TrimmedFraction, "at most one half");
-        Assert.AreEqual(0, new VaeOptions { Likelihood = VaeLikelihood.Bernoulli }.Resolve(10, 100, choices).TrimmedFraction);
-        Assert.AreEqual(0.05, new VaeOptions { TrimmedFraction = 0.05 }.Resolve(10, 100, choices).TrimmedFraction, "an explicit value wins");
+        Assert.AreEqual(0.2, new VaeOptions().Resolve(10, 100).TrimmedFraction);
+        Assert.AreEqual(0.02, new VaeOptions { Contamination = 0.01 }.Resolve(10, 100).TrimmedFraction);
+        Assert.AreEqual(0.5, new VaeOptions { Contamination = 0.4 }.Resolve(10, 100).TrimmedFraction, "at most one half");
+        Assert.AreEqual(0, new VaeOptions { Likelihood = VaeLikelihood.Bernoulli }.Resolve(10, 100).TrimmedFraction);
+        Assert.AreEqual(0.05, new VaeOptions { TrimmedFraction = 0.05 }.Resolve(10, 100).TrimmedFraction, "an explicit value wins");
     }
 
     [TestMethod]
     public void AutomaticScoreKind_FollowsTheLikelihoodAndTheNetwork()
     {
-        var choices = new List<string>();
-        Assert.AreEqual(VaeScoreKind.ReconstructionAndLatentNeighbours, new VaeOptions().Resolve(10, 100, choices).ScoreKind);
-        Assert.AreEqual(VaeScoreKind.WeightedReconstructionError, new VaeOptions { Likelihood = VaeLikelihood.Bernoulli }.Resolve(10, 100, choices).ScoreKind);
+        Assert.AreEqual(VaeScoreKind.ReconstructionAndLatentNeighbours, new VaeOptions().Resolve(10, 100).ScoreKind);
+        Assert.AreEqual(VaeScoreKind.WeightedReconstructionError, new VaeOptions { Likelihood = VaeLikelihood.Bernoulli }.Resolve(10, 100).ScoreKind);
         var convolutional = new VaeOptions { Likelihood = VaeLikelihood.Bernoulli, Architecture = VaeArchitecture.Convolutional, ImageShape = new VaeImageShape(1, 4, 4) };
-        Assert.AreEqual(VaeScoreKind.WeightedReconstructionAndLatentNeighbours, convolutional.Resolve(16, 100, choices).ScoreKind);
+        Assert.AreEqual(VaeScoreKind.WeightedReconstructionAndLatentNeighbours, convolutional.Resolve(16, 100).ScoreKind);
         var gaussianImages = new VaeOptions { Architecture = VaeArchitecture.Convolutional, ImageShape = new VaeImageShape(1, 4, 4) };
-        Assert.AreEqual(VaeScoreKind.ReconstructionAndLatentNeighbours, gaussianImages.Resolve(16, 100, choices).ScoreKind);
-        Assert.IsTrue(choices.Any(c => c.StartsWith("ScoreKind = WeightedReconstructionAndLatentNeighbours", StringComparison.Ordinal) && c.EndsWith("with the Convolutional network", StringComparison.Ordinal)),
-            string.Join(" | ", choices));
-        Assert.AreEqual(VaeScoreKind.NegativeElbo, new VaeOptions { Likelihood = VaeLikelihood.Bernoulli, ScoreKind = VaeScoreKind.NegativeElbo }.Resolve(10, 100, choices).ScoreKind,
+        Assert.AreEqual(VaeScoreKind.ReconstructionAndLatentNeighbours, gaussianImages.Resolve(16, 100).ScoreKind);
+        Assert.IsTrue(convolutional.Resolve(16, 100).Choices.Any(c => c.StartsWith("ScoreKind = WeightedReconstructionAndLatentNeighbours", StringComparison.Ordinal) && c.EndsWith("with the Convolutional network", StringComparison.Ordinal)),
+            string.Join(" | ", convolutional.Resolve(16, 100).Choices));
+        Assert.AreEqual(VaeScoreKind.NegativeElbo, new VaeOptions { Likelihood = VaeLikelihood.Bernoulli, ScoreKind = VaeScoreKind.NegativeElbo }.Resolve(10, 100).ScoreKind,
             "an explicit kind wins");
     }
 

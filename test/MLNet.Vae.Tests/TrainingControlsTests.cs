@@ -53,6 +53,23 @@ public sealed class TrainingControlsTests
         Assert.AreSame(model.Training.History[3], recorder.Reports[3]);
     }
 
+    [TestMethod]
+    public void FittedModel_KeepsNoCancellationOrProgressReceiver()
+    {
+        // They watch one Fit: a model that held them would keep the caller's UI objects alive as long as itself.
+        using var cancellation = new CancellationTokenSource();
+        var epochs = new Recorder();
+        var progress = new ProgressRecorder();
+        using var model = Fit(o => { o.Progress = epochs; o.TrainingProgress = progress; o.CancellationToken = cancellation.Token; }, epochs: 2);
+
+        Assert.HasCount(2, epochs.Reports, "the receivers heard the Fit");
+        Assert.IsNotEmpty(progress.Reports);
+        var options = model.Options;
+        Assert.IsNull(options.Progress);
+        Assert.IsNull(options.TrainingProgress);
+        Assert.IsFalse(options.CancellationToken.CanBeCanceled);
+    }
+
     private sealed class ProgressRecorder : IProgress<VaeTrainingProgress>
     {
         public List<VaeTrainingProgress> Reports { get; } = [];

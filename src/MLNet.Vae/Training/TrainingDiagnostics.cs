@@ -38,7 +38,7 @@ internal static class TrainingDiagnostics
     public const double DominantScaleRatio = 1000;
 
     /// <summary>Warnings that follow from the training rows (<paramref name="options"/> resolved), before training.</summary>
-    public static IEnumerable<VaeTrainingWarning> ForData(VaeOptions options, FeatureMoments moments, FeatureStandardization? standardization)
+    public static IEnumerable<VaeTrainingWarning> ForData(ResolvedVaeOptions options, FeatureMoments moments, FeatureStandardization? standardization)
     {
         var constant = moments.ConstantFeatures();
         if (constant.Length > 0)
@@ -68,24 +68,25 @@ internal static class TrainingDiagnostics
     }
 
     /// <summary>Warnings read from the history of a finished training run.</summary>
-    public static IEnumerable<VaeTrainingWarning> AfterTraining(VaeOptions options, IReadOnlyList<VaeEpochRecord> history, double baseline)
+    public static IEnumerable<VaeTrainingWarning> AfterTraining(ResolvedVaeOptions options, IReadOnlyList<VaeEpochRecord> history, double baseline)
     {
         var last = history[^1];
-        int latent = options.LatentDimension!.Value;
+        int latent = options.LatentDimension;
+        double beta = options.Settings.Beta;
         int minimumActive = Math.Max(1, (int)Math.Ceiling(CollapsedActiveFraction * latent));
-        if (options.Beta > 0 && last.ActiveUnits < minimumActive)
+        if (beta > 0 && last.ActiveUnits < minimumActive)
         {
             yield return new VaeTrainingWarning(VaeWarningKind.PosteriorCollapse,
                 $"Posterior collapse: {last.ActiveUnits} of {latent} latent dimensions are active after epoch {last.Epoch} " +
                 $"(KL {last.Kl:G3} nats per row), so the decoder ignores z. Use KL warm-up (KlWarmupEpochs, e.g. 10), " +
-                $"free bits (FreeBits, e.g. 0.1) or a smaller Beta (now {options.Beta:G3}).");
+                $"free bits (FreeBits, e.g. 0.1) or a smaller Beta (now {beta:G3}).");
         }
-        if (options.Beta > 0 && options.Beta * last.Kl > last.Reconstruction && last.Reconstruction > PoorBaselineFraction * baseline)
+        if (beta > 0 && beta * last.Kl > last.Reconstruction && last.Reconstruction > PoorBaselineFraction * baseline)
         {
             yield return new VaeTrainingWarning(VaeWarningKind.KlDominates,
-                $"The KL term dominates: β·KL = {options.Beta * last.Kl:G4} exceeds the reconstruction term {last.Reconstruction:G4} per row, " +
+                $"The KL term dominates: β·KL = {beta * last.Kl:G4} exceeds the reconstruction term {last.Reconstruction:G4} per row, " +
                 $"which is still {last.Reconstruction / baseline:P0} of the mean-prediction baseline {baseline:G4}. " +
-                $"Lower Beta (now {options.Beta:G3}), add KL warm-up (KlWarmupEpochs) or use more latent dimensions.");
+                $"Lower Beta (now {beta:G3}), add KL warm-up (KlWarmupEpochs) or use more latent dimensions.");
         }
         if (last.Reconstruction > BlurryBaselineFraction * baseline)
         {

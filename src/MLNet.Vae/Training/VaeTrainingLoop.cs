@@ -36,7 +36,7 @@ internal static class VaeTrainingLoop
     /// throw <see cref="OperationCanceledException"/>; <paramref name="onProgress"/> hears every <see cref="ProgressInterval"/>
     /// and at each epoch's end. The rows are those <paramref name="load"/> gives (it draws from the training generator first).
     /// </summary>
-    public static TrainingOutcome Train(VaeModel model, Func<Generator, TrainingRows> load, VaeOptions options, long seed,
+    public static TrainingOutcome Train(VaeModel model, Func<Generator, TrainingRows> load, ResolvedVaeOptions options, long seed,
         Action<VaeEpochRecord>? onEpoch, Action? checkCancelled = null, Action<VaeTrainingProgress>? onProgress = null)
     {
         using var generator = new Generator((ulong)seed);
@@ -44,22 +44,22 @@ internal static class VaeTrainingLoop
         var validation = rows.Validation;
         long trainCount = rows.Count;
         double baseline = rows.ReconstructionBaseline;
-        using var step = new TrainingStep(model, options.LearningRate, options.WeightDecay, options.FreeBits, generator);
-        int batchSize = (int)Math.Min(options.BatchSize!.Value, trainCount);
+        using var step = new TrainingStep(model, options.Settings.LearningRate, options.Settings.WeightDecay, options.Settings.FreeBits, generator);
+        int batchSize = (int)Math.Min(options.BatchSize, trainCount);
         long stepsPerEpoch = (trainCount + batchSize - 1) / batchSize;
-        long warmupSteps = options.KlWarmupEpochs * stepsPerEpoch;
-        long trimAfterSteps = options.NumberOfEpochs!.Value * stepsPerEpoch / 4;
-        double clip = options.GradientNormClip ?? double.PositiveInfinity;
+        long warmupSteps = options.Settings.KlWarmupEpochs * stepsPerEpoch;
+        long trimAfterSteps = options.NumberOfEpochs * stepsPerEpoch / 4;
+        double clip = options.Settings.GradientNormClip ?? double.PositiveInfinity;
 
-        var history = new List<VaeEpochRecord>(options.NumberOfEpochs!.Value);
-        using var best = options.EarlyStoppingPatience is null ? null : new WeightSnapshot(model.Network);
+        var history = new List<VaeEpochRecord>(options.NumberOfEpochs);
+        using var best = options.Settings.EarlyStoppingPatience is null ? null : new WeightSnapshot(model.Network);
         double bestValidationLoss = double.PositiveInfinity;
         int bestEpoch = 0, epochsWithoutImprovement = 0;
         long steps = 0;
         var trainingClock = Stopwatch.StartNew();
         var sinceProgress = Stopwatch.StartNew();
         long rowsTrained = 0;
-        int epochs = options.NumberOfEpochs!.Value;
+        int epochs = options.NumberOfEpochs;
         void ReportProgress(int epoch, long done)
         {
             double rate = rowsTrained / Math.Max(trainingClock.Elapsed.TotalSeconds, 1e-9);
@@ -67,7 +67,7 @@ internal static class VaeTrainingLoop
             onProgress!(new VaeTrainingProgress(epoch, epochs, done, trainCount, rate, TimeSpan.FromSeconds(rate > 0 ? rowsLeft / rate : 0)));
             sinceProgress.Restart();
         }
-        for (int epoch = 1; epoch <= options.NumberOfEpochs!.Value; epoch++)
+        for (int epoch = 1; epoch <= options.NumberOfEpochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
             double learningRate = LearningRateAt(options, epoch);
@@ -84,9 +84,9 @@ internal static class VaeTrainingLoop
                 using var scope = NewDisposeScope();
                 batch++;
                 int count = (int)x.shape[0];
-                beta = warmupSteps == 0 ? options.Beta : options.Beta * Math.Min(1.0, (double)steps / warmupSteps);
+                beta = warmupSteps == 0 ? options.Settings.Beta : options.Settings.Beta * Math.Min(1.0, (double)steps / warmupSteps);
                 // Trimming starts after a quarter of the steps, once the losses say which rows fit the data.
-                var losses = step.Forward(x, beta, steps >= trimAfterSteps ? options.TrimmedFraction!.Value : 0);
+                var losses = step.Forward(x, beta, steps >= trimAfterSteps ? options.TrimmedFraction : 0);
                 var (batchLoss, batchReconstruction, batchKl) = step.Read(losses);
                 if (!double.IsFinite(batchLoss))
                     throw Diverged(epoch, batch, $"the loss is {batchLoss} (reconstruction {batchReconstruction / count:G6}, KL {batchKl / count:G6} per row)", history, options);
@@ -111,7 +111,7 @@ internal static class VaeTrainingLoop
             using (var trainRowCount = ((double)trainCount).ToScalar())
             using (var perRow = klPerDimensionSum.div(trainRowCount))
                 klPerDimensionMean = TensorCopy.ToArray(perRow).Select(v => (double)v).ToArray();
-            var validationTerms = validation is null ? ((double, double, double)?)null : Evaluate(model, validation, options.Beta, seed);
+            var validationTerms = validation is null ? ((double, double, double)?)null : Evaluate(model, validation, options.Settings.Beta, seed);
             var record = new VaeEpochRecord(
                 Epoch: epoch,
                 Loss: lossSum / trainCount,
@@ -137,7 +137,7 @@ internal static class VaeTrainingLoop
                 epochsWithoutImprovement = 0;
                 best.Take(model.Network);
             }
-            else if (steps > warmupSteps && ++epochsWithoutImprovement >= options.EarlyStoppingPatience)
+            else if (steps > warmupSteps && ++epochsWithoutImprovement >= options.Settings.EarlyStoppingPatience)
             {
                 break;
             }
@@ -148,11 +148,11 @@ internal static class VaeTrainingLoop
     }
 
     /// <summary>ηₑ for epoch e: constant, or cosine annealing from η to η/100 (see <see cref="VaeLearningRateSchedule"/>).</summary>
-    public static double LearningRateAt(VaeOptions options, int epoch)
+    public static double LearningRateAt(ResolvedVaeOptions options, int epoch)
     {
-        if (options.LearningRateSchedule == VaeLearningRateSchedule.Constant) return options.LearningRate;
-        double floor = options.LearningRate / 100;
-        return floor + (options.LearningRate - floor) * (1 + Math.Cos(Math.PI * (epoch - 1) / options.NumberOfEpochs!.Value)) / 2;
+        if (options.Settings.LearningRateSchedule == VaeLearningRateSchedule.Constant) return options.Settings.LearningRate;
+        double floor = options.Settings.LearningRate / 100;
+        return floor + (options.Settings.LearningRate - floor) * (1 + Math.Cos(Math.PI * (epoch - 1) / options.NumberOfEpochs)) / 2;
     }
 
     /// <summary>Rows held out for validation: round(rows × fraction), none when that leaves no training row.</summary>
@@ -193,16 +193,16 @@ internal static class VaeTrainingLoop
         return (int)mean.var(dim: 0L, unbiased: false).gt(ActiveUnitVarianceScalar).sum().item<long>();
     }
 
-    private static InvalidOperationException Diverged(int epoch, int batch, string what, IReadOnlyList<VaeEpochRecord> history, VaeOptions options)
+    private static InvalidOperationException Diverged(int epoch, int batch, string what, IReadOnlyList<VaeEpochRecord> history, ResolvedVaeOptions options)
     {
         string lastGood = history.Count == 0
             ? "no epoch finished before it"
             : $"the last finished epoch ({history[^1].Epoch}) had loss {history[^1].Loss:G6} (reconstruction {history[^1].Reconstruction:G6}, " +
               $"KL {history[^1].Kl:G6}, gradient norm {history[^1].GradientNorm:G4})";
-        string clipping = options.GradientNormClip is null ? "set GradientNormClip (e.g. 10)" : $"lower GradientNormClip (now {options.GradientNormClip:G4})";
+        string clipping = options.Settings.GradientNormClip is null ? "set GradientNormClip (e.g. 10)" : $"lower GradientNormClip (now {options.Settings.GradientNormClip:G4})";
         return new InvalidOperationException(
             $"VAE training diverged at epoch {epoch}, batch {batch}: {what}; {lastGood}. " +
-            $"Lower LearningRate (now {options.LearningRate:G4}), {clipping}, check the scale of the input features " +
-            $"(Bernoulli needs values in [0, 1]; very large values call for normalization or the Gaussian likelihood), or lower Beta (now {options.Beta:G4}).");
+            $"Lower LearningRate (now {options.Settings.LearningRate:G4}), {clipping}, check the scale of the input features " +
+            $"(Bernoulli needs values in [0, 1]; very large values call for normalization or the Gaussian likelihood), or lower Beta (now {options.Settings.Beta:G4}).");
     }
 }
