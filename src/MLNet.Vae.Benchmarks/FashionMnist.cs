@@ -1,4 +1,4 @@
-using MLNet.Vae.Demo;
+using MLNet.Vae.Samples;
 
 namespace MLNet.Vae.Benchmarks;
 

@@ -178,5 +178,5 @@ public static class QualityBenchmark
         list.Add(value);
     }
 
-    private static string IdxLabel(int c) => MLNet.Vae.Demo.IdxImages.FashionClassNames[c];
+    private static string IdxLabel(int c) => MLNet.Vae.Samples.IdxImages.FashionClassNames[c];
 }

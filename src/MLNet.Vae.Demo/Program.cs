@@ -4,6 +4,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNet.Vae;
 using MLNet.Vae.Demo;
+using MLNet.Vae.Samples;
 
 // One-class anomaly detection on a Fashion-MNIST slice shipped inside this program: fit the VAE on two thirds of one
 // class, then score the held-out third together with every image of the other nine classes (the anomalies).

@@ -11,6 +11,7 @@ internal static class Probes
         ["read-once"] = _ => ReadOnceProbe.Run(),
         ["model-files"] = args => ModelFileProbe.Run(Count(args, 400), seed: args.Length > 1 ? int.Parse(args[1]) : 1),
         ["untrusted-streams"] = _ => ModelFileProbe.RunStreams(),
+        ["fuzz-at-scale"] = args => FuzzAtScaleProbe.Run(Count(args, 10_000)),
         ["cancellation"] = _ => CancellationProbe.Run(),
         ["limits"] = _ => LimitsProbe.Run(),
         ["memory-limit"] = _ => LimitsProbe.RunMemoryLimit(),

@@ -1,24 +1,13 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 
-namespace MLNet.Vae.Demo;
+namespace MLNet.Vae.Samples;
 
-/// <summary>One grey-level image as a row of pixel intensities in [0, 1], with its class label.</summary>
-public sealed class ImageRow
-{
-    public float[] Pixels { get; set; } = [];
-
-    /// <summary>1 for an anomaly (an image not of the training class), 0 otherwise; ML.NET's anomaly evaluator wants a Single.</summary>
-    public float Label { get; set; }
-
-    public int Class { get; set; }
-
-    /// <summary>The class's name, for colouring the report's latent map.</summary>
-    public string ClassName { get; set; } = "";
-}
-
-/// <summary>Reads MNIST-style IDX files (gzip-compressed): a big-endian header, then one byte per pixel or label.</summary>
-public static class IdxImages
+/// <summary>
+/// Reads MNIST-style IDX files (gzip-compressed): a big-endian header, then one byte per pixel or label. Shared by the demo
+/// (its embedded slice) and the benchmarks (the full Fashion-MNIST files), each compiling this file into itself.
+/// </summary>
+internal static class IdxImages
 {
     public static readonly string[] FashionClassNames =
         ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];

@@ -1,20 +1,22 @@
 using System.Diagnostics;
 
-namespace MLNet.Vae.Benchmarks;
+namespace MLNet.Vae.ReliabilityProbe;
 
 /// <summary>
-/// The model-file fuzz at scale: the reliability probe's "model-files" (crafted and fuzzed files of four models, one an
-/// ensemble, with the peak working set's growth bounded) run in child processes of <see cref="CasesPerProcess"/> cases each,
-/// with a new seed per process, so that a native crash is counted rather than ending the run; then "untrusted-streams" (the
-/// metadata bombs, endless streams and a zip bomb, in bounded memory).
+/// The model-file fuzz at scale ("fuzz-at-scale [cases]", 10,000 by default; minutes, so not run by the tests): the
+/// "model-files" probe (crafted and fuzzed files of four models, one an ensemble, with the peak working set's growth bounded)
+/// in child processes of <see cref="CasesPerProcess"/> cases each, with a new seed per process, so that a native crash is
+/// counted rather than ending the run; then "untrusted-streams" (the metadata bombs, endless streams and a zip bomb, in
+/// bounded memory).
 /// </summary>
-internal static class FuzzBenchmark
+internal static class FuzzAtScaleProbe
 {
     private const int CasesPerProcess = 1000;
 
-    public static int Run(int cases, TextWriter output)
+    public static void Run(int cases)
     {
-        string probe = Path.Combine(AppContext.BaseDirectory, "MLNet.Vae.ReliabilityProbe.dll");
+        var output = Console.Out;
+        string probe = typeof(FuzzAtScaleProbe).Assembly.Location;
         int failed = 0;
         var clock = Stopwatch.StartNew();
         for (int seed = 1, done = 0; done < cases; seed++, done += CasesPerProcess)
@@ -27,7 +29,7 @@ internal static class FuzzBenchmark
         if (streamsExit != 0) failed++;
         output.WriteLine($"untrusted streams: exit {streamsExit}: {streams}");
         output.WriteLine($"{cases} fuzzed model files and the hostile streams in {clock.Elapsed.TotalSeconds:F0} s: {failed} processes found a failure or died");
-        return failed == 0 ? 0 : 1;
+        if (failed > 0) throw new ProbeFailure($"{failed} child processes found a failure or died (their lines above).");
     }
 
     /// <summary>Runs one probe in a child process: its exit code and the first line it printed.</summary>
