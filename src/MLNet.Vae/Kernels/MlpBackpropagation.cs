@@ -62,13 +62,13 @@ internal sealed class MlpBackpropagation : IDisposable
         var gradients = new Dictionary<string, Tensor>();
         Layer Read(string name)
         {
-            var weight = parameters[$"{name}.weight"];
-            var bias = parameters[$"{name}.bias"];
-            gradients[$"{name}.weight"] = zeros_like(weight).DetachFromDisposeScope();
-            gradients[$"{name}.bias"] = zeros_like(bias).DetachFromDisposeScope();
-            return new Layer(weight, bias, gradients[$"{name}.weight"], gradients[$"{name}.bias"]);
+            var weight = parameters[ParameterNames.Weight(name)];
+            var bias = parameters[ParameterNames.Bias(name)];
+            var weightGradient = gradients[ParameterNames.Weight(name)] = zeros_like(weight).DetachFromDisposeScope();
+            var biasGradient = gradients[ParameterNames.Bias(name)] = zeros_like(bias).DetachFromDisposeScope();
+            return new Layer(weight, bias, weightGradient, biasGradient);
         }
-        var names = MlpVaeNetwork.LayerNames(network.Spec);
+        var names = ParameterNames.MlpLayers(network.Spec.HiddenSizes.Length);
         _encoder = names.Encoder.Select(Read).ToArray();
         _mean = Read(names.Mean);
         _logVariance = Read(names.LogVariance);

@@ -39,8 +39,8 @@ internal sealed class SingleRowScorer : IDisposable
     {
         var spec = network.Spec;
         var state = network.state_dict();
-        DenseLayer Read(string name) => new(TensorCopy.ToArray(state[$"{name}.weight"]), TensorCopy.ToArray(state[$"{name}.bias"]));
-        var names = MlpVaeNetwork.LayerNames(spec);
+        DenseLayer Read(string name) => new(TensorCopy.ToArray(state[ParameterNames.Weight(name)]), TensorCopy.ToArray(state[ParameterNames.Bias(name)]));
+        var names = ParameterNames.MlpLayers(spec.HiddenSizes.Length);
         _encoder = names.Encoder.Select(Read).ToArray();
         _mean = Read(names.Mean);
         _logVariance = Read(names.LogVariance);

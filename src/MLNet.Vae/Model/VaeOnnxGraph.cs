@@ -87,13 +87,13 @@ internal static class VaeOnnxGraph
         var weights = model.Network.state_dict().ToDictionary(p => p.Key, p => TensorCopy.ToArray(p.Value));
         var shapes = model.Network.state_dict().ToDictionary(p => p.Key, p => p.Value.shape);
         string Weight(string name) => g.Constant(name, weights[name], shapes[name]);
-        string Linear(string x, string layer) => g.Linear(x, Weight($"{layer}.weight"), Weight($"{layer}.bias"));
+        string Linear(string x, string layer) => g.Linear(x, Weight(ParameterNames.Weight(layer)), Weight(ParameterNames.Bias(layer)));
 
         var spec = model.Network.Spec;
         string hidden = spec.Architecture == VaeArchitecture.Mlp ? MlpEncoder(g, spec, x, Linear) : ConvEncoder(g, spec, x, Weight);
-        string mean = Linear(hidden, "_mean");
+        string mean = Linear(hidden, ParameterNames.Mean);
         string limit = g.Constant("logVarianceLimit", (float)spec.LogVarianceLimit);
-        string logVariance = g.Node("Min", g.Node("Max", Linear(hidden, "_logVariance"), g.Node("Neg", limit)), limit);
+        string logVariance = g.Node("Min", g.Node("Max", Linear(hidden, ParameterNames.LogVariance), g.Node("Neg", limit)), limit);
         string decoded = spec.Architecture == VaeArchitecture.Mlp ? MlpDecoder(g, spec, mean, Linear) : ConvDecoder(g, spec, mean, Linear, Weight);
 
         var inputs = new OnnxScoreInputs(decoded, x, mean, logVariance);
@@ -104,14 +104,16 @@ internal static class VaeOnnxGraph
 
     private static string MlpEncoder(OnnxGraphBuilder g, VaeNetworkSpec spec, string x, Func<string, string, string> linear)
     {
-        for (int i = 0; i < spec.HiddenSizes.Length; i++) x = g.Node("Relu", linear(x, $"_encoderBody.linear{i}"));
+        var layers = ParameterNames.MlpLayers(spec.HiddenSizes.Length);
+        for (int i = 0; i < spec.HiddenSizes.Length; i++) x = g.Node("Relu", linear(x, layers.Encoder[i]));
         return x;
     }
 
     private static string MlpDecoder(OnnxGraphBuilder g, VaeNetworkSpec spec, string z, Func<string, string, string> linear)
     {
-        for (int i = 0; i < spec.HiddenSizes.Length; i++) z = g.Node("Relu", linear(z, $"_decoder.linear{i}"));
-        return linear(z, "_decoder.output");
+        var layers = ParameterNames.MlpLayers(spec.HiddenSizes.Length);
+        for (int i = 0; i < spec.HiddenSizes.Length; i++) z = g.Node("Relu", linear(z, layers.Decoder[i]));
+        return linear(z, layers.Decoder[^1]);
     }
 
     /// <summary>[n, C·H·W] → [n, C, H, W], zero-padded at the bottom and right to multiples of 2ᵏ, k stride-2 convolutions with ReLU, flattened.</summary>
@@ -123,7 +125,10 @@ internal static class VaeOnnxGraph
         string images = g.Node("Reshape", x, g.Int64s("imageShape", -1, shape.Channels, shape.Height, shape.Width));
         string map = g.Node("Pad", images, g.Int64s("imagePadding", 0, 0, 0, 0, 0, 0, paddedHeight - shape.Height, paddedWidth - shape.Width));
         for (int i = 0; i < spec.ConvolutionChannels.Length; i++)
-            map = g.Node("Relu", g.Node("Conv", [map, weight($"_encoderConvolutions.conv{i}.weight"), weight($"_encoderConvolutions.conv{i}.bias")], Strided));
+        {
+            string convolution = ParameterNames.Child(ParameterNames.EncoderConvolutions, ParameterNames.Convolution(i));
+            map = g.Node("Relu", g.Node("Conv", [map, weight(ParameterNames.Weight(convolution)), weight(ParameterNames.Bias(convolution))], Strided));
+        }
         return g.Node("Flatten", [map], n => n.AddAttribute("axis", 1L));
     }
 
@@ -134,10 +139,11 @@ internal static class VaeOnnxGraph
         var channels = spec.ConvolutionChannels;
         int factor = 1 << channels.Length;
         long mapHeight = (shape.Height + factor - 1) / factor, mapWidth = (shape.Width + factor - 1) / factor;
-        string map = g.Node("Reshape", g.Node("Relu", linear(z, "_decoderInput")), g.Int64s("featureMapShape", -1, channels[^1], mapHeight, mapWidth));
+        string map = g.Node("Reshape", g.Node("Relu", linear(z, ParameterNames.DecoderInput)), g.Int64s("featureMapShape", -1, channels[^1], mapHeight, mapWidth));
         for (int layer = 0; layer < channels.Length; layer++)
         {
-            map = g.Node("ConvTranspose", [map, weight($"_decoderConvolutions.deconv{layer}.weight"), weight($"_decoderConvolutions.deconv{layer}.bias")], Strided);
+            string transposed = ParameterNames.Child(ParameterNames.DecoderConvolutions, ParameterNames.TransposedConvolution(layer));
+            map = g.Node("ConvTranspose", [map, weight(ParameterNames.Weight(transposed)), weight(ParameterNames.Bias(transposed))], Strided);
             if (layer < channels.Length - 1) map = g.Node("Relu", map);
         }
         string cropped = g.Node("Slice", map, g.Int64s("cropStart", 0, 0), g.Int64s("cropEnd", shape.Height, shape.Width), g.Int64s("cropAxes", 2, 3));

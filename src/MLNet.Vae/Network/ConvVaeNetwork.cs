@@ -43,8 +43,8 @@ internal sealed class ConvVaeNetwork : VaeNetwork
         int inChannels = shape.Channels;
         for (int i = 0; i < channels.Length; i++)
         {
-            encoder.Add(($"conv{i}", nn.Conv2d(inChannels, channels[i], Kernel, stride: Stride, padding: Padding)));
-            encoder.Add(($"relu{i}", nn.ReLU()));
+            encoder.Add((ParameterNames.Convolution(i), nn.Conv2d(inChannels, channels[i], Kernel, stride: Stride, padding: Padding)));
+            encoder.Add((ParameterNames.Relu(i), nn.ReLU()));
             inChannels = channels[i];
         }
         _encoderConvolutions = nn.Sequential(encoder);
@@ -57,8 +57,8 @@ internal sealed class ConvVaeNetwork : VaeNetwork
         for (int i = channels.Length - 1; i >= 0; i--)
         {
             int outChannels = i == 0 ? shape.Channels : channels[i - 1];
-            decoder.Add(($"deconv{channels.Length - 1 - i}", nn.ConvTranspose2d(channels[i], outChannels, Kernel, stride: Stride, padding: Padding)));
-            if (i > 0) decoder.Add(($"relu{channels.Length - 1 - i}", nn.ReLU()));
+            decoder.Add((ParameterNames.TransposedConvolution(channels.Length - 1 - i), nn.ConvTranspose2d(channels[i], outChannels, Kernel, stride: Stride, padding: Padding)));
+            if (i > 0) decoder.Add((ParameterNames.Relu(channels.Length - 1 - i), nn.ReLU()));
         }
         _decoderConvolutions = nn.Sequential(decoder);
 

@@ -22,8 +22,8 @@ internal sealed class MlpVaeNetwork : VaeNetwork
         int width = spec.InputWidth;
         for (int i = 0; i < hidden.Length; i++)
         {
-            encoderLayers.Add(($"linear{i}", nn.Linear(width, hidden[i])));
-            encoderLayers.Add(($"relu{i}", nn.ReLU()));
+            encoderLayers.Add((ParameterNames.Linear(i), nn.Linear(width, hidden[i])));
+            encoderLayers.Add((ParameterNames.Relu(i), nn.ReLU()));
             width = hidden[i];
         }
         _encoderBody = nn.Sequential(encoderLayers);
@@ -34,25 +34,14 @@ internal sealed class MlpVaeNetwork : VaeNetwork
         width = spec.LatentDimension;
         for (int i = hidden.Length - 1; i >= 0; i--)
         {
-            decoderLayers.Add(($"linear{hidden.Length - 1 - i}", nn.Linear(width, hidden[i])));
-            decoderLayers.Add(($"relu{hidden.Length - 1 - i}", nn.ReLU()));
+            decoderLayers.Add((ParameterNames.Linear(hidden.Length - 1 - i), nn.Linear(width, hidden[i])));
+            decoderLayers.Add((ParameterNames.Relu(hidden.Length - 1 - i), nn.ReLU()));
             width = hidden[i];
         }
-        decoderLayers.Add(("output", nn.Linear(width, spec.InputWidth)));
+        decoderLayers.Add((ParameterNames.Output, nn.Linear(width, spec.InputWidth)));
         _decoder = nn.Sequential(decoderLayers);
 
         RegisterComponents();
-    }
-
-    /// <summary>
-    /// The names of the linear layers in the state dictionary, each holding "{name}.weight" [out, in] and "{name}.bias":
-    /// the encoder's hidden layers in order, the two heads, and the decoder's layers in order, its output layer last.
-    /// </summary>
-    public static (string[] Encoder, string Mean, string LogVariance, string[] Decoder) LayerNames(VaeNetworkSpec spec)
-    {
-        int depth = spec.HiddenSizes.Length;
-        return (Enumerable.Range(0, depth).Select(i => $"_encoderBody.linear{i}").ToArray(), "_mean", "_logVariance",
-            Enumerable.Range(0, depth).Select(i => $"_decoder.linear{i}").Append("_decoder.output").ToArray());
     }
 
     public override (Tensor Mean, Tensor LogVariance) Encode(Tensor x)

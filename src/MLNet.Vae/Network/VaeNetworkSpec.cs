@@ -73,8 +73,8 @@ internal sealed record VaeNetworkSpec(
         }
         void Linear(string name, long inputs, long outputs)
         {
-            shapes.Add(($"{name}.weight", [outputs, inputs]));
-            shapes.Add(($"{name}.bias", [outputs]));
+            shapes.Add((ParameterNames.Weight(name), [outputs, inputs]));
+            shapes.Add((ParameterNames.Bias(name), [outputs]));
         }
         if (Architecture == VaeArchitecture.Convolutional)
         {
@@ -82,37 +82,39 @@ internal sealed record VaeNetworkSpec(
             long inChannels = ImageShape!.Channels;
             for (int i = 0; i < channels.Length; i++)
             {
-                shapes.Add(($"_encoderConvolutions.conv{i}.weight", [channels[i], inChannels, ConvVaeNetwork.Kernel, ConvVaeNetwork.Kernel]));
-                shapes.Add(($"_encoderConvolutions.conv{i}.bias", [channels[i]]));
+                string convolution = ParameterNames.Child(ParameterNames.EncoderConvolutions, ParameterNames.Convolution(i));
+                shapes.Add((ParameterNames.Weight(convolution), [channels[i], inChannels, ConvVaeNetwork.Kernel, ConvVaeNetwork.Kernel]));
+                shapes.Add((ParameterNames.Bias(convolution), [channels[i]]));
                 inChannels = channels[i];
             }
-            Linear("_mean", flat, LatentDimension);
-            Linear("_logVariance", flat, LatentDimension);
-            Linear("_decoderInput", LatentDimension, flat);
+            Linear(ParameterNames.Mean, flat, LatentDimension);
+            Linear(ParameterNames.LogVariance, flat, LatentDimension);
+            Linear(ParameterNames.DecoderInput, LatentDimension, flat);
             for (int i = channels.Length - 1, layer = 0; i >= 0; i--, layer++)
             {
                 long outChannels = i == 0 ? ImageShape.Channels : channels[i - 1];
-                shapes.Add(($"_decoderConvolutions.deconv{layer}.weight", [channels[i], outChannels, ConvVaeNetwork.Kernel, ConvVaeNetwork.Kernel]));
-                shapes.Add(($"_decoderConvolutions.deconv{layer}.bias", [outChannels]));
+                string transposed = ParameterNames.Child(ParameterNames.DecoderConvolutions, ParameterNames.TransposedConvolution(layer));
+                shapes.Add((ParameterNames.Weight(transposed), [channels[i], outChannels, ConvVaeNetwork.Kernel, ConvVaeNetwork.Kernel]));
+                shapes.Add((ParameterNames.Bias(transposed), [outChannels]));
             }
             return shapes;
         }
+        var layers = ParameterNames.MlpLayers(HiddenSizes.Length);
         long width = InputWidth;
         for (int i = 0; i < HiddenSizes.Length; i++)
         {
-            shapes.Add(($"_encoderBody.linear{i}.weight", [HiddenSizes[i], width]));
-            shapes.Add(($"_encoderBody.linear{i}.bias", [HiddenSizes[i]]));
+            Linear(layers.Encoder[i], width, HiddenSizes[i]);
             width = HiddenSizes[i];
         }
-        Linear("_mean", width, LatentDimension);
-        Linear("_logVariance", width, LatentDimension);
+        Linear(layers.Mean, width, LatentDimension);
+        Linear(layers.LogVariance, width, LatentDimension);
         width = LatentDimension;
         for (int i = HiddenSizes.Length - 1, layer = 0; i >= 0; i--, layer++)
         {
-            Linear($"_decoder.linear{layer}", width, HiddenSizes[i]);
+            Linear(layers.Decoder[layer], width, HiddenSizes[i]);
             width = HiddenSizes[i];
         }
-        Linear("_decoder.output", width, InputWidth);
+        Linear(layers.Decoder[^1], width, InputWidth);
         return shapes;
     }
 
