@@ -3,7 +3,9 @@ namespace MLNet.Vae;
 /// <summary>
 /// How a row's anomaly score is computed. Four kinds are retired (<see cref="ObsoleteAttribute"/>): no data set of the
 /// real-table suite or Fashion-MNIST ranks anomalies best with them; models saved with them load and score as before. Every kind is deterministic: the row is encoded to the posterior mean μ(x),
-/// decoded from z = μ(x) (never from a random sample), and higher always means more anomalous.
+/// decoded from z = μ(x) (never from a random sample), and higher always means more anomalous. The kind gives the measure
+/// s of a row; the transformer's Score is s standardized by its median and robust spread over the training rows
+/// (<see cref="VaeTransformer"/>).
 /// </summary>
 public enum VaeScoreKind
 {

@@ -17,8 +17,11 @@ namespace MLNet.Vae;
 /// A fitted variational autoencoder. <see cref="Transform"/> adds three columns to its input:
 /// <list type="bullet">
 /// <item><description><see cref="VaeOptions.LatentColumnName"/>: the encoder mean μ(x), a vector of <see cref="LatentDimension"/> floats;</description></item>
-/// <item><description><see cref="VaeOptions.ScoreColumnName"/>: the anomaly score (see <see cref="VaeScoreKind"/>), computed from μ(x), so it is deterministic;
-/// for an ensemble (<see cref="VaeOptions.NumberOfModels"/> &gt; 1) the mean of its models' standardized scores;</description></item>
+/// <item><description><see cref="VaeOptions.ScoreColumnName"/>: the anomaly score on one scale for every model,
+/// <c>Score = (1/K) Σₖ (sₖ − cₖ) / σₖ</c>, where sₖ is model k's measure of the row (see <see cref="VaeScoreKind"/>, computed
+/// from μ(x), so it is deterministic) and cₖ, σₖ the median and robust spread (inter-quartile range / 1.349) of sₖ over the
+/// training rows; K = <see cref="VaeOptions.NumberOfModels"/>, usually 1. A typical training row scores about 0. A model
+/// loaded from a file written before this scale (format 2) scores s₁ itself;</description></item>
 /// <item><description><see cref="VaeOptions.PredictedLabelColumnName"/>: <c>Score &gt; Threshold</c>.</description></item>
 /// </list>
 /// A row the model cannot judge (NaN or ±∞ in it) scores +∞ and is

@@ -68,12 +68,21 @@ internal static class ModelFileProbe
         {
             ("20,000,000 empty warnings", Bomb(json, tensors, "\"Warnings\":[", "{},", 20_000_000), "holds more than 100,000 entries"),
             ("20,000,000 empty epochs", Bomb(json, tensors, "\"History\":[", "{},", 20_000_000), "holds more than 100,000 entries"),
-            ("12,000,000 null members", Bomb(json, tensors, "\"Members\":null", "null,", 12_000_000), "holds more than 100,000 entries"),
+            ("12,000,000 null members", Bomb(json, tensors, "\"Members\":[", "null,", 12_000_000), "holds more than 100,000 entries"),
             ("3,000,000 nested lists", Bomb(json, tensors, "\"Warnings\":[", "[[[[[[[[[[]]]]]]]]]],", 3_000_000), "objects and lists"),
         };
-        long before = Process.GetCurrentProcess().PeakWorkingSet64;
+        long before = Process.GetCurrentProcess().PeakWorkingSet64, mostAllocated = 0;
         var clock = Stopwatch.StartNew();
-        foreach (var (name, bytes, expected) in bombs) Expect(Load(ml, bytes), expected, name);
+        foreach (var (name, bytes, expected) in bombs)
+        {
+            // The peak working set cannot see a load below the high-water mark of building the bombs; what the load
+            // allocates can: at most twice the file (its metadata read once, and what the bounds check parses).
+            long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+            Expect(Load(ml, bytes), expected, name);
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+            ProbeFailure.Unless(allocated < 2L * bytes.Length + (16L << 20), $"{name}: loading {bytes.Length >> 20} MiB allocated {allocated >> 20} MiB");
+            mostAllocated = Math.Max(mostAllocated, allocated);
+        }
 
         using (var zero = File.OpenRead("/dev/zero"))
             Expect(Load(ml, zero), "not an MLNet.Vae model", "/dev/zero");
@@ -99,7 +108,7 @@ internal static class ModelFileProbe
         long grown = Process.GetCurrentProcess().PeakWorkingSet64 - before;
         ProbeFailure.Unless(grown < MemoryBound, $"the hostile streams grew the peak working set by {grown >> 20} MiB");
         Console.WriteLine($"{bombs.Length} metadata bombs, /dev/zero, an endless stream, a 10,000,000-wide layer and a 1 GB zip bomb refused in " +
-                          $"{clock.Elapsed.TotalSeconds:F1} s; peak working set grew {grown >> 20} MiB");
+                          $"{clock.Elapsed.TotalSeconds:F1} s; peak working set grew {grown >> 20} MiB, a bomb's load allocated at most {mostAllocated >> 20} MiB");
     }
 
     private static List<byte[]> BaseFiles(MLContext ml)
@@ -129,7 +138,7 @@ internal static class ModelFileProbe
     }
 
     /// <summary>A file whose metadata has <paramref name="pattern"/> replaced, and the words its refusal must hold.</summary>
-    private static (string, byte[], string) Edited(string json, byte[] tensors, string name, string pattern, string replacement, string expected, int version = 2)
+    private static (string, byte[], string) Edited(string json, byte[] tensors, string name, string pattern, string replacement, string expected, int version = 4)
     {
         string edited = Regex.Replace(json, pattern, replacement);
         if (edited == json) throw new ProbeFailure($"crafted file '{name}': the pattern {pattern} is not in the metadata");
@@ -155,8 +164,8 @@ internal static class ModelFileProbe
     private static IEnumerable<(string Name, byte[] Bytes, string Expected)> CraftedEnsemble(byte[] ensemble)
     {
         var (json, tensors) = Split(ensemble);
-        yield return Edited(json, tensors, "ensemble member without its codes", "\"Neighbours\":\\{", "\"Neighbours\":null,\"x\":{", "Members.Calibration.Neighbours", version: 3);
-        yield return Edited(json, tensors, "ensemble member with a zero reconstruction scale", "\"ReconstructionScale\":[^,}]*", "\"ReconstructionScale\":0", "Members.Calibration", version: 3);
+        yield return Edited(json, tensors, "ensemble member without its codes", "\"Neighbours\":\\{", "\"Neighbours\":null,\"x\":{", "Members.Calibration.Neighbours");
+        yield return Edited(json, tensors, "ensemble member with a zero reconstruction scale", "\"ReconstructionScale\":[^,}]*", "\"ReconstructionScale\":0", "Members.Calibration");
     }
 
     private static IEnumerable<(string Name, byte[] Bytes, string Expected)> Crafted(byte[] gaussian)
@@ -197,9 +206,14 @@ internal static class ModelFileProbe
         yield return ("metadata length -1", WithInt(gaussian, 12, -1), "metadata length");
         yield return ("metadata length 2^31-1", WithInt(gaussian, 12, int.MaxValue), "metadata length");
         yield return ("format version 0", WithInt(gaussian, 8, 0), "not valid");
-        yield return ("format version 4", WithInt(gaussian, 8, 4), "or the file is damaged");
-        // Version 3 is an ensemble's: one model's file relabelled as one lacks its members.
-        yield return ("format version 3 without members", WithInt(gaussian, 8, 3), "Members does not list 2 to 32 models");
+        yield return ("format version 5", WithInt(gaussian, 8, 5), "or the file is damaged");
+        // Version 3 is the earlier ensembles': one scaled model's file relabelled as one has too few members.
+        yield return ("format version 3 with one member", WithInt(gaussian, 8, 3), "Members does not list 2 to 32 models");
+        // Version 2 scored raw units: a scaled model's file relabelled as one would label with a threshold in other units.
+        yield return ("format version 2 with members", WithInt(gaussian, 8, 2), "Members is not allowed in format version 2");
+        yield return Json("a second calibration beside the members'", "\"Calibration\":null", "\"Calibration\":{}", "Calibration is not allowed in format version 4");
+        yield return Json("no members", "\"Members\":\\[", "\"Members\":[],\"x\":[", "Members does not list 1 to 32 models");
+        yield return Json("a member with a zero score scale", "\"ScoreScale\":[^,}]*", "\"ScoreScale\":0", "positive finite score scale");
         yield return ("trailing bytes", Build(json, [.. tensors, 1, 2, 3, 4]), "bytes after its last weight");
     }
 
@@ -310,7 +324,7 @@ internal static class ModelFileProbe
     }
 
     /// <summary>A file with this metadata and tensor section and a matching checksum.</summary>
-    private static byte[] Build(string json, byte[] tensors, int version = 2)
+    private static byte[] Build(string json, byte[] tensors, int version = 4)
     {
         byte[] metadata = Encoding.UTF8.GetBytes(json);
         return Rehash([.. "MLNETVAE"u8.ToArray(), .. BitConverter.GetBytes(version), .. BitConverter.GetBytes(metadata.Length), .. metadata, .. tensors]);

@@ -117,7 +117,7 @@ public sealed class EnsembleTests
         using var model = ml.AnomalyDetection.Trainers.VariationalAutoencoder(EnsembleOptions()).Fit(data);
         using var file = new MemoryStream();
         model.Save(file);
-        Assert.AreEqual(3, BitConverter.ToInt32(file.GetBuffer(), 8), "an ensemble is written in format version 3");
+        Assert.AreEqual(4, BitConverter.ToInt32(file.GetBuffer(), 8), "an ensemble is written in format version 4");
 
         file.Position = 0;
         using var loaded = VaeTransformer.Load(ml, file);
@@ -142,14 +142,28 @@ public sealed class EnsembleTests
     }
 
     [TestMethod]
-    public void SingleModel_IsStillWrittenInFormatVersion2()
+    [DataRow(1)]
+    [DataRow(3)]
+    public void OneModelOrSeveral_ScoreOnOneScale_WhereTheTrainingRowsSitAtZeroWithSpreadOne(int models)
     {
+        // Before: one model scored in its kind's raw units (a sum of squared errors, nats), an ensemble in robust z-scores.
         var ml = new MLContext(seed: 1);
-        using var model = ml.AnomalyDetection.Trainers.VariationalAutoencoder(EnsembleOptions(models: 1)).Fit(TestData.ToDataView(ml, Contaminated()));
+        var data = TestData.ToDataView(ml, Contaminated());
+        using var model = ml.AnomalyDetection.Trainers.VariationalAutoencoder(EnsembleOptions(models)).Fit(data);
+
+        var scores = TestData.Scores(model.Transform(data)).Select(s => (double)s).Order().ToArray();
+        double Quantile(double q) { double at = q * (scores.Length - 1); int below = (int)at; return scores[below] + (at - below) * (scores[Math.Min(below + 1, scores.Length - 1)] - scores[below]); }
+        double spread = (Quantile(0.75) - Quantile(0.25)) / 1.349;
+        // One model: exactly, up to rounding. Several: each member is centred, their mean nearly so.
+        Assert.AreEqual(0, Quantile(0.5), models == 1 ? 1e-5 : 0.3, "the median training row");
+        Assert.AreEqual(1, spread, models == 1 ? 1e-4 : 0.4, "the robust spread of the training rows");
+
         using var file = new MemoryStream();
         model.Save(file);
-        Assert.AreEqual(2, BitConverter.ToInt32(file.GetBuffer(), 8), "releases before ensembles read single models");
-        Assert.IsEmpty(model.Training.Members);
+        Assert.AreEqual(4, BitConverter.ToInt32(file.GetBuffer(), 8), "a scaled model is written in format version 4, which earlier releases refuse");
+        file.Position = 0;
+        using var loaded = VaeTransformer.Load(ml, file);
+        CollectionAssert.AreEqual(TestData.Scores(model.Transform(data)), TestData.Scores(loaded.Transform(data)), "the scale travels with the file");
     }
 
     [TestMethod]

@@ -24,7 +24,9 @@ public sealed class FeatureScoresTests
         var shares = scored.GetColumn<float[]>("FeatureScores").ToArray();
         var scores = scored.GetColumn<float>("Score").ToArray();
 
-        for (int r = 0; r < rows.Count; r++) Assert.AreEqual(scores[r], shares[r].Sum(), 1e-3 * Math.Max(1, scores[r]), $"row {r}");
+        // The score is R on the one score scale, (R − c) / σ; the feature scores sum to R itself.
+        var (center, scale) = model.Ensemble.Scales[0];
+        for (int r = 0; r < rows.Count; r++) Assert.AreEqual(scores[r] * scale + center, shares[r].Sum(), 1e-3 * Math.Max(1, shares[r].Sum()), $"row {r}");
         Assert.AreEqual(5, Array.IndexOf(shares[7], shares[7].Max()), "the broken feature has the largest share");
         CollectionAssert.AreEqual(shares[7], model.FeatureScores([rows[7].Features])[0], new ToleranceComparer(1e-4f), "the method gives the column's values");
         var engine = ml.Model.CreatePredictionEngine<FeatureRow, Shares>(model, data.Schema);

@@ -47,12 +47,13 @@ public sealed class NeighbourScoreTests
         var (testLatent, testWeighted) = WeightedAndLatent(model, testRows);
         var scores = TestData.Scores(transformer.Transform(TestData.ToDataView(ml, testRows)));
         int aboveCentre = 0;
+        var (center, scale) = transformer.Ensemble.Scales[0];
         for (int r = 0; r < testRows.Count; r++)
         {
             double distance = BruteForceDistance(testLatent.AsSpan(r * l, l), codes, l);
             double neighbourTerm = Math.Max(0, (distance - distanceCenter) / distanceScale);
             double expected = (testWeighted[r] - weightedCenter) / weightedScale + neighbourTerm;
-            Assert.AreEqual(expected, scores[r], 1e-3 * Math.Max(1, Math.Abs(expected)), $"row {r}");
+            Assert.AreEqual((expected - center) / scale, scores[r], 1e-3 * Math.Max(1, Math.Abs(expected)) / scale, $"row {r}: on the one score scale");
             if (neighbourTerm > 0) aboveCentre++;
         }
         Assert.IsGreaterThanOrEqualTo(1, aboveCentre, "the neighbour term is not zero for every row (the comparison checks it)");

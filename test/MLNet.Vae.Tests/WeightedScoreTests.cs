@@ -45,6 +45,8 @@ public sealed class WeightedScoreTests
         var scored = transformer.Transform(TestData.ToDataView(ml, testRows));
         var scores = TestData.Scores(scored);
         var featureScores = scored.GetColumn<float[]>("FeatureScores").ToArray();
+        // The score is W on the one score scale: (W − c) / σ, c and σ the median and robust spread of the training rows' W.
+        var (center, scale) = transformer.Ensemble.Scales[0];
         for (int r = 0; r < testRows.Count; r++)
         {
             double expected = 0;
@@ -54,8 +56,8 @@ public sealed class WeightedScoreTests
                 expected += term;
                 Assert.AreEqual(term, featureScores[r][i], 1e-4 * Math.Max(1, Math.Abs(term)), $"row {r}, feature {i}");
             }
-            Assert.AreEqual(expected, scores[r], 1e-4 * Math.Max(1, Math.Abs(expected)), $"row {r}");
-            Assert.AreEqual(scores[r], featureScores[r].Sum(), 1e-4 * Math.Max(1, Math.Abs(scores[r])), $"row {r}: the feature scores sum to the score");
+            Assert.AreEqual((expected - center) / scale, scores[r], 1e-4 * Math.Max(1, Math.Abs(expected)) / scale, $"row {r}");
+            Assert.AreEqual(expected, featureScores[r].Sum(), 1e-4 * Math.Max(1, Math.Abs(expected)), $"row {r}: the feature scores sum to W"); 
         }
 
         // The weights travel with the model file.

@@ -8,10 +8,11 @@ namespace MLNet.Vae.Model;
 /// seeds whose scores are combined. All members share the input standardization, likelihood, score kind and network shape.
 /// </summary>
 /// <remarks>
-/// With one member every call is that member's, unchanged. With K members the score of a row is the mean of the members'
-/// standardized scores, S = (1/K) Σₖ (sₖ − cₖ) / σₖ, where cₖ and σₖ are the median and the robust spread (inter-quartile
-/// range / 1.349) of member k's scores on the training rows (<see cref="MemberScale"/>), so that no member weighs more by its
-/// units alone; a row any member cannot judge scores +∞. The latent column, reconstruction and generation are the first
+/// The score of a row is the mean of the members' standardized scores, S = (1/K) Σₖ (sₖ − cₖ) / σₖ, where cₖ and σₖ are the
+/// median and the robust spread (inter-quartile range / 1.349) of member k's scores on the training rows
+/// (<see cref="MemberScale"/>): one scale for one model and for K, on which 0 is a typical training row, and no member weighs
+/// more by its units alone; a row any member cannot judge scores +∞. A model from a file written before the scale (format
+/// 2) has no scale and scores its kind's raw score, as it did. The latent column, reconstruction and generation are the first
 /// member's (the members' latent spaces are not aligned, so they cannot be averaged); the feature scores are the mean of the
 /// members' per-feature terms, in the shared standardized units.
 /// Disposing the ensemble disposes every member; a call leases all members first, so it either runs on all of them or
@@ -22,27 +23,28 @@ internal sealed class VaeEnsemble : IDisposable
     private readonly VaeModel[] _members;
     private readonly MemberScale[] _scales;
 
-    /// <summary>A single model, scored as it is.</summary>
-    public VaeEnsemble(VaeModel model) : this([model], [])
-    {
-    }
+    /// <summary>A single model from a file written before the score scale: scored with its kind's raw score.</summary>
+    public static VaeEnsemble Unscaled(VaeModel model) => new([model], []);
 
     /// <param name="members">The fitted members, at least one; all of the same network shape and likelihood.</param>
-    /// <param name="scales">One per member when there are several (empty for one): where each member's training scores sit.</param>
+    /// <param name="scales">Where each member's training scores sit, one per member (empty only for <see cref="Unscaled"/>).</param>
     public VaeEnsemble(IReadOnlyList<VaeModel> members, IReadOnlyList<MemberScale> scales)
     {
         if (members.Count == 0) throw new ArgumentException("An ensemble needs at least one model.", nameof(members));
-        if (members.Count > 1 && scales.Count != members.Count)
+        if (scales.Count != members.Count && !(scales.Count == 0 && members.Count == 1))
             throw new ArgumentException($"{members.Count} members need {members.Count} score scales, got {scales.Count}.", nameof(scales));
         _members = members.ToArray();
-        _scales = members.Count > 1 ? scales.ToArray() : [];
+        _scales = scales.ToArray();
     }
 
     /// <summary>The members, the first one being the model of the latent column and of generation.</summary>
     public IReadOnlyList<VaeModel> Members => _members;
 
-    /// <summary>Each member's training-score centre and scale; empty for a single model.</summary>
+    /// <summary>Each member's training-score centre and scale; empty for a model without a scale (<see cref="Unscaled"/>).</summary>
     public IReadOnlyList<MemberScale> Scales => _scales;
+
+    /// <summary>False for a model read from a file written before the score scale: its scores are its kind's raw scores.</summary>
+    public bool IsScaled => _scales.Length > 0;
 
     /// <summary>The model whose latent space the transformer exposes.</summary>
     public VaeModel First => _members[0];
@@ -66,6 +68,11 @@ internal sealed class VaeEnsemble : IDisposable
         if (_members.Length == 1)
         {
             First.Score(First.Kind, rows, count, latent, scores, featureScores);
+            if (IsScaled)
+            {
+                var (center, scale) = _scales[0];
+                for (int r = 0; r < count; r++) scores[r] = (scores[r] - center) / scale;
+            }
             return;
         }
         using var leases = LeaseAll();
@@ -107,7 +114,6 @@ internal sealed class VaeEnsemble : IDisposable
     /// </summary>
     public static (float[] Combined, MemberScale[] Scales) Combine(IReadOnlyList<float[]> memberScores)
     {
-        if (memberScores.Count == 1) return (memberScores[0], []);
         int rows = memberScores[0].Length;
         if (memberScores.Any(s => s.Length != rows)) throw new ArgumentException("The members' training scores are not of the same rows.", nameof(memberScores));
         var scales = memberScores.Select(MemberScale.Fit).ToArray();

@@ -51,13 +51,18 @@ internal static class VaeOnnxGraph
         var members = models.Members.Select(member => Member(g, member, x)).ToList();
         string mean = members[0].Mean;
         string score = members[0].Score, terms = members[0].Terms;
+        // S = (1/K) Σₖ (sₖ − cₖ) / σₖ and the mean of the members' feature terms, as VaeEnsemble.Score.
+        string Standardized(string memberScore, int k) =>
+            g.Node("Div", g.Node("Sub", memberScore, g.Constant("memberCenter", models.Scales[k].Center)), g.Constant("memberScale", models.Scales[k].Scale));
         if (members.Count > 1)
         {
-            // S = (1/K) Σₖ (sₖ − cₖ) / σₖ and the mean of the members' feature terms, as VaeEnsemble.Score.
             string share = g.Constant("memberShare", 1f / members.Count);
-            score = g.Node("Mul", g.Node("Sum", members.Select((m, k) => g.Node("Div",
-                g.Node("Sub", m.Score, g.Constant("memberCenter", models.Scales[k].Center)), g.Constant("memberScale", models.Scales[k].Scale))).ToArray()), share);
+            score = g.Node("Mul", g.Node("Sum", members.Select((m, k) => Standardized(m.Score, k)).ToArray()), share);
             terms = g.Node("Mul", g.Node("Sum", members.Select(m => m.Terms).ToArray()), share);
+        }
+        else if (models.IsScaled)
+        {
+            score = Standardized(score, 0);
         }
 
         // A row the model cannot judge scores +∞ (VaeModel.Score): NaN or ±∞ anywhere, or a score that came out NaN. Its

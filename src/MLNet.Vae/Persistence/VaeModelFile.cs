@@ -75,8 +75,9 @@ internal sealed record SavedState(VaeOptions Options, VaeNetworkSpec Network, fl
 /// The one model format of the library. Layout (little-endian):
 /// <code>
 ///   8 bytes   magic "MLNETVAE"
-///   int32     format version: 2 for one model, 3 for an ensemble (<see cref="CurrentVersion"/>)
-///   int32     metadata length m, then m bytes of UTF-8 JSON (<see cref="VaeModelMetadataV2"/>, with Members in version 3;
+///   int32     format version: 4 (<see cref="CurrentVersion"/>): 1 to 32 models, each with its score scale; read: 1, 2 (one
+///             model, raw scores), 3 (2 to 32 models)
+///   int32     metadata length m, then m bytes of UTF-8 JSON (<see cref="VaeModelMetadataV2"/>, with Members from version 3;
 ///             version 1: <see cref="VaeModelMetadataV1"/>)
 ///   int32     tensor count t, then t times:
 ///               string name (BinaryWriter's 7-bit length prefix + UTF-8), int32 rank r, r × int64 dims,
@@ -90,9 +91,15 @@ internal sealed record SavedState(VaeOptions Options, VaeNetworkSpec Network, fl
 /// </summary>
 internal static class VaeModelFile
 {
-    public const int CurrentVersion = 3;
-    /// <summary>The version a single model is written in, so that the releases before ensembles still read it.</summary>
-    private const int SingleModelVersion = 2;
+    /// <summary>
+    /// Every fitted model is written in this version: its Members (1 to 32) carry the score scale, so that a release that
+    /// would score raw units refuses the file by its version instead of labelling with a threshold in other units.
+    /// </summary>
+    public const int CurrentVersion = 4;
+    /// <summary>A model read from a version-2 file (one model, raw scores) is written back in its own version.</summary>
+    private const int UnscaledVersion = 2;
+    /// <summary>The ensembles of the releases before the one score scale (2 to 32 models).</summary>
+    private const int EnsembleVersion = 3;
     /// <summary>The prefix of member k's weight names (k ≥ 1) in an ensemble's file.</summary>
     private static string MemberPrefix(int k) => k == 0 ? "" : $"member{k}.";
     private static readonly byte[] Magic = "MLNETVAE"u8.ToArray();
@@ -126,7 +133,6 @@ internal static class VaeModelFile
     private static PreparedFile Prepare(VaeOptions options, VaeEnsemble models, float threshold, VaeTrainingSummary training)
     {
         var model = models.First;
-        bool ensemble = models.Members.Count > 1;
         var metadata = new VaeModelMetadataV2(
             LibraryVersion: typeof(VaeModelFile).Assembly.GetName().Version?.ToString() ?? "0",
             Network: model.Network.Spec,
@@ -140,13 +146,14 @@ internal static class VaeModelFile
             FeatureScale: model.Standardization?.Scale,
             Training: training,
             TrainingOptions: JsonSerializer.SerializeToElement(options, Json),
-            Calibration: model.Kind.Saved,
-            Members: ensemble ? models.Members.Select((m, k) => new SavedMember(m.Kind.Saved, models.Scales[k].Center, models.Scales[k].Scale)).ToList() : null);
+            // From version 4 each member holds its own calibration; one copy at the top would be a second source of truth.
+            Calibration: models.IsScaled ? null : model.Kind.Saved,
+            Members: models.IsScaled ? models.Members.Select((m, k) => new SavedMember(m.Kind.Saved, models.Scales[k].Center, models.Scales[k].Scale)).ToList() : null);
         // The format holds parameters only: a network with buffers (batch norm statistics) would load without them.
         if (model.Network.named_buffers().Any())
             throw new NotSupportedException("This network has buffers, which the model format cannot hold.");
         var parameters = models.Members.SelectMany((m, k) => m.Network.named_parameters().Select(p => (Name: MemberPrefix(k) + p.name, Tensor: (Tensor)p.parameter))).ToList();
-        return new PreparedFile(ensemble ? CurrentVersion : SingleModelVersion, JsonSerializer.SerializeToUtf8Bytes(metadata, Json), parameters);
+        return new PreparedFile(models.IsScaled ? CurrentVersion : UnscaledVersion, JsonSerializer.SerializeToUtf8Bytes(metadata, Json), parameters);
     }
 
     /// <summary>A file ready to be written: its header fields, metadata and the tensors whose storage is written as it is.</summary>
@@ -426,9 +433,12 @@ internal static class VaeModelFile
     /// <summary>Checks what every version must hold, field by field, before anything is allocated for it.</summary>
     private static SavedState Validate(SavedState state, int version)
     {
-        // Members belong to version 3 and only there: an older reader would take an ensemble's file for one model.
-        Require(version == 3 ? state.Members is { Count: >= 2 and <= 32 } : state.Members is null, "Members",
-            version == 3 ? "does not list 2 to 32 models" : $"is not allowed in format version {version}");
+        // Members belong to versions 3 (2 to 32 models) and 4 (1 to 32): an older reader would take an ensemble's file for one
+        // model, and a scaled model's for raw scores.
+        int fewestMembers = version == EnsembleVersion ? 2 : 1;
+        Require(version >= EnsembleVersion ? state.Members is { } listed && listed.Count >= fewestMembers && listed.Count <= 32 : state.Members is null, "Members",
+            version >= EnsembleVersion ? $"does not list {fewestMembers} to 32 models" : $"is not allowed in format version {version}");
+        Require(version < CurrentVersion || state.Calibration is null, "Calibration", $"is not allowed in format version {version} (each of Members holds its own)");
         if (state.Members is { } savedMembers)
             Require(savedMembers.All(m => m is not null && new MemberScale(m.ScoreCenter, m.ScoreScale).IsValid), "Members",
                 "holds a model without a finite score centre and a positive finite score scale");
@@ -507,7 +517,7 @@ internal static class VaeModelFile
     /// <summary>Builds every model the file holds and combines them as they were.</summary>
     private static VaeEnsemble Restore(SavedState state, Dictionary<string, float[]> tensors)
     {
-        if (state.Members is not { } members) return new VaeEnsemble(Restore(state, tensors, 0));
+        if (state.Members is not { } members) return VaeEnsemble.Unscaled(Restore(state, tensors, 0));
         var models = new List<VaeModel>();
         try
         {
