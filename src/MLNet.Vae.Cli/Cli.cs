@@ -25,6 +25,7 @@ public static class Cli
         [nameof(VaeOptions.ImageShape)] = "--image-size",
         ["falsePositiveRate"] = "--false-positive-rate",
         ["count"] = "--count",
+        [nameof(VaeOptions.MaximumInMemoryBytes)] = "--in-memory-limit",
     };
 
     public static int Run(string[] args, TextWriter output, TextWriter error) => Run(args, output, error, input: null);
@@ -59,6 +60,11 @@ public static class Cli
             Description = $"The score kind: auto (ReconstructionAndLatentNeighbours for CSV, WeightedReconstructionError for images, WeightedReconstructionAndLatentNeighbours for images with --architecture conv) or one of {string.Join(", ", Commands.CurrentScoreKinds)}.",
             DefaultValueFactory = _ => "auto",
         };
+        var inMemoryLimit = new Option<long?>("--in-memory-limit")
+        {
+            Description = "Above this many MiB of features, training reads the file in blocks on each pass instead of holding it (default 512; 0 always streams).",
+            CustomParser = r => WholeValue(r),
+        };
 
         Commands CommandsFor(ParseResult r) => new(output, error,
             r.GetValue(quiet) ? Verbosity.Quiet : r.GetValue(verbose) ? Verbosity.Verbose : Verbosity.Normal, input);
@@ -68,12 +74,12 @@ public static class Cli
         var train = new Command("train", "Train a VAE on a CSV file or a folder of images and save the model.")
         {
             data, model, label, latent, epochs, likelihood, architecture, contamination, imageSize, grayscale, seed, report, pValues, prior, models, trim, scoreKind,
-            separator, ignore, missing,
+            separator, ignore, missing, inMemoryLimit,
         };
         train.SetAction(r => Guard(error, () => CommandsFor(r).Train(new Commands.TrainSettings(r.GetValue(data)!, r.GetValue(model)!, r.GetValue(label),
             r.GetValue(latent), r.GetValue(epochs), r.GetValue(likelihood)!, r.GetValue(architecture)!, r.GetValue(contamination),
             r.GetValue(imageSize), r.GetValue(grayscale), r.GetValue(seed), r.GetValue(report), r.GetValue(pValues), r.GetValue(prior), r.GetValue(models),
-            r.GetValue(trim), r.GetValue(scoreKind)!, Reading(r)))));
+            r.GetValue(trim), r.GetValue(scoreKind)!, Reading(r), r.GetValue(inMemoryLimit)))));
 
         var normal = new Option<string>("--normal") { Description = "Rows known to be normal (a CSV file or a folder of images, like the training data).", Required = true };
         var falsePositiveRate = Fraction("--false-positive-rate", "The fraction of normal rows to flag, in (0, 0.5].", null);
@@ -94,6 +100,14 @@ public static class Cli
         var encode = new Command("encode", "Write each row's latent features (the encoder mean) to a CSV file.") { model, data, output_, separator, ignore, missing };
         encode.SetAction(r => Guard(error, () => CommandsFor(r).Encode(r.GetValue(model)!, r.GetValue(data)!, r.GetValue(output_)!, Reading(r))));
 
+        var labelRequired = new Option<string>("--label-column") { Description = "The CSV column that says which rows are anomalies (> 0) and which are normal (0).", Required = true };
+        var json = new Option<bool>("--json") { Description = "Write the metrics as one JSON object." };
+        var evaluate = new Command("evaluate", "Measure a model on labelled rows: ROC-AUC, PR-AUC, and precision, recall, F1 and the confusion counts at its threshold.")
+        {
+            model, data, labelRequired, json, separator, ignore, missing,
+        };
+        evaluate.SetAction(r => Guard(error, () => CommandsFor(r).Evaluate(r.GetValue(model)!, r.GetValue(data)!, r.GetValue(labelRequired)!, r.GetValue(json), Reading(r))));
+
         var count = new Option<int>("--count") { Description = "How many to generate.", DefaultValueFactory = _ => 16, CustomParser = WholeValue };
         var generate = new Command("generate", "Generate new rows (CSV) or images (a PNG grid) from the prior.") { model, count, seed, output_ };
         generate.SetAction(r => Guard(error, () => CommandsFor(r).Generate(r.GetValue(model)!, r.GetValue(count), r.GetValue(seed), r.GetValue(output_)!)));
@@ -106,7 +120,7 @@ public static class Cli
 
         var root = new RootCommand("mlnet-vae: a variational autoencoder for CSV files and images (MLNet.Vae).")
         {
-            train, score, encode, generate, reportCommand, exportOnnx, calibrate,
+            train, score, evaluate, encode, generate, reportCommand, exportOnnx, calibrate,
         };
         root.Options.Add(quiet);
         root.Options.Add(verbose);

@@ -22,8 +22,26 @@ internal enum Verbosity
 /// vector whose slot names are the CSV's columns; for images, the pixel pipeline followed by the VAE. Every file the tool
 /// writes is written whole or not at all (<see cref="OutputFile"/>), and never over one of the command's inputs.
 /// </summary>
-internal sealed class Commands(TextWriter output, TextWriter error, Verbosity verbosity = Verbosity.Normal, TextReader? standardInput = null)
+internal sealed class Commands
 {
+    private readonly TextWriter output, error;
+    private readonly Verbosity verbosity;
+    private readonly TextReader? standardInput;
+
+    public Commands(TextWriter output, TextWriter error, Verbosity verbosity = Verbosity.Normal, TextReader? standardInput = null)
+    {
+        (this.output, this.error, this.verbosity, this.standardInput) = (output, error, verbosity, standardInput);
+        // --verbose shows what the library tells MLContext.Log about a fit: its automatic choices, the network, whether the rows
+        // are held or streamed, every epoch (prefixed with the model of an ensemble), the kept epoch and the threshold. Its
+        // warnings are printed once, after training.
+        if (verbosity == Verbosity.Verbose)
+            _ml.Log += (_, e) =>
+            {
+                if (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Info && e.Source.StartsWith(nameof(VaeEstimator), StringComparison.Ordinal))
+                    lock (error) error.WriteLine($"fit: {e.RawMessage}");
+            };
+    }
+
     /// <summary>Rows generated a batch when writing a CSV: rows beyond the first batch come from the seeds after --seed.</summary>
     public const int GenerateBatchRows = 10_000;
     /// <summary>The most images a PNG grid holds.</summary>
@@ -33,13 +51,13 @@ internal sealed class Commands(TextWriter output, TextWriter error, Verbosity ve
 
     public sealed record TrainSettings(string Data, string Model, string? LabelColumn, int? Latent, int? Epochs, string Likelihood,
         string Architecture, double Contamination, int ImageSize, bool Grayscale, int Seed, string? Report, bool PValues = false, int PriorComponents = 0,
-        int? Models = null, double? TrimmedFraction = null, string Score = "auto", CsvReading? Reading = null);
+        int? Models = null, double? TrimmedFraction = null, string Score = "auto", CsvReading? Reading = null, long? InMemoryLimitMiB = null);
 
     public int Train(TrainSettings settings)
     {
         OutputFile.Check(settings.Model, "--model", settings.Data);
         if (settings.Report is not null) CheckReportFolder(settings.Report, "--report");
-        var input = InputData.Load(_ml, settings.Data, (settings.Reading ?? new CsvReading()) with { LabelColumn = settings.LabelColumn }, standardInput);
+        using var input = InputData.Load(_ml, settings.Data, (settings.Reading ?? new CsvReading()) with { LabelColumn = settings.LabelColumn }, standardInput);
         var progress = new ProgressLog(error, verbosity);
         var options = new VaeOptions
         {
@@ -62,7 +80,6 @@ internal sealed class Commands(TextWriter output, TextWriter error, Verbosity ve
             },
             Contamination = settings.Contamination,
             Seed = settings.Seed,
-            Progress = progress,
             TrainingProgress = progress,
             PValueColumnName = settings.PValues ? "PValue" : null,
             PriorComponents = settings.PriorComponents,
@@ -70,6 +87,11 @@ internal sealed class Commands(TextWriter output, TextWriter error, Verbosity ve
             TrimmedFraction = settings.TrimmedFraction,
             ScoreKind = ScoreKind(settings.Score),
         };
+        if (settings.InMemoryLimitMiB is long limit)
+        {
+            if (limit < 0) throw new UsageException($"--in-memory-limit must be 0 (always stream) or a positive number of MiB, got {limit}.");
+            options.MaximumInMemoryBytes = checked(limit << 20);
+        }
         IEstimator<ITransformer> pipeline = new VaeEstimator(_ml, options);
         if (input.IsImages) pipeline = InputData.ImagePipeline(_ml, settings.ImageSize, settings.Grayscale).Append(pipeline);
         var model = progress.Run(() => pipeline.Fit(input.Data));
@@ -78,7 +100,7 @@ internal sealed class Commands(TextWriter output, TextWriter error, Verbosity ve
             var vae = FindVae(model);
             OutputFile.Write(settings.Model, stream => _ml.Model.Save(model, input.Data.Schema, stream), output);
             string trained = vae.NumberOfModels > 1 ? $"Trained an ensemble of {vae.NumberOfModels} VAEs" : "Trained";
-            Summary(settings.Model, $"{trained} on {input.RowNames.Count} {(input.IsImages ? "images" : "rows")}: final loss {vae.Training.History[^1].Loss:G5}, " +
+            Summary(settings.Model, $"{trained} on {input.RowCount:N0} {(input.IsImages ? "images" : "rows")}: final loss {vae.Training.History[^1].Loss:G5}, " +
                                     $"threshold {vae.Threshold:G5}; model saved to {settings.Model}.");
             if (verbosity != Verbosity.Quiet)
                 foreach (var warning in vae.Training.Warnings) error.WriteLine($"warning ({warning.Kind}): {warning.Message}");
@@ -101,61 +123,195 @@ internal sealed class Commands(TextWriter output, TextWriter error, Verbosity ve
     /// <param name="outPath">The CSV file to write ("-": standard output).</param>
     /// <param name="featureScores">Also write each feature's share of the reconstruction error, one column per feature.</param>
     /// <param name="reading">How to read a CSV.</param>
+    /// <remarks>One pass over the data, each row written as it is scored: memory does not grow with the rows.</remarks>
     public int Score(string modelPath, string dataPath, string outPath, bool featureScores = false, CsvReading? reading = null) =>
-        Apply(modelPath, dataPath, outPath, reading, (vae, scored, rowNames) =>
+        Apply(modelPath, dataPath, outPath, reading, (vae, scored, input) =>
     {
-        var (scores, labels, pValues) = ReadScores(vae, scored, rowNames.Count);
-        float[][] terms = [];
+        var o = vae.Options;
         var header = new List<string> { "row", "score", "predicted_label" };
-        if (pValues is not null) header.Add("p_value");
+        if (o.PValueColumnName is not null) header.Add("p_value");
         if (featureScores)
         {
-            terms = vae.FeatureScores(scored.GetColumn<float[]>(vae.Options.FeatureColumnName).ToList());
             var names = InputData.FeatureNamesOf(scored.Schema) ?? Enumerable.Range(0, vae.InputWidth).Select(i => $"f{i}").ToArray();
             header.AddRange(names.Select(n => $"{n}_score"));
         }
-        OutputFile.WriteText(outPath, writer => CsvTable.Write(writer, header,
-            rowNames.Select((name, i) => new[] { name, CsvTable.Number(scores[i]), labels[i] ? "1" : "0" }
-                .Concat(pValues is null ? [] : [CsvTable.Number(pValues[i])])
-                .Concat(featureScores ? terms[i].Select(CsvTable.Number) : []))), output);
-        return $"Scored {scores.Length} rows ({labels.Count(l => l)} above the threshold {vae.Threshold:G5}) into {outPath}.";
+        int rows = 0, above = 0;
+        OutputFile.WriteText(outPath, writer =>
+        {
+            CsvOutput.WriteRow(writer, header);
+            var columns = new[] { o.ScoreColumnName, o.PredictedLabelColumnName, o.PValueColumnName, featureScores ? o.FeatureColumnName : null, input.RowColumn }
+                .OfType<string>().Select(n => scored.Schema[n]);
+            // Feature scores are computed for a batch of rows at a time (VaeTransformer.FeatureScores), then the batch is written.
+            var batch = new List<(string[] Cells, float[] Features)>();
+            void Flush()
+            {
+                var terms = featureScores ? vae.FeatureScores(batch.Select(b => b.Features).ToList()) : null;
+                for (int i = 0; i < batch.Count; i++)
+                    CsvOutput.WriteRow(writer, terms is null ? batch[i].Cells : batch[i].Cells.Concat(terms[i].Select(CsvOutput.Number)));
+                batch.Clear();
+            }
+            EachRow(scored, input, columns, "scoring", cursor =>
+            {
+                var score = cursor.GetGetter<float>(scored.Schema[o.ScoreColumnName]);
+                var label = cursor.GetGetter<bool>(scored.Schema[o.PredictedLabelColumnName]);
+                var pValue = o.PValueColumnName is null ? null : cursor.GetGetter<float>(scored.Schema[o.PValueColumnName]);
+                var features = featureScores ? cursor.GetGetter<VBuffer<float>>(scored.Schema[o.FeatureColumnName]) : null;
+                var name = input.RowNames(cursor);
+                return () =>
+                {
+                    float s = 0, p = 0;
+                    bool flagged = false;
+                    score(ref s);
+                    label(ref flagged);
+                    pValue?.Invoke(ref p);
+                    var cells = new List<string> { name(), CsvOutput.Number(s), flagged ? "1" : "0" };
+                    if (pValue is not null) cells.Add(CsvOutput.Number(p));
+                    float[] values = [];
+                    if (features is not null)
+                    {
+                        VBuffer<float> buffer = default;
+                        features(ref buffer);
+                        values = buffer.DenseValues().ToArray();
+                    }
+                    batch.Add((cells.ToArray(), values));
+                    if (batch.Count == FeatureScoreBatchRows) Flush();
+                    rows++;
+                    if (flagged) above++;
+                };
+            });
+            Flush();
+        }, output);
+        return $"Scored {rows} rows ({above} above the threshold {vae.Threshold:G5}) into {outPath}.";
     });
 
+    /// <summary>Rows scored and written a batch at a time by score: their feature scores are computed together.</summary>
+    private const int FeatureScoreBatchRows = 1024;
+
     /// <summary>
-    /// Score, label and (when the model has it) p-value of every row in one pass over the scored view, with a progress bar
-    /// on a terminal (reading each column with its own GetColumn would score the rows once per column).
+    /// One pass over <paramref name="scored"/> reading <paramref name="columns"/>: <paramref name="prepare"/> makes the
+    /// per-row action from the cursor, and a bar (on a terminal) counts the rows, with the fraction when the row count is known.
     /// </summary>
-    private (float[] Scores, bool[] Labels, float[]? PValues) ReadScores(VaeTransformer vae, IDataView scored, int rows)
+    private void EachRow(IDataView scored, InputData input, IEnumerable<DataViewSchema.Column> columns, string what, Func<DataViewRowCursor, Action> prepare)
     {
-        var o = vae.Options;
-        var columns = new[] { o.ScoreColumnName, o.PredictedLabelColumnName, o.PValueColumnName }.OfType<string>().Select(n => scored.Schema[n]).ToArray();
-        var scores = new float[rows];
-        var labels = new bool[rows];
-        var pValues = o.PValueColumnName is null ? null : new float[rows];
-        return TerminalProgress.Run(verbosity == Verbosity.Quiet ? TextWriter.Null : error, "scoring", update =>
+        int? total = input.RowCount;
+        TerminalProgress.Run(verbosity == Verbosity.Quiet ? TextWriter.Null : error, what, update =>
         {
-            using var cursor = scored.GetRowCursor(columns);
-            var score = cursor.GetGetter<float>(columns[0]);
-            var label = cursor.GetGetter<bool>(columns[1]);
-            var pValue = pValues is null ? null : cursor.GetGetter<float>(columns[2]);
-            for (int i = 0; cursor.MoveNext() && i < rows; i++)
+            using var cursor = scored.GetRowCursor(columns.DistinctBy(c => c.Index));
+            var each = prepare(cursor);
+            int done = 0;
+            while (cursor.MoveNext())
             {
-                score(ref scores[i]);
-                label(ref labels[i]);
-                pValue?.Invoke(ref pValues![i]);
-                if (i % 1000 == 999) update((i + 1.0) / rows, $"scoring: {i + 1:N0}/{rows:N0} rows");
+                each();
+                if (++done % 1000 == 0) update(total is int n ? (double)done / n : double.NaN, $"{what}: {done:N0}{(total is int t ? $"/{t:N0}" : "")} rows");
             }
-            return (scores, labels, pValues);
+            return done;
         });
     }
 
-    public int Encode(string modelPath, string dataPath, string outPath, CsvReading? reading = null) => Apply(modelPath, dataPath, outPath, reading, (vae, scored, rowNames) =>
+    /// <remarks>One pass over the data, each row written as it is encoded.</remarks>
+    public int Encode(string modelPath, string dataPath, string outPath, CsvReading? reading = null) => Apply(modelPath, dataPath, outPath, reading, (vae, scored, input) =>
     {
-        var latent = scored.GetColumn<float[]>(vae.Options.LatentColumnName).ToArray();
-        OutputFile.WriteText(outPath, writer => CsvTable.Write(writer, new[] { "row" }.Concat(Enumerable.Range(0, vae.LatentDimension).Select(j => $"z{j}")),
-            rowNames.Select((name, i) => new[] { name }.Concat(latent[i].Select(CsvTable.Number)))), output);
-        return $"Encoded {latent.Length} rows into {vae.LatentDimension} latent features in {outPath}.";
+        string latentColumn = vae.Options.LatentColumnName;
+        int rows = 0;
+        OutputFile.WriteText(outPath, writer =>
+        {
+            CsvOutput.WriteRow(writer, new[] { "row" }.Concat(Enumerable.Range(0, vae.LatentDimension).Select(j => $"z{j}")));
+            EachRow(scored, input, [scored.Schema[latentColumn], scored.Schema[input.RowColumn]], "encoding", cursor =>
+            {
+                var latent = cursor.GetGetter<VBuffer<float>>(scored.Schema[latentColumn]);
+                var name = input.RowNames(cursor);
+                VBuffer<float> buffer = default;
+                return () =>
+                {
+                    latent(ref buffer);
+                    CsvOutput.WriteRow(writer, new[] { name() }.Concat(buffer.DenseValues().Select(CsvOutput.Number)));
+                    rows++;
+                };
+            });
+        }, output);
+        return $"Encoded {rows} rows into {vae.LatentDimension} latent features in {outPath}.";
     });
+
+    /// <summary>What <see cref="Evaluate"/> measures: the ranking (ROC-AUC, PR-AUC) and the model's labels against the rows' labels.</summary>
+    public sealed record Evaluation(int Rows, int Anomalies, double RocAuc, double PrAuc, float Threshold, double Precision, double Recall, double F1,
+        int TruePositives, int FalsePositives, int TrueNegatives, int FalseNegatives);
+
+    /// <summary>One scored row as the evaluators read it.</summary>
+    private sealed class ScoredLabel
+    {
+        public float Label { get; set; }
+        public bool IsAnomaly { get; set; }
+        public float Score { get; set; }
+        public bool PredictedLabel { get; set; }
+    }
+
+    /// <summary>
+    /// Scores labelled rows (label &gt; 0: an anomaly) in one pass and reports ROC-AUC (ML.NET's anomaly-detection evaluator),
+    /// PR-AUC (its binary-classification evaluator), and precision, recall, F1 and the confusion counts of the model's
+    /// PredictedLabel: as text, or one JSON object with <paramref name="json"/>.
+    /// </summary>
+    public int Evaluate(string modelPath, string dataPath, string labelColumn, bool json, CsvReading? reading = null)
+    {
+        var (model, inputSchema) = Load(modelPath);
+        try
+        {
+            if (inputSchema.GetColumnOrNull(InputData.ImagePath) is not null)
+                throw new CliException("evaluate reads labelled rows from a CSV file; this model was trained on images.");
+            var vae = FindVae(model);
+            using var input = LoadMatching(inputSchema, dataPath, (reading ?? new CsvReading()) with { LabelColumn = labelColumn });
+            var o = vae.Options;
+            var scored = model.Transform(input.Data);
+            var rows = new List<ScoredLabel>();
+            EachRow(scored, input, [scored.Schema[o.ScoreColumnName], scored.Schema[o.PredictedLabelColumnName], scored.Schema["Label"]], "evaluating", cursor =>
+            {
+                var score = cursor.GetGetter<float>(scored.Schema[o.ScoreColumnName]);
+                var predicted = cursor.GetGetter<bool>(scored.Schema[o.PredictedLabelColumnName]);
+                var label = cursor.GetGetter<float>(scored.Schema["Label"]);
+                return () =>
+                {
+                    var row = new ScoredLabel();
+                    float s = 0, l = 0;
+                    bool p = false;
+                    score(ref s);
+                    predicted(ref p);
+                    label(ref l);
+                    (row.Score, row.PredictedLabel, row.Label, row.IsAnomaly) = (s, p, l, l > 0);
+                    rows.Add(row);
+                };
+            });
+            int tp = rows.Count(r => r.IsAnomaly && r.PredictedLabel), fn = rows.Count(r => r.IsAnomaly && !r.PredictedLabel);
+            int fp = rows.Count(r => !r.IsAnomaly && r.PredictedLabel), tn = rows.Count(r => !r.IsAnomaly && !r.PredictedLabel);
+            if (tp + fn == 0 || fp + tn == 0)
+                throw new CliException($"The label column '{labelColumn}' of '{dataPath}' must hold both anomalies (> 0) and normal rows (0) to measure a ranking; " +
+                                       $"it holds {(tp + fn == 0 ? "no anomaly" : "no normal row")} among {rows.Count:N0} rows.");
+            // The evaluators read the kept scores: the rows are not scored again.
+            var view = _ml.Data.LoadFromEnumerable(rows);
+            double rocAuc = _ml.AnomalyDetection.Evaluate(view, nameof(ScoredLabel.Label), nameof(ScoredLabel.Score), nameof(ScoredLabel.PredictedLabel)).AreaUnderRocCurve;
+            double prAuc = _ml.BinaryClassification.EvaluateNonCalibrated(view, nameof(ScoredLabel.IsAnomaly), nameof(ScoredLabel.Score), nameof(ScoredLabel.PredictedLabel))
+                .AreaUnderPrecisionRecallCurve;
+            double precision = tp + fp == 0 ? 0 : (double)tp / (tp + fp), recall = (double)tp / (tp + fn);
+            var result = new Evaluation(rows.Count, tp + fn, rocAuc, prAuc, vae.Threshold, precision, recall,
+                precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall), tp, fp, tn, fn);
+            if (json)
+            {
+                output.WriteLine(System.Text.Json.JsonSerializer.Serialize(result, new System.Text.Json.JsonSerializerOptions
+                {
+                    PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower,
+                }));
+                return 0;
+            }
+            string F(double value) => value.ToString("F4", CultureInfo.InvariantCulture);
+            output.WriteLine($"{result.Rows:N0} rows, {result.Anomalies:N0} labelled anomalous ('{labelColumn}' > 0)");
+            output.WriteLine($"ROC-AUC {F(result.RocAuc)}, PR-AUC {F(result.PrAuc)}");
+            output.WriteLine($"at the threshold {result.Threshold.ToString("G5", CultureInfo.InvariantCulture)}: precision {F(result.Precision)}, recall {F(result.Recall)}, F1 {F(result.F1)}");
+            output.WriteLine($"true positives {tp:N0}, false positives {fp:N0}, true negatives {tn:N0}, false negatives {fn:N0}");
+        }
+        finally
+        {
+            Dispose(model);
+        }
+        return 0;
+    }
 
     /// <summary>Saves the model with the threshold that flags <paramref name="falsePositiveRate"/> of the normal rows (VaeTransformer.WithFalsePositiveRate).</summary>
     public int Calibrate(string modelPath, string normalPath, double falsePositiveRate, string outPath, CsvReading? reading = null)
@@ -165,13 +321,13 @@ internal sealed class Commands(TextWriter output, TextWriter error, Verbosity ve
         try
         {
             var vae = FindVae(model);
-            var normal = LoadMatching(inputSchema, normalPath, reading);
+            using var normal = LoadMatching(inputSchema, normalPath, reading);
             var features = model is VaeTransformer ? normal.Data : Prefix(model).Transform(normal.Data);
             using var calibrated = vae.WithFalsePositiveRate(features, falsePositiveRate);
             ITransformer result = model is VaeTransformer ? calibrated
                 : new TransformerChain<ITransformer>(((IEnumerable<ITransformer>)model).SkipLast(1).Append(calibrated).ToArray());
             OutputFile.Write(outPath, stream => _ml.Model.Save(result, inputSchema, stream), output);
-            Summary(outPath, $"Threshold {vae.Threshold:G5} -> {calibrated.Threshold:G5}: flags {falsePositiveRate:P1} of the {normal.RowNames.Count} normal rows; model saved to {outPath}.");
+            Summary(outPath, $"Threshold {vae.Threshold:G5} -> {calibrated.Threshold:G5}: flags {falsePositiveRate:P1} of the {normal.RowCount:N0} normal rows; model saved to {outPath}.");
         }
         finally
         {
@@ -227,9 +383,9 @@ internal sealed class Commands(TextWriter output, TextWriter error, Verbosity ve
                 int batchRows = (int)Math.Max(1, Math.Min(GenerateBatchRows, VaeTransformer.MaximumGeneratedValues / vae.InputWidth));
                 OutputFile.WriteText(outPath, writer =>
                 {
-                    CsvTable.WriteRow(writer, names);
+                    CsvOutput.WriteRow(writer, names);
                     for (int done = 0, batch = 0; done < count; done += batchRows, batch++)
-                        foreach (var row in vae.Generate(Math.Min(batchRows, count - done), seed + batch)) CsvTable.WriteRow(writer, row.Select(CsvTable.Number));
+                        foreach (var row in vae.Generate(Math.Min(batchRows, count - done), seed + batch)) CsvOutput.WriteRow(writer, row.Select(CsvOutput.Number));
                 }, output);
             }
             Summary(outPath, $"Generated {count} {(vae.ImageShape is null ? "rows" : "images")} from the prior into {outPath}.");
@@ -247,7 +403,7 @@ internal sealed class Commands(TextWriter output, TextWriter error, Verbosity ve
         var (model, inputSchema) = Load(modelPath);
         try
         {
-            var input = LoadMatching(inputSchema, dataPath, reading);
+            using var input = LoadMatching(inputSchema, dataPath, reading);
             var vae = FindVae(model);
             var data = model is VaeTransformer ? input.Data : Prefix(model).Transform(input.Data);
             var report = vae.WriteTrainingReport(outFolder, data, new Reporting.VaeReportOptions { Title = $"MLNet.Vae: {Path.GetFileName(modelPath)}" });
@@ -260,14 +416,14 @@ internal sealed class Commands(TextWriter output, TextWriter error, Verbosity ve
         return 0;
     }
 
-    private int Apply(string modelPath, string dataPath, string outPath, CsvReading? reading, Func<VaeTransformer, IDataView, IReadOnlyList<string>, string> write)
+    private int Apply(string modelPath, string dataPath, string outPath, CsvReading? reading, Func<VaeTransformer, IDataView, InputData, string> write)
     {
         OutputFile.Check(outPath, "--out", modelPath, dataPath);
         var (model, inputSchema) = Load(modelPath);
         try
         {
-            var input = LoadMatching(inputSchema, dataPath, reading);
-            Summary(outPath, write(FindVae(model), model.Transform(input.Data), input.RowNames));
+            using var input = LoadMatching(inputSchema, dataPath, reading);
+            Summary(outPath, write(FindVae(model), model.Transform(input.Data), input));
         }
         finally
         {
@@ -354,45 +510,35 @@ internal sealed class Commands(TextWriter output, TextWriter error, Verbosity ve
     }
 
     /// <summary>
-    /// What training says on standard error: per <see cref="Verbosity"/>, a bar on a terminal or a line every 10 seconds and
-    /// one as each model ends, and with --verbose every epoch, prefixed with the model of an ensemble.
+    /// What training says on standard error besides --verbose's log lines: a bar on a terminal, or a line every 10 seconds and
+    /// one as each model ends (none with --quiet; with --verbose the log says it, without a bar to cross its lines).
     /// </summary>
-    private sealed class ProgressLog(TextWriter writer, Verbosity verbosity) : IProgress<VaeEpochRecord>, IProgress<VaeTrainingProgress>
+    private sealed class ProgressLog(TextWriter writer, Verbosity verbosity) : IProgress<VaeTrainingProgress>
     {
         private static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);
         private readonly System.Diagnostics.Stopwatch _sinceLine = System.Diagnostics.Stopwatch.StartNew();
         private Action<double, string>? _bar;
-        private VaeTrainingProgress? _last;
 
-        public T Run<T>(Func<T> work) => TerminalProgress.Run(verbosity == Verbosity.Quiet ? TextWriter.Null : writer, "training", update =>
+        public T Run<T>(Func<T> work) => TerminalProgress.Run(verbosity == Verbosity.Normal ? writer : TextWriter.Null, "training", update =>
         {
-            _bar = TerminalProgress.IsInteractive(writer) ? update : null;
+            _bar = verbosity == Verbosity.Normal && TerminalProgress.IsInteractive(writer) ? update : null;
             return work();
         });
 
         public void Report(VaeTrainingProgress value)
         {
-            _last = value;
-            if (verbosity == Verbosity.Quiet) return;
+            if (verbosity != Verbosity.Normal) return;
             if (_bar is not null)
             {
                 _bar(value.FractionDone, $"training: {value}");
                 return;
             }
             bool modelEnds = value.Epoch == value.NumberOfEpochs && value.RowsDone == value.RowsPerEpoch;
-            if (verbosity == Verbosity.Normal && (modelEnds || _sinceLine.Elapsed >= Interval))
+            if (modelEnds || _sinceLine.Elapsed >= Interval)
             {
                 writer.WriteLine(modelEnds ? $"training: model {value.Model}/{value.NumberOfModels} trained ({value.NumberOfEpochs} epochs)" : $"training: {value}");
                 _sinceLine.Restart();
             }
-        }
-
-        public void Report(VaeEpochRecord e)
-        {
-            if (verbosity != Verbosity.Verbose || _bar is not null) return;
-            string model = _last is { NumberOfModels: > 1 } p ? $"model {p.Model}/{p.NumberOfModels} " : "";
-            writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{model}epoch {e.Epoch}: loss {e.Loss:G5} (reconstruction {e.Reconstruction:G5}, KL {e.Kl:G4}), {e.ActiveUnits} active units, {e.Seconds:F1} s"));
         }
     }
 }

@@ -12,7 +12,7 @@ internal static class TerminalProgress
     public static bool IsInteractive(TextWriter error) => ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;
 
     /// <summary>
-    /// Runs <paramref name="work"/>, giving it a way to move the bar (a fraction in [0, 1] and a description); on a terminal
+    /// Runs <paramref name="work"/>, giving it a way to move the bar (a fraction in [0, 1], or NaN when unknown, and a description); on a terminal
     /// the bar shows them with the percentage and the time left, elsewhere the updates are ignored.
     /// </summary>
     public static T Run<T>(TextWriter error, string title, Func<Action<double, string>, T> work)
@@ -28,7 +28,9 @@ internal static class TerminalProgress
                 var task = context.AddTask(Markup.Escape(title), maxValue: 1.0);
                 result = work((fraction, description) =>
                 {
-                    task.Value = Math.Clamp(fraction, 0, 1);
+                    // NaN: how much is left is not known (a CSV read as it streams); the bar says work goes on.
+                    task.IsIndeterminate = double.IsNaN(fraction);
+                    if (!double.IsNaN(fraction)) task.Value = Math.Clamp(fraction, 0, 1);
                     task.Description = Markup.Escape(description);
                 });
                 task.Value = 1;
