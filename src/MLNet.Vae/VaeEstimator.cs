@@ -6,6 +6,7 @@ using MLNet.Vae.Data;
 using MLNet.Vae.Internal;
 using MLNet.Vae.Model;
 using MLNet.Vae.Network;
+using MLNet.Vae.Platform;
 using MLNet.Vae.Training;
 using TorchSharp;
 using MLNet.Vae.Scoring;
@@ -52,6 +53,7 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
     public VaeTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        TorchSharpNative.EnsureLoaded();
         var (columnIndex, width) = FeatureColumn.Check(input.Schema, _options.FeatureColumnName);
         var imageShape = ImageShapes.Resolve(_options, input.Schema[columnIndex], width);
         // A network whose shape does not depend on the rows is checked before they are read.

@@ -75,6 +75,65 @@ public sealed class PackageTests
         }
     }
 
+    [TestMethod]
+    [Timeout(900_000, CooperativeCancellation = true)]
+    public void ProjectReferenceFromOutsideTheRepository_SaysWhatToAdd_AndRunsOnceItIsAdded()
+    {
+        // A project that references src/MLNet.Vae directly gets none of the package's build targets: TorchSharp's native
+        // library stays unpatched in its output, and on Debian 12 it does not load. Before: TorchSharp's "doesn't contain a
+        // reference to libtorch-cpu-linux-x64" at Fit. Now: what to add; and with it added, the project runs.
+        string root = Metadata("RepoRoot");
+        string consumer = Directory.CreateTempSubdirectory("vae-project-reference-").FullName;
+        try
+        {
+            string program = """
+                using Microsoft.ML;
+                using Microsoft.ML.Data;
+                using MLNet.Vae;
+                var ml = new MLContext(seed: 1);
+                var random = new Random(1);
+                var rows = Enumerable.Range(0, 200).Select(_ => new Row { Features = Enumerable.Range(0, 4).Select(_ => (float)random.NextDouble()).ToArray() }).ToList();
+                try
+                {
+                    using var model = ml.AnomalyDetection.Trainers.VariationalAutoencoder(new VaeOptions { NumberOfEpochs = 2, Seed = 1 }).Fit(ml.Data.LoadFromEnumerable(rows));
+                    Console.WriteLine($"threshold {model.Threshold}");
+                }
+                catch (InvalidOperationException e) { Console.WriteLine($"refused: {e.Message}"); }
+                public sealed class Row { [VectorType(4)] public float[] Features { get; set; } = []; }
+                """;
+            File.WriteAllText(Path.Combine(consumer, "Program.cs"), program);
+            string Project(string extra) => $"""
+                <Project Sdk="Microsoft.NET.Sdk">
+                  <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net10.0</TargetFramework><ImplicitUsings>enable</ImplicitUsings></PropertyGroup>
+                  <ItemGroup><ProjectReference Include="{root}src/MLNet.Vae/MLNet.Vae.csproj" /></ItemGroup>
+                  {extra}
+                </Project>
+                """;
+            File.WriteAllText(Path.Combine(consumer, "Consumer.csproj"), Project(""));
+            var bare = Run(consumer, "run");
+            Assert.AreEqual(0, bare.ExitCode, bare.Output);
+            bool systemNeedsFix = bare.Output.Contains("refused:", StringComparison.Ordinal);
+            if (systemNeedsFix)
+            {
+                StringAssert.Contains(bare.Output, "MLNet.Vae.TorchSharpFix.targets", "the message names what to import");
+                StringAssert.Contains(bare.Output, "MLNet.Vae.Build.csproj");
+            }
+
+            // What the message and docs/design/torchsharp-loading.md say to add.
+            File.WriteAllText(Path.Combine(consumer, "Consumer.csproj"), Project($"""
+                <ItemGroup><ProjectReference Include="{root}src/MLNet.Vae.Build/MLNet.Vae.Build.csproj" ReferenceOutputAssembly="false" Private="false" /></ItemGroup>
+                  <Import Project="{root}src/MLNet.Vae.Build/build/MLNet.Vae.TorchSharpFix.targets" />
+                """));
+            var fixedRun = Run(consumer, "run");
+            Assert.AreEqual(0, fixedRun.ExitCode, fixedRun.Output);
+            StringAssert.Contains(fixedRun.Output, "threshold ", systemNeedsFix ? "the import makes TorchSharp load" : "the import changes nothing where no fix is needed");
+        }
+        finally
+        {
+            Directory.Delete(consumer, recursive: true);
+        }
+    }
+
     private static (int ExitCode, string Output) Run(string folder, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };

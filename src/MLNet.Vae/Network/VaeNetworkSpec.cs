@@ -34,6 +34,7 @@ internal sealed record VaeNetworkSpec(
     /// </summary>
     public VaeNetwork Build()
     {
+        TorchSharpNative.EnsureLoaded();
         // Before the network's first product: MKL keeps the answer of its first CPU check.
         MklCpuDispatch.EnsureConfigured();
         lock (GlobalGeneratorLock)
