@@ -54,6 +54,8 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
     {
         ArgumentNullException.ThrowIfNull(input);
         TorchSharpNative.EnsureLoaded();
+        // Before anything of this Fit runs a product: MKL keeps the kernels it chooses at the first one.
+        MklCpuDispatch.EnsureConfigured();
         var (columnIndex, width) = FeatureColumn.Check(input.Schema, _options.FeatureColumnName);
         var imageShape = ImageShapes.Resolve(_options, input.Schema[columnIndex], width);
         // A network whose shape does not depend on the rows is checked before they are read.
@@ -92,6 +94,7 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         var warnings = TrainingDiagnostics.BeforeTraining(_options, width, _options.HiddenLayerSizes ?? [])
             .Concat(TrainingDiagnostics.ForData(options, data.Moments, data.Standardization)).ToList();
         foreach (var warning in warnings) channel.Warning(MessageSensitivity.None, warning.Message);
+        if (MklCpuDispatch.TooLate) channel.Warning(MessageSensitivity.None, $"MKL CPU dispatch: {MklCpuDispatch.Description}");
 
         // libtorch's thread count is process-wide: set it for this Fit only, and give the host its own back.
         int hostThreads = torch.get_num_threads();

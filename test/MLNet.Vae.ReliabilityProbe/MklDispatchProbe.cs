@@ -34,6 +34,21 @@ internal static class MklDispatchProbe
         TrainingStepAgrees();
     }
 
+    /// <summary>
+    /// A product run through TorchSharp before the library's first network fixes MKL's kernels: the redirection cannot take
+    /// effect, and the description must say "too late" with what to do, never "applied".
+    /// </summary>
+    public static void RunAfterAnEarlierProduct()
+    {
+        using (var a = ones(64, 64)) using (a.mm(a)) { }
+        MklCpuDispatch.EnsureConfigured();
+        Console.WriteLine($"MKL CPU dispatch: {MklCpuDispatch.Description}");
+        ProbeFailure.Unless(!MklCpuDispatch.Applied, "reported applied although MKL had chosen its kernels before");
+        ProbeFailure.Unless(MklCpuDispatch.Description.StartsWith("too late", StringComparison.Ordinal) &&
+                            MklCpuDispatch.Description.Contains("fit or load a VAE before", StringComparison.Ordinal),
+            $"the description does not say it came too late and what to do: {MklCpuDispatch.Description}");
+    }
+
     private static void TrainingStepAgrees()
     {
         var spec = new VaeNetworkSpec(VaeArchitecture.Mlp, 784, 20, [400], null, [], 20);

@@ -18,6 +18,7 @@ internal static class Probes
         ["side-effects"] = _ => SideEffectsProbe.Run(),
         ["concurrency"] = _ => ConcurrencyProbe.Run(),
         ["mkl-dispatch"] = _ => MklDispatchProbe.Run(),
+        ["mkl-dispatch-too-late"] = _ => MklDispatchProbe.RunAfterAnEarlierProduct(),
     };
 
     private static double Seconds(string[] args, double fallback) => args.Length > 0 ? double.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : fallback;

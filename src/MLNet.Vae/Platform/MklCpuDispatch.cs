@@ -38,6 +38,9 @@ internal static unsafe partial class MklCpuDispatch
     /// <summary>Whether libtorch's MKL now takes its Intel code paths because of this class.</summary>
     public static bool Applied => Outcome.Value.StartsWith("applied", StringComparison.Ordinal);
 
+    /// <summary>Whether the redirection was made but MKL had already chosen its kernels (a product ran before it).</summary>
+    public static bool TooLate => Outcome.Value.StartsWith("too late", StringComparison.Ordinal);
+
     private static string Configure()
     {
         string setting = (Environment.GetEnvironmentVariable(SwitchVariable) ?? "auto").Trim().ToLowerInvariant();
@@ -57,7 +60,33 @@ internal static unsafe partial class MklCpuDispatch
         if (slots.Count == 0) return $"not applied: {Library} does not call {Symbol} through its offset table";
         nint answerYes = AnswerOne();
         if (!slots.Redirect(answerYes)) return $"not applied: {Symbol}'s slot was already redirected by something else";
-        return $"applied on {vendor} ({slots.Count} slot(s) of {Symbol} in {slots.Library})";
+        // MKL asks once and keeps the answer: a product run earlier in the process fixed its kernels before the redirection.
+        int? kernels = KernelClass(slots.Library);
+        if (kernels < AvxFiveTwelveKernels)
+            return $"too late: MKL chose its kernels (class {kernels}, not AVX-512) at a matrix product TorchSharp ran before " +
+                   "MLNet.Vae's first network in this process. Products stay on the slower AVX2 path; results are unchanged. To get " +
+                   "the AVX-512 kernels, fit or load a VAE before any other TorchSharp product in the process.";
+        return $"applied on {vendor} ({slots.Count} slot(s) of {Symbol} in {slots.Library}; MKL kernel class {kernels?.ToString() ?? "not readable"})";
+    }
+
+    /// <summary>
+    /// MKL's CPU class for its kernels, as <c>mkl_serv_cpu_detect</c> reports it (its first answer, kept for the process):
+    /// 7 and above are the AVX-512 kernels (measured here: 7 with the redirection in place, 0 on AMD without it).
+    /// </summary>
+    private const int AvxFiveTwelveKernels = 7;
+
+    private static int? KernelClass(string library)
+    {
+        nint handle = NativeLibrary.Load(library);
+        try
+        {
+            if (!NativeLibrary.TryGetExport(handle, "mkl_serv_cpu_detect", out nint detect)) return null;
+            return ((delegate* unmanaged<int, int>)detect)(0);
+        }
+        finally
+        {
+            NativeLibrary.Free(handle);
+        }
     }
 
     /// <summary>The CPUID vendor string, e.g. AuthenticAMD or GenuineIntel.</summary>

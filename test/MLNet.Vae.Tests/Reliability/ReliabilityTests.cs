@@ -51,6 +51,15 @@ public sealed class ReliabilityTests
     }
 
     [TestMethod]
+    public void MklCpuDispatch_AfterAnEarlierTorchSharpProduct_SaysTooLateAndWhatToDo()
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx512F.IsSupported) Assert.Inconclusive("The redirection needs a CPU with AVX-512.");
+        // On Intel CPUs MKL chooses its AVX-512 kernels by itself, so an earlier product leaves nothing to be too late for.
+        if (!File.ReadAllText("/proc/cpuinfo").Contains("AuthenticAMD", StringComparison.Ordinal)) Assert.Inconclusive("Only on AMD CPUs can the redirection come too late.");
+        AssertHolds(new Dictionary<string, string> { ["MLNET_VAE_MKL_CPU_DISPATCH"] = "always" }, "mkl-dispatch-too-late");
+    }
+
+    [TestMethod]
     public void MklCpuDispatch_SwitchedOff_LeavesLibtorchAsItIs()
     {
         var (exitCode, text) = ChildProcess.Run("MLNet.Vae.ReliabilityProbe", Limit, new Dictionary<string, string> { ["MLNET_VAE_MKL_CPU_DISPATCH"] = "off" }, "mkl-dispatch");
