@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Reflection;
-
 namespace MLNet.Vae.Tests;
 
 /// <summary>
@@ -11,8 +8,9 @@ namespace MLNet.Vae.Tests;
 [TestClass]
 public sealed class PackageTests
 {
-    private static string Metadata(string key) =>
-        typeof(PackageTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
+    private static string Metadata(string key) => DotnetCommand.Metadata(key);
+
+    private static (int ExitCode, string Output) Run(string folder, params string[] arguments) => DotnetCommand.Run(folder, arguments);
 
     [TestMethod]
     [Timeout(900_000, CooperativeCancellation = true)]
@@ -132,19 +130,6 @@ public sealed class PackageTests
         {
             Directory.Delete(consumer, recursive: true);
         }
-    }
-
-    private static (int ExitCode, string Output) Run(string folder, params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string argument in arguments) start.ArgumentList.Add(argument);
-        start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output + error.Result);
     }
 
     /// <summary>The package ids a .nupkg's nuspec names as dependencies.</summary>
