@@ -9,6 +9,8 @@ using MLNet.Vae.Benchmarks;
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- profile [--latent]   (where a training step's time goes; --latent: only the latent terms' cost per row)
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- tabular [--variants default,score=NegativeElbo] [--suite real|adbench|realistic|contaminated|fashion-tables] [--sets heart,body] [--dump FOLDER]
 //       (real: the real-table development suite, after src/MLNet.Vae.Benchmarks/RealTables/setup-real-tables.sh; the others are synthetic regression guards)
+//   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- latent-features [--latent 20] [--variants default,bernoulli,epochs=20] [--images-only|--tables-only]
+//       (LatentFeatures for a linear classifier against PCA and the raw features: Fashion-MNIST and the real suite's cells, dhfr, german)
 //   (the model-file fuzz at scale is a reliability probe: dotnet run -c Release --project test/MLNet.Vae.ReliabilityProbe -- fuzz-at-scale 10000)
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- scale [--rows 1000000,10000000,30000000] [--stream]   (Fit's peak memory as rows grow, docs/scale.md)
 string command = args.FirstOrDefault() ?? "";
@@ -44,6 +46,9 @@ try
         case "tabular":
             return TabularBenchmark.Run(Option("--variants", "default").Split(','), Option("--suite", "real"), Console.Out,
                 args.Contains("--dump") ? Option("--dump", "") : null, Option("--sets", "").Split(',', StringSplitOptions.RemoveEmptyEntries));
+        case "latent-features":
+            return LatentFeaturesBenchmark.Run(int.Parse(Option("--latent", "20")), Option("--variants", "default,bernoulli").Split(','),
+                images: !args.Contains("--tables-only"), tables: !args.Contains("--images-only"), Console.Out);
         case "speed":
             return SpeedBenchmark.Run(args.Skip(1).ToArray(), Console.Out);
         case "scale":
@@ -51,7 +56,7 @@ try
         case "scale-one":
             return ScaleBenchmark.RunOne(long.Parse(args[1]), args.Length > 2 && args[2] == "stream", Console.Out);
         default:
-            Console.Error.WriteLine("usage: MLNet.Vae.Benchmarks all|quality|elbo|speed|profile|tabular|scale [options]  (see docs/benchmarks.md)");
+            Console.Error.WriteLine("usage: MLNet.Vae.Benchmarks all|quality|elbo|speed|profile|tabular|latent-features|scale [options]  (see docs/benchmarks.md)");
             return 2;
     }
 }
