@@ -132,6 +132,37 @@ public sealed class PackageTests
         }
     }
 
+    [TestMethod]
+    [Timeout(900_000, CooperativeCancellation = true)]
+    public void EveryPackage_CarriesItsReadmeLicenceSymbolsReleaseNotesAndTags()
+    {
+        string feed = Directory.CreateTempSubdirectory("vae-packages-").FullName;
+        try
+        {
+            foreach (string package in new[] { "MLNet.Vae", "MLNet.Vae.Reporting", "MLNet.Vae.Onnx", "MLNet.Vae.Cli" })
+            {
+                var pack = Run(Metadata("RepoRoot"), "pack", $"src/{package}", "-c", "Release", "-o", feed, "-nologo");
+                Assert.AreEqual(0, pack.ExitCode, pack.Output);
+                string nupkg = Path.Combine(feed, $"{package}.0.1.0.nupkg");
+                Assert.IsTrue(File.Exists(Path.ChangeExtension(nupkg, ".snupkg")), $"{package}: symbols are packed");
+                using var archive = System.IO.Compression.ZipFile.OpenRead(nupkg);
+                var entries = archive.Entries.Select(e => e.FullName).ToList();
+                CollectionAssert.IsSubsetOf(new[] { "PACKAGE.md", "LICENSE" }, entries, $"{package}: readme and licence at the root");
+                using var stream = archive.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open();
+                var metadata = System.Xml.Linq.XDocument.Load(stream).Descendants().First(e => e.Name.LocalName == "metadata")
+                    .Elements().ToDictionary(e => e.Name.LocalName, e => e.Value);
+                Assert.AreEqual("PACKAGE.md", metadata.GetValueOrDefault("readme"), package);
+                foreach (string field in new[] { "authors", "description", "tags", "releaseNotes" })
+                    Assert.IsFalse(string.IsNullOrWhiteSpace(metadata.GetValueOrDefault(field)), $"{package}: {field}");
+                StringAssert.StartsWith(metadata["releaseNotes"], "0.1.0:", $"{package}: the notes name the version they describe");
+            }
+        }
+        finally
+        {
+            Directory.Delete(feed, recursive: true);
+        }
+    }
+
     /// <summary>The package ids a .nupkg's nuspec names as dependencies.</summary>
     private static List<string> DependenciesOf(string package)
     {
