@@ -9,7 +9,7 @@ using MLNet.Vae.Platform;
 namespace MLNet.Vae.ReliabilityProbe;
 
 /// <summary>
-/// With MKL's CPU check redirected (Tensors/MklCpuDispatch.cs; the test forces it with MLNET_VAE_MKL_CPU_DISPATCH=always),
+/// With MKL's CPU check redirected (Platform/MklCpuDispatch.cs; the test forces it with MLNET_VAE_MKL_CPU_DISPATCH=always),
 /// float32 products and one training step of the 784-400-20 network agree with float64: products within 1e-5 of the largest
 /// value, the loss within 1e-5, every gradient within 1e-4 of its largest element, and the fused Adam update within 1e-6 of a
 /// float64 Adam over the same gradients.

@@ -3,7 +3,7 @@ using MLNet.Vae.Kernels;
 
 namespace MLNet.Vae.Tests;
 
-/// <summary>The one-row path's layer (Model/DenseLayer.cs) against W x + b in float64, in both weight layouts and split ranges.</summary>
+/// <summary>The one-row path's layer (Kernels/DenseLayer.cs) against W x + b in float64, in both weight layouts and split ranges.</summary>
 [TestClass]
 public sealed class DenseLayerTests
 {

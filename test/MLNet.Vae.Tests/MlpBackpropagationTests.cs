@@ -7,7 +7,7 @@ using MLNet.Vae.Kernels;
 
 namespace MLNet.Vae.Tests;
 
-/// <summary>The hand-derived training step (Training/MlpBackpropagation.cs) against autograd on the same network, rows and noise.</summary>
+/// <summary>The hand-derived training step (Kernels/MlpBackpropagation.cs) against autograd on the same network, rows and noise.</summary>
 [TestClass]
 public sealed class MlpBackpropagationTests
 {

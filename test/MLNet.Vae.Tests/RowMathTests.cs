@@ -4,7 +4,7 @@ using MLNet.Vae.Kernels;
 
 namespace MLNet.Vae.Tests;
 
-/// <summary>The one-row path's Bernoulli terms (Model/RowMath.cs, with its own vectorized log and exp) against float64.</summary>
+/// <summary>The one-row path's Bernoulli terms (Kernels/RowMath.cs, with its own vectorized log and exp) against float64.</summary>
 [TestClass]
 public sealed class RowMathTests
 {
@@ -34,7 +34,7 @@ public sealed class RowMathTests
     [TestMethod]
     public void BernoulliLossAndGradient_EqualFloat64()
     {
-        // The training step's fused kernel (Training/MlpBackpropagation.cs): Σ BCE and (σ(l) − x) times the scale.
+        // The training step's fused kernel (Kernels/MlpBackpropagation.cs): Σ BCE and (σ(l) − x) times the scale.
         var random = new Random(6);
         var logits = Enumerable.Range(0, 1003).Select(i => i < 11 ? (float)(-100 + 20 * i) : (float)((random.NextDouble() - 0.5) * 40)).ToArray();
         var x = Enumerable.Range(0, logits.Length).Select(i => (i % 3) switch { 0 => 0f, 1 => 1f, _ => (float)random.NextDouble() }).ToArray();
