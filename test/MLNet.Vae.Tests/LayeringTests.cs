@@ -55,9 +55,15 @@ public sealed class LayeringTests
         Assert.IsEmpty(violations, string.Join("\n", violations));
     }
 
-    /// <summary>The types a reference names: the element of an array or by-ref, and a generic type with its arguments.</summary>
+    /// <summary>The types a reference names: the element of an array or by-ref, a generic type with its arguments, a function pointer's signature.</summary>
     private static IEnumerable<TypeReference> Unwrap(TypeReference type)
     {
+        // A function pointer (delegate* unmanaged<int, int>) names its return and parameter types, and has no element type.
+        if (type is FunctionPointerType pointer)
+        {
+            foreach (var named in pointer.Parameters.Select(p => p.ParameterType).Append(pointer.ReturnType).SelectMany(Unwrap)) yield return named;
+            yield break;
+        }
         if (type is GenericInstanceType generic)
         {
             foreach (var argument in generic.GenericArguments.SelectMany(Unwrap)) yield return argument;
