@@ -108,7 +108,7 @@ public static class SpeedBenchmark
     }
 
     /// <summary>Reads every output column of every row through one cursor, as a consumer of Transform would.</summary>
-    private static int ReadEveryColumn(IDataView scored)
+    internal static int ReadEveryColumn(IDataView scored)
     {
         using var cursor = scored.GetRowCursor(scored.Schema);
         var latent = cursor.GetGetter<VBuffer<float>>(scored.Schema["LatentFeatures"]);
@@ -164,7 +164,7 @@ public static class SpeedBenchmark
     }
 
     /// <summary>TorchSharp's 512x784 by 784x400 sgemm rate, median of 200 after 20 warm-up products.</summary>
-    private static double GemmGflops()
+    internal static double GemmGflops()
     {
         using var a = TorchSharp.torch.rand(512, 784);
         using var b = TorchSharp.torch.rand(784, 400);
