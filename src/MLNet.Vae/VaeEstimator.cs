@@ -302,7 +302,7 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
             if (rows is not null)
             {
                 if (rowCount == 0) throw new InvalidOperationException("Training set has 0 instances, aborting training.");
-                if (_options.Likelihood == VaeLikelihood.Bernoulli) FeatureColumn.RequireUnitInterval(rows, width, _options.FeatureColumnName);
+                if (_options.Likelihood == VaeLikelihood.Bernoulli) FeatureColumn.RequireUnitInterval(rows.AsSpan(0, rowCount * width), width, _options.FeatureColumnName);
                 return new TrainingData.InMemory(rows, rowCount, width, _options.Likelihood);
             }
             // The rows read up to the limit are garbage now, up to MaximumInMemoryBytes of it: give it back before streaming,

@@ -50,20 +50,30 @@ internal static class FeatureColumn
         new("inputSchema", $"Schema mismatch for input column '{name}': expected {expected}, got {got}");
 
     /// <summary>
-    /// Reads every row of the column into one row-major array [rows × width], or returns null as soon as there are more than
-    /// <paramref name="maximumRows"/> rows (before gathering them into one array, so that the caller can stream instead). A NaN
-    /// or infinite value stops the read with the row and feature index, since no loss can be trained on it.
+    /// Reads every row of the column into one row-major array [rows × width] (the array may be longer: only its first
+    /// rows × width values are the rows), or returns null as soon as there are more than <paramref name="maximumRows"/> rows,
+    /// so that the caller can stream instead. A NaN or infinite value stops the read with the row and feature index, since no
+    /// loss can be trained on it.
     /// </summary>
+    /// <remarks>
+    /// Each row is written once into the array Fit trains on. Memory the process has not touched yet costs a page fault per
+    /// 4 KB on first write, and that is most of reading's time (measured on a 2-core AMD EPYC VM: 0.57 s to fill 188 MB
+    /// fresh, 0.01 s to fill it again), so the array is sized from the row count when the source knows it, and otherwise
+    /// grows four-fold from 4 MB into arrays left uninitialized: pages beyond the rows are never touched, and the pages
+    /// written twice are at most a third of the rows' own, where gathering chunks into one array wrote every page twice.
+    /// </remarks>
     /// <exception cref="InvalidOperationException">The rows hold more values than one array can (<see cref="Array.MaxLength"/>).</exception>
     public static float[]? ReadAll(IDataView data, string name, int width, out int rows, Action? checkCancelled = null, int maximumRows = int.MaxValue)
     {
         var (index, _) = Check(data.Schema, name, width);
-        var buffer = new List<float[]>();
-        // About 4 MB per chunk whatever the width, at least one row.
-        int chunkRows = Math.Max(1, (1 << 20) / width);
-        var chunk = new float[(long)chunkRows * width];
-        int inChunk = 0;
+        long maximumValues = Math.Min((long)maximumRows * width, Array.MaxLength);
+        long? known = data.GetRowCount();
+        long capacity = known is long count && count <= maximumRows
+            ? Math.Max(width, Math.Min(count * width, maximumValues))
+            : Math.Min(Math.Max(width, (1 << 20) / width * (long)width), maximumValues);
+        var all = GC.AllocateUninitializedArray<float>((int)capacity);
         rows = 0;
+        long used = 0;
         var values = default(VBuffer<float>);
         using (var cursor = data.GetRowCursor([data.Schema[index]]))
         {
@@ -71,34 +81,28 @@ internal static class FeatureColumn
             while (cursor.MoveNext())
             {
                 if (rows == maximumRows) return null;
+                if (used + width > all.Length)
+                {
+                    if (used + width > Array.MaxLength)
+                    {
+                        throw new InvalidOperationException(
+                            $"Input column '{name}' holds more than {Array.MaxLength:N0} values in {rows + 1:N0} rows of {width:N0}: more than the VAE holds in memory. " +
+                            "Train on a sample (e.g. mlContext.Data.TakeRows or BootstrapSample) or reduce the width first.");
+                    }
+                    checkCancelled?.Invoke();
+                    long grown = Math.Min(Math.Max(4L * all.Length, used + width), Math.Max(maximumValues, used + width));
+                    var larger = GC.AllocateUninitializedArray<float>((int)Math.Min(grown / width * width, Array.MaxLength));
+                    Array.Copy(all, larger, used);
+                    all = larger;
+                }
                 getter(ref values);
-                var row = chunk.AsSpan(inChunk * width, width);
+                var row = all.AsSpan((int)used, width);
                 CopyDense(values, row);
                 RequireFinite(row, name, rows);
                 rows++;
-                if ((long)rows * width > Array.MaxLength)
-                {
-                    throw new InvalidOperationException(
-                        $"Input column '{name}' holds more than {Array.MaxLength:N0} values in {rows:N0} rows of {width:N0}: more than the VAE holds in memory. " +
-                        "Train on a sample (e.g. mlContext.Data.TakeRows or BootstrapSample) or reduce the width first.");
-                }
-                if (++inChunk == chunkRows)
-                {
-                    checkCancelled?.Invoke();
-                    buffer.Add(chunk);
-                    chunk = new float[(long)chunkRows * width];
-                    inChunk = 0;
-                }
+                used += width;
             }
         }
-        var all = new float[(long)rows * width];
-        long offset = 0;
-        foreach (var full in buffer)
-        {
-            full.CopyTo(all, offset);
-            offset += full.Length;
-        }
-        Array.Copy(chunk, 0, all, offset, (long)inChunk * width);
         return all;
     }
 
