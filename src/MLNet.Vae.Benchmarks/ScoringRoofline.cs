@@ -31,7 +31,7 @@ internal static class ScoringRoofline
         int hidden = QualityBenchmark.Options(VaeArchitecture.Mlp, 1).HiddenLayerSizes![0];
 
         double gemm = SpeedBenchmark.GemmGflops();
-        output.WriteLine($"CPU: {CpuModel()}, {Environment.ProcessorCount} cores; libtorch threads {get_num_threads()}; MKL CPU dispatch: {MklCpuDispatch.Description}");
+        output.WriteLine($"CPU: {CpuModel()} ({CpuVendor()}), {Environment.ProcessorCount} cores; libtorch threads {get_num_threads()}; MKL CPU dispatch: {MklCpuDispatch.Description}");
         output.WriteLine($"sgemm 512x784 by 784x400: {gemm:F0} GFLOP/s (median of 200)");
         output.WriteLine($"network {d}-{hidden}-{l} ({model.Likelihood}), score {kind.Kind}, batches of {batch} rows, {n:N0} rows");
         output.WriteLine();
@@ -134,8 +134,13 @@ internal static class ScoringRoofline
     }
 
     /// <summary>The CPU's model name from /proc/cpuinfo (Linux), else the architecture.</summary>
-    internal static string CpuModel() =>
+    internal static string CpuModel() => CpuInfo("model name") ?? System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString();
+
+    /// <summary>The CPU's vendor (AuthenticAMD, GenuineIntel) from /proc/cpuinfo, else "unknown".</summary>
+    internal static string CpuVendor() => CpuInfo("vendor_id") ?? "unknown";
+
+    private static string? CpuInfo(string field) =>
         File.Exists("/proc/cpuinfo")
-            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(line => line.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown"
-            : System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString();
+            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(line => line.StartsWith(field, StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
+            : null;
 }
