@@ -3,9 +3,10 @@ using System.Text.RegularExpressions;
 namespace MLNet.Vae.Tests;
 
 /// <summary>
-/// README.md's C# code, compiled and run as written: its two code blocks are copied into a new console project outside the
-/// repository (referencing the library as docs/design/torchsharp-loading.md says), with only the <c>= ...;</c> placeholder
-/// replaced by small synthetic data, so the README cannot drift from what compiles and runs.
+/// README.md's C# code, compiled and run as written: its code blocks are copied into new console projects outside the
+/// repository (referencing the library as docs/design/torchsharp-loading.md says), the usage block with the training-report
+/// block after it and the CSV block on its own, with only the <c>= ...;</c> placeholder replaced by small synthetic data
+/// and the CSV file written beside the program, so the README cannot drift from what compiles and runs.
 /// </summary>
 [TestClass]
 public sealed class ReadmeExampleTests
@@ -17,7 +18,10 @@ public sealed class ReadmeExampleTests
         string root = DotnetCommand.RepoRoot;
         var blocks = Regex.Matches(File.ReadAllText(Path.Combine(root, "README.md")), "```csharp\n(.*?)```", RegexOptions.Singleline)
             .Select(m => m.Groups[1].Value).ToList();
-        Assert.HasCount(2, blocks, "README.md has the usage block and the training-report block");
+        Assert.HasCount(3, blocks, "README.md has the usage block, the CSV block and the training-report block");
+        string csv = blocks.Single(b => b.Contains("readings.csv", StringComparison.Ordinal));
+        string report = blocks.Single(b => b.Contains("WriteTrainingReport", StringComparison.Ordinal));
+        blocks = [blocks.Single(b => b != csv && b != report), report];
         var placeholder = new Regex(@"^IDataView train = \.\.\.;.*$", RegexOptions.Multiline);
         Assert.HasCount(1, placeholder.Matches(blocks[0]), "the usage block leaves exactly the training data to the reader");
         string usage = placeholder.Replace(blocks[0], "IDataView train = ReadmeData.Train(ml); IDataView test = ReadmeData.Test(ml); float[][] rows = ReadmeData.Rows;");
@@ -74,17 +78,7 @@ public sealed class ReadmeExampleTests
         {
             File.WriteAllText(Path.Combine(consumer, "Program.cs"), usage + "\n" + blocks[1] + checks);
             File.WriteAllText(Path.Combine(consumer, "ReadmeData.cs"), data);
-            File.WriteAllText(Path.Combine(consumer, "Readme.csproj"), $"""
-                <Project Sdk="Microsoft.NET.Sdk">
-                  <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net10.0</TargetFramework><ImplicitUsings>enable</ImplicitUsings><Nullable>enable</Nullable></PropertyGroup>
-                  <ItemGroup>
-                    <ProjectReference Include="{root}src/MLNet.Vae/MLNet.Vae.csproj" />
-                    <ProjectReference Include="{root}src/MLNet.Vae.Reporting/MLNet.Vae.Reporting.csproj" />
-                    <ProjectReference Include="{root}src/MLNet.Vae.Build/MLNet.Vae.Build.csproj" ReferenceOutputAssembly="false" Private="false" />
-                  </ItemGroup>
-                  <Import Project="{root}src/MLNet.Vae.Build/build/MLNet.Vae.TorchSharpFix.targets" />
-                </Project>
-                """);
+            File.WriteAllText(Path.Combine(consumer, "Readme.csproj"), Project(root));
             var run = DotnetCommand.Run(consumer, "run", "-c", "Release");
             Assert.AreEqual(0, run.ExitCode, run.Output);
             var line = Regex.Match(run.Output, @"checked: auc (\S+), reloaded threshold equal (\w+), pipeline scores equal (\w+), report (\w+), generated (\d+), reconstructed (\d+)");
@@ -96,11 +90,54 @@ public sealed class ReadmeExampleTests
             Assert.AreEqual("5", line.Groups[5].Value);
             Assert.AreEqual("3", line.Groups[6].Value);
             StringAssert.Contains(run.Output, "threshold ", "the README's own Console.WriteLine ran");
+
+            // The CSV block on its own, over a readings.csv of 12 sensor columns and a label, as it describes.
+            string own = Path.Combine(consumer, "own-data");
+            Directory.CreateDirectory(own);
+            File.WriteAllText(Path.Combine(own, "Program.cs"), csv);
+            File.WriteAllText(Path.Combine(own, "Own.csproj"), Project(root));
+            File.WriteAllText(Path.Combine(own, "readings.csv"), Readings());
+            var ownRun = DotnetCommand.Run(own, "run", "-c", "Release");
+            Assert.AreEqual(0, ownRun.ExitCode, ownRun.Output);
+            var auc = Regex.Match(ownRun.Output, @"ROC-AUC (\S+)");
+            Assert.IsTrue(auc.Success, ownRun.Output);
+            Assert.IsGreaterThan(0.9, double.Parse(auc.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), ownRun.Output);
+            StringAssert.Matches(ownRun.Output, new Regex(@"\d+ of 420 rows above the threshold"));
         }
         finally
         {
             Directory.Delete(consumer, recursive: true);
         }
+    }
+
+    /// <summary>A project that references the library, the report package and the build fix from outside the repository.</summary>
+    private static string Project(string root) => $"""
+                <Project Sdk="Microsoft.NET.Sdk">
+                  <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net10.0</TargetFramework><ImplicitUsings>enable</ImplicitUsings><Nullable>enable</Nullable></PropertyGroup>
+                  <ItemGroup>
+                    <ProjectReference Include="{root}src/MLNet.Vae/MLNet.Vae.csproj" />
+                    <ProjectReference Include="{root}src/MLNet.Vae.Reporting/MLNet.Vae.Reporting.csproj" />
+                    <ProjectReference Include="{root}src/MLNet.Vae.Build/MLNet.Vae.Build.csproj" ReferenceOutputAssembly="false" Private="false" />
+                  </ItemGroup>
+                  <Import Project="{root}src/MLNet.Vae.Build/build/MLNet.Vae.TorchSharpFix.targets" />
+                </Project>
+                """;
+
+    /// <summary>readings.csv: 400 readings of 12 sensors driven by 3 hidden factors, then 20 readings off that pattern (label 1).</summary>
+    private static string Readings()
+    {
+        var random = new Random(5);
+        double Gaussian() => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+        var loadings = Enumerable.Range(0, 3).Select(_ => Enumerable.Range(0, 12).Select(_ => random.NextDouble() * 2 - 1).ToArray()).ToArray();
+        var lines = new List<string> { string.Join(",", Enumerable.Range(1, 12).Select(i => $"s{i}")) + ",label" };
+        for (int r = 0; r < 420; r++)
+        {
+            bool anomaly = r >= 400;
+            var z = new[] { Gaussian(), Gaussian(), Gaussian() };
+            var values = Enumerable.Range(0, 12).Select(i => anomaly ? 2.5 * Gaussian() : z.Select((v, k) => v * loadings[k][i]).Sum() + 0.05 * Gaussian());
+            lines.Add(string.Join(",", values.Select(v => v.ToString("F4", System.Globalization.CultureInfo.InvariantCulture))) + (anomaly ? ",1" : ",0"));
+        }
+        return string.Join("\n", lines) + "\n";
     }
 
     [TestMethod]
