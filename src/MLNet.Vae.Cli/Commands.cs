@@ -432,10 +432,14 @@ internal sealed class Commands
         return 0;
     }
 
-    /// <summary>A command's closing line: on standard output, or on standard error when standard output carries the result.</summary>
+    /// <summary>
+    /// A command's closing line ("model saved to ..."): on standard output, or on standard error when standard output carries
+    /// the result; none with --quiet, which prints errors only (a command whose result is text, such as evaluate, still prints it).
+    /// </summary>
     private void Summary(string outPath, string line)
     {
-        if (outPath == OutputFile.StandardStream) { if (verbosity != Verbosity.Quiet) error.WriteLine(line); }
+        if (verbosity == Verbosity.Quiet) return;
+        if (outPath == OutputFile.StandardStream) error.WriteLine(line);
         else output.WriteLine(line);
     }
 

@@ -294,6 +294,7 @@ public sealed class CliInputOutputTests
         var quiet = Run([.. train, "--model", PathOf("q.zip"), "--quiet"]);
         Assert.AreEqual(0, quiet.ExitCode, quiet.Error);
         Assert.AreEqual("", quiet.Error);
+        Assert.AreEqual("", quiet.Output, "--quiet prints errors only: not even the closing line");
         var verbose = Run([.. train, "--model", PathOf("v.zip"), "--verbose"]);
         Assert.AreEqual(0, verbose.ExitCode, verbose.Error);
         StringAssert.Contains(verbose.Error, "fit: Model 1 of 2: Epoch 3: loss");
