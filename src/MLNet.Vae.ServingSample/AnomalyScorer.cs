@@ -14,8 +14,7 @@ public sealed class AnomalyScorer : IDisposable
     private readonly MLContext _ml = new();
     private readonly ITransformer _model;
     private readonly SchemaDefinition _inputSchema;
-    private readonly DefaultObjectPool<PredictionEngine<Input, Output>> _engines;
-    private readonly List<PredictionEngine<Input, Output>> _created = [];
+    private readonly ObjectPool<PredictionEngine<Input, Output>> _engines;
 
     /// <summary>Loads <paramref name="modelPath"/> (an ML.NET model file: <c>mlContext.Model.Save</c> or <c>mlnet-vae train</c>).</summary>
     /// <exception cref="InvalidOperationException">The model has no known-size Single vector column named <paramref name="featureColumn"/>.</exception>
@@ -31,7 +30,9 @@ public sealed class AnomalyScorer : IDisposable
         _inputSchema[nameof(Input.Features)].ColumnName = featureColumn;
         _inputSchema[nameof(Input.Features)].ColumnType = vector;
         Threshold = Vae().Threshold;
-        _engines = new DefaultObjectPool<PredictionEngine<Input, Output>>(new EnginePolicy(this), maximumRetained: Environment.ProcessorCount * 2);
+        // For a disposable type the provider's pool disposes an engine returned to a full pool, and the ones it keeps when
+        // it is disposed: busier moments create engines, and quieter ones do not keep them all.
+        _engines = new DefaultObjectPoolProvider { MaximumRetained = Environment.ProcessorCount * 2 }.Create(new EnginePolicy(this));
     }
 
     public string ModelPath { get; }
@@ -86,11 +87,7 @@ public sealed class AnomalyScorer : IDisposable
 
     public void Dispose()
     {
-        lock (_created)
-        {
-            foreach (var engine in _created) engine.Dispose();
-            _created.Clear();
-        }
+        (_engines as IDisposable)?.Dispose();
         // The VAE owns native memory: the model's transformers that hold it are disposed with the service.
         foreach (var disposable in (_model as IEnumerable<ITransformer>)?.OfType<IDisposable>() ?? [])
             disposable.Dispose();
@@ -99,12 +96,8 @@ public sealed class AnomalyScorer : IDisposable
 
     private sealed class EnginePolicy(AnomalyScorer owner) : IPooledObjectPolicy<PredictionEngine<Input, Output>>
     {
-        public PredictionEngine<Input, Output> Create()
-        {
-            var engine = owner._ml.Model.CreatePredictionEngine<Input, Output>(owner._model, inputSchemaDefinition: owner._inputSchema);
-            lock (owner._created) owner._created.Add(engine);
-            return engine;
-        }
+        public PredictionEngine<Input, Output> Create() =>
+            owner._ml.Model.CreatePredictionEngine<Input, Output>(owner._model, inputSchemaDefinition: owner._inputSchema);
 
         public bool Return(PredictionEngine<Input, Output> engine) => true;
     }
