@@ -15,7 +15,8 @@ namespace MLNet.Vae.Platform;
 /// <para>libtorch_cpu.so calls that function through its own global offset table; <see cref="EnsureConfigured"/> points
 /// that one slot at a six-byte function returning 1 (<c>mov eax, 1; ret</c>, in a page of its own that is executable and not
 /// writable). Nothing on disk changes, no other library is affected, and it happens once per process, before this library
-/// builds its first network, since MKL keeps its answer once it has asked.</para>
+/// builds its first network, since MKL keeps its answer once it has asked. Afterwards it reads MKL's kernel choice back, so
+/// that a host whose own TorchSharp product came first is told "too late" instead of "applied".</para>
 /// <para>The switch: the environment variable <c>MLNET_VAE_MKL_CPU_DISPATCH</c> = <c>auto</c> (default: only on x86-64 CPUs
 /// whose vendor is AMD and that report AVX-512 F, CD, BW, DQ and VL, the sets MKL's AVX-512 kernels use), <c>off</c> (never),
 /// or <c>always</c> (any x86-64 CPU with those sets; on Intel CPUs it changes nothing, which makes the mechanism testable
