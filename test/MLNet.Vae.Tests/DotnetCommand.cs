@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Reflection;
 
 namespace MLNet.Vae.Tests;
@@ -13,18 +12,11 @@ internal static class DotnetCommand
     /// <summary>The repository's root folder, with a trailing separator.</summary>
     public static string RepoRoot => Metadata("RepoRoot");
 
-    /// <summary><c>dotnet arguments</c> in <paramref name="folder"/>: its exit code and its standard output and error.</summary>
-    public static (int ExitCode, string Output) Run(string folder, params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string argument in arguments) start.ArgumentList.Add(argument);
-        // No build server outlives the test; no telemetry banner in the output.
-        start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output + error.Result);
-    }
+    /// <summary>
+    /// <c>dotnet arguments</c> in <paramref name="folder"/> (<see cref="ChildProcess.Dotnet"/>, at most 10 minutes): its exit
+    /// code and its standard output and error. No build server outlives the test; no telemetry banner in the output.
+    /// </summary>
+    public static (int ExitCode, string Output) Run(string folder, params string[] arguments) =>
+        ChildProcess.Dotnet(folder, TimeSpan.FromMinutes(10),
+            new Dictionary<string, string> { ["MSBUILDDISABLENODEREUSE"] = "1", ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1" }, arguments);
 }
