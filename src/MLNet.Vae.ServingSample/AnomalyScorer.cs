@@ -21,15 +21,24 @@ public sealed class AnomalyScorer : IDisposable
     public AnomalyScorer(string modelPath, string featureColumn = "Features")
     {
         _model = _ml.Model.Load(modelPath, out var schema);
-        var column = schema.GetColumnOrNull(featureColumn);
-        if (column?.Type is not VectorDataViewType { ItemType: NumberDataViewType, Size: > 0 } vector || vector.ItemType != NumberDataViewType.Single)
-            throw new InvalidOperationException($"The model '{modelPath}' has no known-size Single vector input column '{featureColumn}'.");
-        FeatureCount = vector.Size;
         ModelPath = modelPath;
-        _inputSchema = SchemaDefinition.Create(typeof(Input));
-        _inputSchema[nameof(Input.Features)].ColumnName = featureColumn;
-        _inputSchema[nameof(Input.Features)].ColumnType = vector;
-        Threshold = Vae().Threshold;
+        try
+        {
+            var column = schema.GetColumnOrNull(featureColumn);
+            if (column?.Type is not VectorDataViewType { Size: > 0 } vector || vector.ItemType != NumberDataViewType.Single)
+                throw new InvalidOperationException($"The model '{modelPath}' has no known-size Single vector input column '{featureColumn}'.");
+            FeatureCount = vector.Size;
+            _inputSchema = SchemaDefinition.Create(typeof(Input));
+            _inputSchema[nameof(Input.Features)].ColumnName = featureColumn;
+            _inputSchema[nameof(Input.Features)].ColumnType = vector;
+            Threshold = Vae().Threshold;
+        }
+        catch
+        {
+            // A model the service refuses is not kept: its VAE's native memory goes with it.
+            DisposeModel();
+            throw;
+        }
         // For a disposable type the provider's pool disposes an engine returned to a full pool, and the ones it keeps when
         // it is disposed: busier moments create engines, and quieter ones do not keep them all.
         _engines = new DefaultObjectPoolProvider { MaximumRetained = Environment.ProcessorCount * 2 }.Create(new EnginePolicy(this));
@@ -88,7 +97,12 @@ public sealed class AnomalyScorer : IDisposable
     public void Dispose()
     {
         (_engines as IDisposable)?.Dispose();
-        // The VAE owns native memory: the model's transformers that hold it are disposed with the service.
+        DisposeModel();
+    }
+
+    /// <summary>The VAE owns native memory: the model's transformers that hold it are disposed with the service.</summary>
+    private void DisposeModel()
+    {
         foreach (var disposable in (_model as IEnumerable<ITransformer>)?.OfType<IDisposable>() ?? [])
             disposable.Dispose();
         (_model as IDisposable)?.Dispose();
