@@ -6,6 +6,7 @@ using MLNet.Vae.Benchmarks;
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- quality [--classes 0,1,...] [--arch Mlp,Convolutional] [--epochs 20] [--variants default,prior=10,models=3] [--dump FOLDER]   (--epochs 0: default options, Bernoulli only; --variants: option changes side by side, as for tabular; --dump: rows for latent_neighbours_comparison.py)
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- elbo [--epochs 10]
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- speed [--epochs 3] [--score-rows 1000000]   (runs pytorch_baseline.py)
+//   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- read   (reading the training rows into one array, each case in a fresh process: first-touch memory against the cursor)
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- roofline   (batched scoring per 1,000 rows, part by part, against the products at this CPU's GEMM rate)
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- profile [--latent]   (where a training step's time goes; --latent: only the latent terms' cost per row)
 //   dotnet run -c Release --project src/MLNet.Vae.Benchmarks -- tabular [--variants default,score=NegativeElbo] [--suite real|adbench|realistic|contaminated|fashion-tables] [--sets heart,body] [--dump FOLDER]
@@ -50,6 +51,10 @@ try
         case "latent-features":
             return LatentFeaturesBenchmark.Run(int.Parse(Option("--latent", "20")), Option("--variants", "default,bernoulli").Split(','),
                 images: !args.Contains("--tables-only"), tables: !args.Contains("--images-only"), Console.Out);
+        case "read":
+            return ReadBenchmark.Run(Console.Out);
+        case "read-one":
+            return ReadBenchmark.RunOne(args[1], Console.Out);
         case "roofline":
             return ScoringRoofline.Run(Console.Out);
         case "speed":
@@ -59,7 +64,7 @@ try
         case "scale-one":
             return ScaleBenchmark.RunOne(long.Parse(args[1]), args.Length > 2 && args[2] == "stream", Console.Out);
         default:
-            Console.Error.WriteLine("usage: MLNet.Vae.Benchmarks all|quality|elbo|speed|roofline|profile|tabular|latent-features|scale [options]  (see docs/benchmarks.md)");
+            Console.Error.WriteLine("usage: MLNet.Vae.Benchmarks all|quality|elbo|speed|roofline|read|profile|tabular|latent-features|scale [options]  (see docs/benchmarks.md)");
             return 2;
     }
 }
