@@ -24,6 +24,18 @@ internal sealed record LatentNeighbours(float[] Codes, int Neighbours)
     public const int DefaultNeighbours = 10;
 
     /// <summary>
+    /// What the neighbour kinds calibrate: the codes stored from the calibration rows' latent means (<see cref="Fit"/>), and the
+    /// median and robust spread of those rows' own N, the scale N is standardized by.
+    /// </summary>
+    public static (LatentNeighbours Codes, RobustScale Distance) Calibrate(CalibrationSample sample)
+    {
+        var neighbours = Fit(sample.Means, sample.Count, sample.LatentDimension);
+        var distances = new float[sample.Count];
+        Parallel.For(0, sample.Count, r => distances[r] = neighbours.MeanDistance(sample.MeanOf(r)));
+        return (neighbours, RobustScale.Fit(distances));
+    }
+
+    /// <summary>
     /// Up to <see cref="MaximumCodes"/> of <paramref name="count"/> codes [count × <paramref name="dimension"/>], spread evenly,
     /// with k = <see cref="DefaultNeighbours"/>, fewer when fewer codes are stored (0 for a single code: N is then 0).
     /// </summary>

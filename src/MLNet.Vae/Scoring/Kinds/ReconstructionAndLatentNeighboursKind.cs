@@ -38,10 +38,8 @@ internal sealed class ReconstructionAndLatentNeighboursKind(ScoreKindContext con
     /// <summary>The centre and scale of R, the codes stored from the calibration rows, and the centre and scale of their N.</summary>
     public override ScoreKindModel Calibrated(CalibrationSample sample)
     {
-        var neighbours = LatentNeighbours.Fit(sample.Means, sample.Count, sample.LatentDimension);
-        var distances = new float[sample.Count];
-        Parallel.For(0, sample.Count, r => distances[r] = neighbours.MeanDistance(sample.MeanOf(r)));
-        return new ReconstructionAndLatentNeighboursKind(Context, RobustScale.Fit(sample.WeightedSums(null)), neighbours, RobustScale.Fit(distances));
+        var (neighbours, distance) = LatentNeighbours.Calibrate(sample);
+        return new ReconstructionAndLatentNeighboursKind(Context, RobustScale.Fit(sample.WeightedSums(null)), neighbours, distance);
     }
 
     public override ScoreCalibration Saved => new(Reconstruction.Center, Reconstruction.Scale, 0, 1,

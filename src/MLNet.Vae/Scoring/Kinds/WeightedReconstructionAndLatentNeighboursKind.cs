@@ -56,11 +56,8 @@ internal sealed class WeightedReconstructionAndLatentNeighboursKind(ScoreKindCon
     public override ScoreKindModel Calibrated(CalibrationSample sample)
     {
         var weights = WeightedReconstructionErrorKind.FitWeights(sample);
-        var neighbours = LatentNeighbours.Fit(sample.Means, sample.Count, sample.LatentDimension);
-        var distances = new float[sample.Count];
-        Parallel.For(0, sample.Count, r => distances[r] = neighbours.MeanDistance(sample.MeanOf(r)));
-        return new WeightedReconstructionAndLatentNeighboursKind(Context, weights, RobustScale.Fit(sample.WeightedSums(weights)), neighbours,
-            RobustScale.Fit(distances));
+        var (neighbours, distance) = LatentNeighbours.Calibrate(sample);
+        return new WeightedReconstructionAndLatentNeighboursKind(Context, weights, RobustScale.Fit(sample.WeightedSums(weights)), neighbours, distance);
     }
 
     public override ScoreCalibration Saved => new(0, 1, 0, 1, FeatureWeights: Weights, WeightedCenter: Weighted.Center, WeightedScale: Weighted.Scale,
