@@ -53,9 +53,10 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
     public VaeTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        TorchSharpNative.EnsureLoaded();
-        // Before anything of this Fit runs a product: MKL keeps the kernels it chooses at the first one.
-        MklCpuDispatch.EnsureConfigured();
+        // Loading libtorch (0.4 s the first time in a process, on a 2-core AMD EPYC) needs no row, and reading the rows needs no
+        // libtorch: the two run side by side. MKL keeps the kernels it chooses at its first product, so it is configured before
+        // this Fit runs one; a VAE upstream in the pipeline built its network after the same two calls (VaeNetworkSpec.Build).
+        var nativeLibraries = Task.Run(LoadNativeLibraries);
         var (columnIndex, width) = FeatureColumn.Check(input.Schema, _options.FeatureColumnName);
         var imageShape = ImageShapes.Resolve(_options, input.Schema[columnIndex], width);
         // A network whose shape does not depend on the rows is checked before they are read.
@@ -79,6 +80,7 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         }
 
         RequireVaryingRows(data, width);
+        nativeLibraries.GetAwaiter().GetResult();
 
         using var channel = _host.Start("Training");
         // From here on, every automatic option holds its choice for this data.
@@ -229,10 +231,18 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
             $"{options.Contamination:G3} is {threshold} and no row could be told from another. {advice}");
     }
 
+    /// <summary>TorchSharp's native libraries, loaded once per process, and MKL's CPU dispatch, set before its first product.</summary>
+    private static void LoadNativeLibraries()
+    {
+        TorchSharpNative.EnsureLoaded();
+        MklCpuDispatch.EnsureConfigured();
+    }
+
     /// <summary>
     /// Refuses, before any network is built, <paramref name="models"/> networks holding more than
     /// <see cref="VaeNetworkSpec.MaximumParameters"/> weights in all (a model file holds no more).
     /// </summary>
+
     private static void RequireBuildable(VaeNetworkSpec spec, int models)
     {
         long parameters = ParameterCount(spec);

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNet.Vae.Data;
@@ -48,5 +50,40 @@ public sealed class FeatureColumnTests
         Assert.IsNull(FeatureColumn.ReadAll(ml.Data.LoadFromEnumerable(Rows(4000)), "Features", Width, out _, maximumRows: 3999));
         Assert.IsNotNull(FeatureColumn.ReadAll(ml.Data.LoadFromEnumerable(Rows(4000)), "Features", Width, out int rows, maximumRows: 4000));
         Assert.AreEqual(4000, rows);
+    }
+
+    [TestMethod]
+    public void ReadAll_OnLinux_AdvisesTheRowsIntoHugePagesBeforeWritingThem()
+    {
+        if (!OperatingSystem.IsLinux()) Assert.Inconclusive("madvise is Linux's.");
+        var ml = new MLContext(seed: 1);
+        // 12,000 rows of 300 are 14 MB, above LargeArrays.AdvisedFromBytes; known count (one array) and unknown (grown from 4 MB).
+        foreach (var source in new[] { ml.Data.LoadFromEnumerable(Rows(12_000).ToList()), ml.Data.LoadFromEnumerable(Rows(12_000)) })
+        {
+            var all = FeatureColumn.ReadAll(source, "Features", Width, out int rows);
+            Assert.IsNotNull(all);
+            Assert.AreEqual(12_000f * 1000 - 1000 + Width - 1, all[rows * Width - 1]);
+            // The array is pinned, so its address is its own; the kernel keeps the advice as the "hg" flag of the mapping.
+            long address = Marshal.UnsafeAddrOfPinnedArrayElement(all, all.Length / 2).ToInt64();
+            CollectionAssert.Contains(MappingFlags(address), "hg", $"count known: {source.GetRowCount() is not null}");
+        }
+    }
+
+    /// <summary>The VmFlags of the mapping of this process that holds <paramref name="address"/> (/proc/self/smaps).</summary>
+    private static string[] MappingFlags(long address)
+    {
+        bool inside = false;
+        foreach (string line in File.ReadLines("/proc/self/smaps"))
+        {
+            int dash = line.IndexOf('-');
+            int space = line.IndexOf(' ');
+            if (dash > 0 && space > dash && long.TryParse(line[..dash], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out long start)
+                && long.TryParse(line[(dash + 1)..space], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out long end))
+                inside = start <= address && address < end;
+            else if (inside && line.StartsWith("VmFlags:", StringComparison.Ordinal))
+                return line["VmFlags:".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        }
+        Assert.Fail($"No mapping holds 0x{address:x}.");
+        return [];
     }
 }

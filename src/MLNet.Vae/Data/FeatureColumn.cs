@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNet.Vae.Platform;
 
 namespace MLNet.Vae.Data;
 
@@ -61,6 +62,7 @@ internal static class FeatureColumn
     /// fresh, 0.01 s to fill it again), so the array is sized from the row count when the source knows it, and otherwise
     /// grows four-fold from 4 MB into arrays left uninitialized: pages beyond the rows are never touched, and the pages
     /// written twice are at most a third of the rows' own, where gathering chunks into one array wrote every page twice.
+    /// Arrays from 8 MB are advised into huge pages before the first write (<see cref="LargeArrays"/>).
     /// </remarks>
     /// <exception cref="InvalidOperationException">The rows hold more values than one array can (<see cref="Array.MaxLength"/>).</exception>
     public static float[]? ReadAll(IDataView data, string name, int width, out int rows, Action? checkCancelled = null, int maximumRows = int.MaxValue)
@@ -71,7 +73,7 @@ internal static class FeatureColumn
         long capacity = known is long count && count <= maximumRows
             ? Math.Max(width, Math.Min(count * width, maximumValues))
             : Math.Min(Math.Max(width, (1 << 20) / width * (long)width), maximumValues);
-        var all = GC.AllocateUninitializedArray<float>((int)capacity);
+        var all = LargeArrays.Allocate((int)capacity);
         rows = 0;
         long used = 0;
         var values = default(VBuffer<float>);
@@ -91,7 +93,7 @@ internal static class FeatureColumn
                     }
                     checkCancelled?.Invoke();
                     long grown = Math.Min(Math.Max(4L * all.Length, used + width), Math.Max(maximumValues, used + width));
-                    var larger = GC.AllocateUninitializedArray<float>((int)Math.Min(grown / width * width, Array.MaxLength));
+                    var larger = LargeArrays.Allocate((int)Math.Min(grown / width * width, Array.MaxLength));
                     Array.Copy(all, larger, used);
                     all = larger;
                 }
