@@ -42,6 +42,36 @@ public sealed class ScoringTests
     }
 
     [TestMethod]
+    public void Transform_SplitsABatchAcrossLibTorchThreads_WithTheScoresOfOneThread_AndLeavesTheCallersThreadCount()
+    {
+        int callersThreads = TorchSharp.torch.get_num_threads();
+        if (callersThreads < 2) Assert.Inconclusive("libtorch runs on one thread here, so no batch is split.");
+        var rows = TestData.Normal(700, seed: 15).Concat(TestData.Outliers(20, seed: 16)).ToList();
+        var inParts = _ml.Data.CreateEnumerable<ScoredRow>(_model.Transform(TestData.ToDataView(_ml, rows)), reuseRowObject: false).ToList();
+        Assert.AreEqual(callersThreads, TorchSharp.torch.get_num_threads(), "the caller's libtorch thread count is its own again");
+
+        // A thread whose libtorch runs on one thread scores each batch in one part.
+        List<ScoredRow> onOneThread = [];
+        var single = new Thread(() =>
+        {
+            TorchSharp.torch.set_num_threads(1);
+            try { onOneThread = _ml.Data.CreateEnumerable<ScoredRow>(_model.Transform(TestData.ToDataView(_ml, rows)), reuseRowObject: false).ToList(); }
+            finally { TorchSharp.torch.set_num_threads(callersThreads); }
+        });
+        single.Start();
+        single.Join();
+
+        Assert.HasCount(rows.Count, onOneThread);
+        for (int r = 0; r < rows.Count; r++)
+        {
+            Assert.AreEqual(onOneThread[r].Id, inParts[r].Id, "rows keep their order");
+            Assert.AreEqual(onOneThread[r].Score, inParts[r].Score, 1e-5f * Math.Max(1, Math.Abs(onOneThread[r].Score)), $"score of row {r}");
+            for (int j = 0; j < onOneThread[r].LatentFeatures.Length; j++)
+                Assert.AreEqual(onOneThread[r].LatentFeatures[j], inParts[r].LatentFeatures[j], 1e-5f, $"latent {j} of row {r}");
+        }
+    }
+
+    [TestMethod]
     public void PredictionEngine_GivesTheSameValuesAsTransform_AcrossBatchBoundaries()
     {
         // More rows than one scoring batch (512), so the batched cursor crosses a batch boundary.

@@ -133,6 +133,10 @@ internal sealed class VaeModel : IDisposable
             using var lease = Lease();
             scores[0] = single.Score(kind, rows[..InputWidth], latent[..LatentDimension], featureScores.IsEmpty ? default : featureScores[..InputWidth]);
         }
+        else if (Math.Min(IntraOpThreads.OfThisThread, count / MinimumRowsPerPart) is int parts and > 1)
+        {
+            ScoreInParts(kind, rows, count, latent, scores, featureScores, parts);
+        }
         else
         {
             ScoreInDomain(kind, rows, count, latent, scores, featureScores);
@@ -185,6 +189,45 @@ internal sealed class VaeModel : IDisposable
         for (; i < row.Length; i++)
             if (!float.IsFinite(row[i])) return i;
         return -1;
+    }
+
+    /// <summary>The fewest rows a part of a batch holds when the batch is split across threads.</summary>
+    private const int MinimumRowsPerPart = 64;
+
+    /// <summary>
+    /// The batched path split into <paramref name="parts"/> parts of consecutive rows, each scored on its own thread with
+    /// libtorch on one thread (<see cref="IntraOpThreads"/>): the products keep the cores the caller lets libtorch use, and
+    /// the terms in managed code, otherwise one core's work while the others wait, are shared out too. Every row is scored
+    /// by the same steps as in one part; only the products' rounding can differ.
+    /// </summary>
+    private unsafe void ScoreInParts(ScoreKindModel kind, ReadOnlySpan<float> rows, int count, Span<float> latent, Span<float> scores,
+        Span<float> featureScores, int parts)
+    {
+        int d = InputWidth, l = LatentDimension, perPart = (count + parts - 1) / parts;
+        fixed (float* rowsAt = rows, latentAt = latent, scoresAt = scores, featureScoresAt = featureScores)
+        {
+            // The spans' memory stays fixed until every part has returned: Parallel.For returns only then.
+            nint rowsBase = (nint)rowsAt, latentBase = (nint)latentAt, scoresBase = (nint)scoresAt, featureScoresBase = (nint)featureScoresAt;
+            try
+            {
+                Parallel.For(0, parts, part =>
+                {
+                    int start = part * perPart, n = Math.Min(perPart, count - start);
+                    if (n <= 0) return;
+                    using var oneThread = IntraOpThreads.One();
+                    ScoreInDomain(kind,
+                        new ReadOnlySpan<float>((float*)rowsBase + (long)start * d, n * d), n,
+                        new Span<float>((float*)latentBase + (long)start * l, n * l),
+                        new Span<float>((float*)scoresBase + start, n),
+                        featureScoresBase == 0 ? default : new Span<float>((float*)featureScoresBase + (long)start * d, n * d));
+                });
+            }
+            catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
+            {
+                // The caller sees what one thread would have thrown, not a wrapper.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+            }
+        }
     }
 
     /// <summary>
