@@ -242,7 +242,6 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
     /// Refuses, before any network is built, <paramref name="models"/> networks holding more than
     /// <see cref="VaeNetworkSpec.MaximumParameters"/> weights in all (a model file holds no more).
     /// </summary>
-
     private static void RequireBuildable(VaeNetworkSpec spec, int models)
     {
         long parameters = ParameterCount(spec);

@@ -9,6 +9,11 @@ namespace MLNet.Vae.Tensors;
 /// its count (measured: two such threads each ran a 512×784 by 784×400 product in 1.55-1.76 ms while the main thread
 /// still reported 2 threads and ran it in 0.87-0.92 ms).
 /// </summary>
+/// <remarks>
+/// libtorch also keeps the last count set as the one a thread starts with the first time it runs an operator, so a thread
+/// of the host that runs its first libtorch operator while a part is running starts with one thread. Threads that have
+/// run libtorch before keep their own count.
+/// </remarks>
 internal readonly struct IntraOpThreads : IDisposable
 {
     private readonly int _previous;
