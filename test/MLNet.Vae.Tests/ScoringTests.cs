@@ -72,6 +72,37 @@ public sealed class ScoringTests
     }
 
     [TestMethod]
+    public void OneLibTorchThreadForAPart_LeavesTheThreadCountANewThreadStartsWith()
+    {
+        int callersThreads = TorchSharp.torch.get_num_threads();
+        if (callersThreads < 2) Assert.Inconclusive("libtorch runs on one thread here, so no batch is split.");
+        int partThreads = 0, newThreadStartsWith = 0;
+        using (var held = new ManualResetEventSlim())
+        using (var release = new ManualResetEventSlim())
+        {
+            // A part's thread holds one libtorch thread while a thread that never ran libtorch runs its first operator.
+            var part = new Thread(() =>
+            {
+                using (MLNet.Vae.Platform.IntraOpThreads.One())
+                {
+                    partThreads = TorchSharp.torch.get_num_threads();
+                    held.Set();
+                    release.Wait();
+                }
+            });
+            part.Start();
+            held.Wait();
+            var fresh = new Thread(() => newThreadStartsWith = TorchSharp.torch.get_num_threads());
+            fresh.Start();
+            fresh.Join();
+            release.Set();
+            part.Join();
+        }
+        Assert.AreEqual(1, partThreads, "the part runs libtorch on one thread");
+        Assert.AreEqual(callersThreads, newThreadStartsWith, "a thread starting meanwhile takes the process's count, not the part's");
+    }
+
+    [TestMethod]
     public void PredictionEngine_GivesTheSameValuesAsTransform_AcrossBatchBoundaries()
     {
         // More rows than one scoring batch (512), so the batched cursor crosses a batch boundary.

@@ -6,6 +6,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 using MLNet.Vae.Scoring;
 using MLNet.Vae.Kernels;
+using MLNet.Vae.Platform;
 
 namespace MLNet.Vae.Model;
 
