@@ -19,7 +19,8 @@ namespace MLNet.Vae.Platform;
 /// </remarks>
 internal readonly unsafe struct IntraOpThreads : IDisposable
 {
-    private static readonly (nint OpenMp, nint Mkl) Setters = FindSetters();
+    // Looked up at the first part, after get_num_threads has loaded libtorch, never before it.
+    private static readonly Lazy<(nint OpenMp, nint Mkl)> Setters = new(FindSetters);
 
     private readonly int _previous;
     private readonly int _previousMkl;
@@ -35,7 +36,7 @@ internal readonly unsafe struct IntraOpThreads : IDisposable
     {
         int previous = get_num_threads();
         if (previous == 1) return default;
-        if (Setters is (not 0, not 0) setters)
+        if (Setters.Value is (not 0, not 0) setters)
         {
             ((delegate* unmanaged<int, void>)setters.OpenMp)(1);
             int previousMkl = ((delegate* unmanaged<int, int>)setters.Mkl)(1);
@@ -50,9 +51,9 @@ internal readonly unsafe struct IntraOpThreads : IDisposable
         if (_previous <= 1) return;
         if (_direct)
         {
-            ((delegate* unmanaged<int, void>)Setters.OpenMp)(_previous);
+            ((delegate* unmanaged<int, void>)Setters.Value.OpenMp)(_previous);
             // MKL's answer 0 means "no setting of this thread's own": giving it 0 back restores exactly that.
-            ((delegate* unmanaged<int, int>)Setters.Mkl)(_previousMkl);
+            ((delegate* unmanaged<int, int>)Setters.Value.Mkl)(_previousMkl);
         }
         else
         {
@@ -60,7 +61,7 @@ internal readonly unsafe struct IntraOpThreads : IDisposable
         }
     }
 
-    private static (nint, nint) FindSetters()
+    private static (nint OpenMp, nint Mkl) FindSetters()
     {
         // libtorch_cpu.so is loaded by TorchSharp before any caller gets here; its soname finds that copy.
         if (!NativeLibrary.TryLoad("libtorch_cpu.so", out nint library)) return (0, 0);
