@@ -56,7 +56,7 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         // Loading libtorch (0.4 s the first time in a process, on a 2-core AMD EPYC) needs no row, and reading the rows needs no
         // libtorch: the two run side by side. MKL keeps the kernels it chooses at its first product, so it is configured before
         // this Fit runs one; a VAE upstream in the pipeline built its network after the same two calls (VaeNetworkSpec.Build).
-        var nativeLibraries = Task.Run(LoadNativeLibraries);
+        var nativeLibraries = Task.Run(TorchSharpNative.EnsureReady);
         var (columnIndex, width) = FeatureColumn.Check(input.Schema, _options.FeatureColumnName);
         var imageShape = ImageShapes.Resolve(_options, input.Schema[columnIndex], width);
         // A network whose shape does not depend on the rows is checked before they are read.
@@ -229,13 +229,6 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         throw new InvalidOperationException(
             $"{infinite:N0} of the {trainingScores.Length:N0} training rows score beyond the float range ({kind}), so the threshold at contamination " +
             $"{options.Contamination:G3} is {threshold} and no row could be told from another. {advice}");
-    }
-
-    /// <summary>TorchSharp's native libraries, loaded once per process, and MKL's CPU dispatch, set before its first product.</summary>
-    private static void LoadNativeLibraries()
-    {
-        TorchSharpNative.EnsureLoaded();
-        MklCpuDispatch.EnsureConfigured();
     }
 
     /// <summary>

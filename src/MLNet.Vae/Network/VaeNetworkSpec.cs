@@ -34,9 +34,8 @@ internal sealed record VaeNetworkSpec(
     /// </summary>
     public VaeNetwork Build()
     {
-        TorchSharpNative.EnsureLoaded();
         // Before the network's first product: MKL keeps the answer of its first CPU check.
-        MklCpuDispatch.EnsureConfigured();
+        TorchSharpNative.EnsureReady();
         lock (GlobalGeneratorLock)
         {
             using var hostState = torch.random.get_rng_state();

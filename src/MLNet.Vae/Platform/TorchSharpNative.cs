@@ -19,6 +19,16 @@ internal static class TorchSharpNative
         if (Failure.Value is { } failure) throw new InvalidOperationException(Advice(failure), failure);
     }
 
+    /// <summary>
+    /// <see cref="EnsureLoaded"/>, then MKL's CPU dispatch (<see cref="MklCpuDispatch.EnsureConfigured"/>): what must have
+    /// happened before the library's first product, since MKL keeps the kernels it chooses at the first one.
+    /// </summary>
+    public static void EnsureReady()
+    {
+        EnsureLoaded();
+        MklCpuDispatch.EnsureConfigured();
+    }
+
     private static Exception? Load()
     {
         try
