@@ -47,7 +47,8 @@ try
             return StepProfile.Run(Console.Out, latentOnly: args.Contains("--latent"));
         case "tabular":
             return TabularBenchmark.Run(Option("--variants", "default").Split(','), Option("--suite", "real"), Console.Out,
-                args.Contains("--dump") ? Option("--dump", "") : null, Option("--sets", "").Split(',', StringSplitOptions.RemoveEmptyEntries));
+                args.Contains("--dump") ? Option("--dump", "") : null, Option("--sets", "").Split(',', StringSplitOptions.RemoveEmptyEntries),
+                int.Parse(Option("--seeds", "1"), System.Globalization.CultureInfo.InvariantCulture));
         case "latent-features":
             return LatentFeaturesBenchmark.Run(int.Parse(Option("--latent", "20")), Option("--variants", "default,bernoulli").Split(','),
                 images: !args.Contains("--tables-only"), tables: !args.Contains("--images-only"), Console.Out);
