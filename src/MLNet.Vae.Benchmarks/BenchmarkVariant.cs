@@ -44,6 +44,8 @@ internal static class BenchmarkVariant
                 case "channels": options.ConvolutionChannels = value.Split('x').Select(int.Parse).ToArray(); break;
                 // Another seed of the same options: how far a mean moves by chance, the yardstick for every other variant.
                 case "seed": options.Seed = int.Parse(value, CultureInfo.InvariantCulture); break;
+                // A change to the rows, not to the options: SkewedFeatures applies it.
+                case "skewed": break;
                 default: throw new ArgumentException($"Unknown variant part '{part}'.");
             }
         }
