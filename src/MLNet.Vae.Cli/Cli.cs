@@ -54,6 +54,10 @@ public static class Cli
         var prior = new Option<int>("--prior-components") { Description = "0: the standard normal prior; K: a mixture of K Gaussians learned with the network.", DefaultValueFactory = _ => 0, CustomParser = WholeValue };
         var models = Whole("--models", "How many VAEs to train (with seeds seed, seed + 1, ...); the score is the mean of their standardized scores. Each one adds a training's time. Default: automatic (3 for a table of fewer than 1,000 rows, else 1).");
         var trim = new Option<double?>("--trimmed-fraction") { Description = "After a quarter of training, leave this fraction of each batch's highest-loss rows out of the loss, so a group of anomalies among the training rows is not learned as normal (default: automatic, 2 x contamination for CSV, 0 for images; 0: none).", CustomParser = r => (double?)NumberValue(r) };
+        var noSkewedLogs = new Option<bool>("--no-skewed-logs")
+        {
+            Description = "Do not append log(1 + x) of skewed CSV columns. By default each column that is never negative, takes more than 10 values and has skewness above 2 also enters as its logarithm, which shows anomalies hidden in the bulk of amounts and counts; turn it off when the anomalies lie only in their tails.",
+        };
         var pValues = new Option<bool>("--p-values") { Description = "Give the model a p-value output: each score's upper-tail p-value among the training rows' scores (score writes it as p_value)." };
         var scoreKind = new Option<string>("--score")
         {
@@ -74,12 +78,12 @@ public static class Cli
         var train = new Command("train", "Train a VAE on a CSV file or a folder of images and save the model.")
         {
             data, model, label, latent, epochs, likelihood, architecture, contamination, imageSize, grayscale, seed, report, pValues, prior, models, trim, scoreKind,
-            separator, ignore, missing, inMemoryLimit,
+            separator, ignore, missing, inMemoryLimit, noSkewedLogs,
         };
         train.SetAction(r => Guard(error, () => CommandsFor(r).Train(new Commands.TrainSettings(r.GetValue(data)!, r.GetValue(model)!, r.GetValue(label),
             r.GetValue(latent), r.GetValue(epochs), r.GetValue(likelihood)!, r.GetValue(architecture)!, r.GetValue(contamination),
             r.GetValue(imageSize), r.GetValue(grayscale), r.GetValue(seed), r.GetValue(report), r.GetValue(pValues), r.GetValue(prior), r.GetValue(models),
-            r.GetValue(trim), r.GetValue(scoreKind)!, Reading(r), r.GetValue(inMemoryLimit)))));
+            r.GetValue(trim), r.GetValue(scoreKind)!, Reading(r), r.GetValue(inMemoryLimit), r.GetValue(noSkewedLogs)))));
 
         var normal = new Option<string>("--normal") { Description = "Rows known to be normal (a CSV file or a folder of images, like the training data).", Required = true };
         var falsePositiveRate = Fraction("--false-positive-rate", "The fraction of normal rows to flag, in (0, 0.5].", null);

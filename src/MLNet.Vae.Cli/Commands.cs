@@ -51,7 +51,8 @@ internal sealed class Commands
 
     public sealed record TrainSettings(string Data, string Model, string? LabelColumn, int? Latent, int? Epochs, string Likelihood,
         string Architecture, double Contamination, int ImageSize, bool Grayscale, int Seed, string? Report, bool PValues = false, int PriorComponents = 0,
-        int? Models = null, double? TrimmedFraction = null, string Score = "auto", CsvReading? Reading = null, long? InMemoryLimitMiB = null);
+        int? Models = null, double? TrimmedFraction = null, string Score = "auto", CsvReading? Reading = null, long? InMemoryLimitMiB = null,
+        bool NoSkewedLogs = false);
 
     public int Train(TrainSettings settings)
     {
@@ -86,6 +87,8 @@ internal sealed class Commands
             NumberOfModels = settings.Models,
             TrimmedFraction = settings.TrimmedFraction,
             ScoreKind = ScoreKind(settings.Score),
+            // Unset: automatic (on for CSV rows, off for images).
+            AppendLogOfSkewedFeatures = settings.NoSkewedLogs ? false : null,
         };
         if (settings.InMemoryLimitMiB is long limit)
         {

@@ -86,7 +86,10 @@ internal abstract class TrainingData
     {
         private readonly IDataView _data;
         private readonly string _column;
+        // The column's width, and the width of the rows given out: wider when logarithms are appended.
         private readonly int _width;
+        private readonly LogFeatures? _logs;
+        private readonly int _modelWidth;
         private readonly int _blockRows;
         private readonly bool _unitInterval;
         private readonly Action? _checkCancelled;
@@ -96,20 +99,22 @@ internal abstract class TrainingData
         private readonly int _seed;
         private int _passes = 1;
 
-        private Streamed(IDataView data, string column, int width, VaeLikelihood likelihood, Action? checkCancelled, RowFingerprint fingerprint,
+        private Streamed(IDataView data, string column, int width, LogFeatures? logs, VaeLikelihood likelihood, Action? checkCancelled, RowFingerprint fingerprint,
             FeatureMoments moments, float[] sample, int seed)
         {
             _data = data;
             _column = column;
             _width = width;
-            _blockRows = Math.Max(1, StreamBlockValues / width);
+            _logs = logs;
+            _modelWidth = logs?.ExpandedWidth ?? width;
+            _blockRows = Math.Max(1, StreamBlockValues / _modelWidth);
             _unitInterval = likelihood == VaeLikelihood.Bernoulli;
             _checkCancelled = checkCancelled;
             _fingerprint = fingerprint;
             Moments = moments;
             Standardization = likelihood == VaeLikelihood.Gaussian ? moments.Standardization() : null;
             _sample = sample;
-            int varying = Enumerable.Range(0, width).Count(moments.Varies);
+            int varying = Enumerable.Range(0, _modelWidth).Count(moments.Varies);
             _baseline = TrainingRows.MeanPredictionBaseline(likelihood, moments.Means(), varying);
             _seed = seed;
         }
@@ -129,24 +134,45 @@ internal abstract class TrainingData
         /// size in memory first), or 0; this pass must give at least as many.
         /// </remarks>
         /// <exception cref="InvalidOperationException">No rows, a non-finite value, or a Bernoulli value outside [0, 1].</exception>
-        public static Streamed Scan(IDataView data, string column, int width, VaeLikelihood likelihood, int seed, Action? checkCancelled, long rowsReadBefore = 0)
+        public static Streamed Scan(IDataView data, string column, int width, VaeLikelihood likelihood, int seed, Action? checkCancelled, long rowsReadBefore = 0,
+            LogFeatures? logs = null)
         {
-            var moments = new FeatureMoments(width);
+            int modelWidth = logs?.ExpandedWidth ?? width;
+            var moments = new FeatureMoments(modelWidth);
             var fingerprint = new RowFingerprint();
             var sample = new ReservoirSample<float[]>(TrainingRows.ActiveUnitSampleRows, seed);
-            foreach (var (block, count) in FeatureColumn.ReadBlocks(data, column, width, Math.Max(1, StreamBlockValues / width), checkCancelled,
-                         unitInterval: likelihood == VaeLikelihood.Bernoulli))
+            foreach (var (block, count) in Read(data, column, width, logs, likelihood == VaeLikelihood.Bernoulli, checkCancelled))
             {
                 moments.Add(block, count);
-                fingerprint.Add(block, count, width);
+                fingerprint.Add(block, count, modelWidth);
                 // Only the kept rows are copied out of the reused block.
                 for (int r = 0; r < count; r++)
-                    if (sample.NextSlot() is int slot and >= 0) sample.Set(slot, block.AsSpan(r * width, width).ToArray());
+                    if (sample.NextSlot() is int slot and >= 0) sample.Set(slot, block.AsSpan(r * modelWidth, modelWidth).ToArray());
             }
             if (fingerprint.Rows < rowsReadBefore)
                 throw Changed(column, width, 1, "the statistics pass", $"{fingerprint.Rows:N0} rows where an earlier read found at least {rowsReadBefore:N0}", rowsReadBefore);
             if (fingerprint.Rows == 0) throw new InvalidOperationException("Training set has 0 instances, aborting training.");
-            return new Streamed(data, column, width, likelihood, checkCancelled, fingerprint, moments, sample.Items.SelectMany(r => r).ToArray(), seed);
+            return new Streamed(data, column, width, logs, likelihood, checkCancelled, fingerprint, moments, sample.Items.SelectMany(r => r).ToArray(), seed);
+        }
+
+        /// <summary>
+        /// The column's rows in blocks of <see cref="StreamBlockValues"/> values (checked as <see cref="FeatureColumn.ReadBlocks"/>
+        /// checks them), with the logarithms appended when <paramref name="logs"/> is set. Blocks are reused: copy what is kept.
+        /// </summary>
+        private static IEnumerable<(float[] Rows, int Count)> Read(IDataView data, string column, int width, LogFeatures? logs, bool unitInterval, Action? checkCancelled)
+        {
+            int blockRows = Math.Max(1, StreamBlockValues / (logs?.ExpandedWidth ?? width));
+            float[]? expanded = logs is null ? null : new float[blockRows * logs.ExpandedWidth];
+            foreach (var (block, count) in FeatureColumn.ReadBlocks(data, column, width, blockRows, checkCancelled, unitInterval))
+            {
+                if (logs is null)
+                {
+                    yield return (block, count);
+                    continue;
+                }
+                logs.Expand(block, count, expanded);
+                yield return (expanded!, count);
+            }
         }
 
         public override TrainingRows Load(VaeModel model, double validationFraction, Generator generator) =>
@@ -158,6 +184,7 @@ internal abstract class TrainingData
         {
             // One sample of rows for every model: slot s holds the same row's score in each model's array.
             var slots = new ReservoirSample<int>((int)Math.Min(MaximumSampledScores, RowCount), _seed + 2);
+            int width = _modelWidth;
             var scores = models.Select(_ => new float[slots.Capacity]).ToArray();
             // Buffers of one forward pass, reused: a block's worth of latent vectors would be tens of MB of garbage per block.
             int batchRows = models[0].ScoringBatchRows;
@@ -170,7 +197,7 @@ internal abstract class TrainingData
                 {
                     int n = Math.Min(batchRows, count - start);
                     for (int k = 0; k < models.Count; k++)
-                        models[k].Score(block.AsSpan(start * _width, n * _width), n, latent, batchScores[k]);
+                        models[k].Score(block.AsSpan(start * width, n * width), n, latent, batchScores[k]);
                     for (int r = 0; r < n; r++)
                     {
                         if (slots.NextSlot() is not (int slot and >= 0)) continue;
@@ -186,9 +213,9 @@ internal abstract class TrainingData
         {
             int pass = ++_passes;
             var fingerprint = new RowFingerprint();
-            foreach (var (block, count) in FeatureColumn.ReadBlocks(_data, _column, _width, _blockRows, _checkCancelled, _unitInterval))
+            foreach (var (block, count) in Read(_data, _column, _width, _logs, _unitInterval, _checkCancelled))
             {
-                fingerprint.Add(block, count, _width);
+                fingerprint.Add(block, count, _modelWidth);
                 if (fingerprint.Rows > RowCount) throw Changed(pass, purpose, $"more than the {RowCount:N0} rows of the first pass");
                 yield return (block, count);
             }

@@ -64,8 +64,13 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
             RequireBuildable(_options.ToNetworkSpec(width, imageShape), models: 1);
 
         long seed = _options.Seed ?? _host.Rand.Next();
-        var data = ReadOrScan(input, width, (int)seed);
+        if (_options.AppendLogOfSkewedFeatures == true && imageShape is not null)
+            throw new InvalidOperationException($"AppendLogOfSkewedFeatures appends values to each row, and the rows of column '{_options.FeatureColumnName}' are images " +
+                $"of shape {imageShape}, which has no room for them: leave AppendLogOfSkewedFeatures unset (null) or false for images.");
+        var (data, logs) = ReadOrScan(input, width, (int)seed, _options.AppendsLogOfSkewedFeatures(imageRows: imageShape is not null));
         long rowCount = data.RowCount;
+        // The members see the rows with the logarithms appended: every size below is of those rows.
+        int modelWidth = logs?.ExpandedWidth ?? width;
         if (data is TrainingData.Streamed && _options.ValidationFraction > 0)
         {
             throw new InvalidOperationException(
@@ -79,21 +84,23 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
                 "loss to watch: raise ValidationFraction, train on more rows, or unset EarlyStoppingPatience.");
         }
 
-        RequireVaryingRows(data, width);
+        RequireVaryingRows(data, modelWidth);
         nativeLibraries.GetAwaiter().GetResult();
 
         using var channel = _host.Start("Training");
         // From here on, every automatic option holds its choice for this data.
-        var options = _options.Resolve(width, (int)Math.Min(rowCount, int.MaxValue));
+        var options = _options.Resolve(modelWidth, (int)Math.Min(rowCount, int.MaxValue), imageRows: imageShape is not null);
         foreach (string choice in options.Choices) channel.Info(MessageSensitivity.None, $"Automatic option: {choice}.");
+        if (logs is not null)
+            channel.Info(MessageSensitivity.None, $"Appended log(1 + x) of the skewed features {string.Join(", ", logs.Features)}: the network sees {modelWidth} values a row.");
         int numberOfModels = options.NumberOfModels;
-        var spec = options.Settings.ToNetworkSpec(width, imageShape);
+        var spec = options.Settings.ToNetworkSpec(modelWidth, imageShape);
         RequireBuildable(spec, numberOfModels);
         RequireMemory(spec, numberOfModels, data);
         string models = numberOfModels > 1 ? $"an ensemble of {numberOfModels} VAEs" : "a VAE";
         channel.Info(MessageSensitivity.None, $"Training {models} {spec.Describe()} ({_options.Likelihood}) on {rowCount} rows ({data.Description}) for {options.NumberOfEpochs} epochs, seed {seed}.");
         // Only what the caller chose is warned about: the automatic choices are made to suit the data.
-        var warnings = TrainingDiagnostics.BeforeTraining(_options, width, _options.HiddenLayerSizes ?? [])
+        var warnings = TrainingDiagnostics.BeforeTraining(_options, modelWidth, _options.HiddenLayerSizes ?? [])
             .Concat(TrainingDiagnostics.ForData(options, data.Moments, data.Standardization)).ToList();
         foreach (var warning in warnings) channel.Warning(MessageSensitivity.None, warning.Message);
         if (MklCpuDispatch.TooLate) channel.Warning(MessageSensitivity.None, $"MKL CPU dispatch: {MklCpuDispatch.Description}");
@@ -128,7 +135,7 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
                 Members = numberOfModels > 1 ? memberSummaries.Select((m, k) => new VaeEnsembleMember(seed + k, m.History, m.Warnings, m.BestEpoch,
                     scales[k].Center, scales[k].Scale)).ToList() : [],
             };
-            return new VaeTransformer(_host, options.Settings, new VaeEnsemble(members, scales), threshold, summary);
+            return new VaeTransformer(_host, options.Settings, new VaeEnsemble(members, scales, logs), threshold, summary);
         }
         catch
         {
@@ -291,9 +298,11 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
 
     /// <summary>
     /// The rows in memory when they take at most <see cref="VaeOptions.MaximumInMemoryBytes"/>; otherwise a stream, after a
-    /// statistics pass. A view that does not know its row count is read into memory up to the limit first.
+    /// statistics pass. A view that does not know its row count is read into memory up to the limit first. With
+    /// <see cref="VaeOptions.AppendLogOfSkewedFeatures"/>, the skewed features are chosen from the rows (one more pass when
+    /// streamed) and the data gives the rows with their logarithms appended.
     /// </summary>
-    private TrainingData ReadOrScan(IDataView input, int width, int seed)
+    private (TrainingData Data, LogFeatures? Logs) ReadOrScan(IDataView input, int width, int seed, bool appendLogs)
     {
         long limitRows = _options.MaximumInMemoryBytes / (sizeof(float) * (long)width);
         long rowsRead = 0;
@@ -305,7 +314,13 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
             {
                 if (rowCount == 0) throw new InvalidOperationException("Training set has 0 instances, aborting training.");
                 if (_options.Likelihood == VaeLikelihood.Bernoulli) FeatureColumn.RequireUnitInterval(rows.AsSpan(0, rowCount * width), width, _options.FeatureColumnName);
-                return new TrainingData.InMemory(rows, rowCount, width, _options.Likelihood);
+                if (!appendLogs) return (new TrainingData.InMemory(rows, rowCount, width, _options.Likelihood), null);
+                var chooser = new LogFeatures.Chooser(width);
+                chooser.Add(rows, rowCount);
+                var logs = chooser.Choose();
+                return logs is null
+                    ? (new TrainingData.InMemory(rows, rowCount, width, _options.Likelihood), null)
+                    : (new TrainingData.InMemory(logs.Expand(rows.AsSpan(0, rowCount * width), rowCount), rowCount, logs.ExpandedWidth, _options.Likelihood), logs);
             }
             // The rows read up to the limit are garbage now, up to MaximumInMemoryBytes of it: give it back before streaming,
             // or the process would hold it beside every block it streams.
@@ -313,7 +328,22 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
             // ReadAll gave up on finding one row more than it may hold.
             rowsRead = Math.Min(limitRows, int.MaxValue) + 1;
         }
-        return TrainingData.Streamed.Scan(input, _options.FeatureColumnName, width, _options.Likelihood, seed, CheckCancelled, rowsRead);
+        LogFeatures? streamedLogs = null;
+        if (appendLogs)
+        {
+            var chooser = new LogFeatures.Chooser(width);
+            long chosenFrom = 0;
+            foreach (var (block, count) in FeatureColumn.ReadBlocks(input, _options.FeatureColumnName, width, Math.Max(1, TrainingData.StreamBlockValues / width),
+                         CheckCancelled, unitInterval: false))
+            {
+                chooser.Add(block, count);
+                chosenFrom += count;
+            }
+            streamedLogs = chooser.Choose();
+            // The statistics pass must give these rows again.
+            rowsRead = Math.Max(rowsRead, chosenFrom);
+        }
+        return (TrainingData.Streamed.Scan(input, _options.FeatureColumnName, width, _options.Likelihood, seed, CheckCancelled, rowsRead, streamedLogs), streamedLogs);
     }
 
     /// <summary>The input schema plus the latent vector, score and predicted label columns, with ML.NET's score annotations.</summary>

@@ -148,7 +148,7 @@ public sealed class VaeOptions
     /// <remarks>
     /// Null (the default) chooses by likelihood and network: <see cref="VaeScoreKind.ReconstructionAndLatentNeighbours"/> for
     /// Gaussian (tables: on the twelve real tables of the development suite it ranks anomalies best of the kinds, mean
-    /// ROC-AUC 0.688 over five seeds), <see cref="VaeScoreKind.WeightedReconstructionError"/> for Bernoulli with the MLP (pixels, where
+    /// ROC-AUC 0.697 over five seeds), <see cref="VaeScoreKind.WeightedReconstructionError"/> for Bernoulli with the MLP (pixels, where
     /// weighting each pixel by its steadiness on the training images added most, at the lowest cost per scored row), and
     /// <see cref="VaeScoreKind.WeightedReconstructionAndLatentNeighbours"/> for Bernoulli with the convolutional network
     /// (whose codes hold what its blurrier reconstructions lose); see docs/choosing-options.md.
@@ -214,6 +214,21 @@ public sealed class VaeOptions
     /// Bernoulli (images, usually fitted on one clean class) 0. See docs/choosing-options.md.
     /// </summary>
     public double? TrimmedFraction { get; set; }
+
+    /// <summary>
+    /// Appends log(1 + x) of every skewed feature to each row, keeping the feature itself: a feature is skewed when in the
+    /// training rows it is never negative, takes more than 10 distinct values and its skewness E[(x − m)³] / s³ is above 2
+    /// (amounts, counts, durations). The VAE then sees anomalies in such a feature's bulk (low wages among all wages) as well
+    /// as in its tail. The outputs stay in the input's d features: a logarithm's feature score is added to its feature's,
+    /// and reconstructions and generated rows are the d features. Null (the default) is automatic: on for the Gaussian
+    /// likelihood with the MLP on rows that are not images (tables), off otherwise. True needs the Gaussian likelihood, the
+    /// MLP and rows without an image shape. See docs/choosing-options.md.
+    /// </summary>
+    public bool? AppendLogOfSkewedFeatures { get; set; }
+
+    /// <summary>Whether Fit looks for skewed features in rows with (or without) an image shape: the option, or its automatic choice.</summary>
+    internal bool AppendsLogOfSkewedFeatures(bool imageRows) =>
+        AppendLogOfSkewedFeatures ?? (Likelihood == VaeLikelihood.Gaussian && Architecture == VaeArchitecture.Mlp && !imageRows);
 
     /// <summary>Rescales the gradient when its global L2 norm exceeds this value (null: no clipping).</summary>
     public double? GradientNormClip { get; set; }
@@ -295,7 +310,10 @@ public sealed class VaeOptions
     /// Every automatic option (null) chosen for <paramref name="rowCount"/> rows of <paramref name="inputWidth"/> values, each
     /// choice described in <see cref="ResolvedVaeOptions.Choices"/>; an option set by the caller is kept as it is.
     /// </summary>
-    internal ResolvedVaeOptions Resolve(int inputWidth, int rowCount)
+    /// <param name="inputWidth">The width of the rows the network sees.</param>
+    /// <param name="rowCount">The training rows.</param>
+    /// <param name="imageRows">Whether the rows have an image shape.</param>
+    internal ResolvedVaeOptions Resolve(int inputWidth, int rowCount, bool imageRows = false)
     {
         var choices = new List<string>();
         var resolved = Clone();
@@ -339,6 +357,14 @@ public sealed class VaeOptions
             choices.Add(smallTable
                 ? $"NumberOfModels = {resolved.NumberOfModels}: a table of fewer than {Defaults.AutomaticEnsembleRows:N0} rows, where one VAE's ranking depends most on its seed"
                 : $"NumberOfModels = 1: {(Likelihood == VaeLikelihood.Gaussian ? $"{Defaults.AutomaticEnsembleRows:N0} rows or more" : "images rank alike whatever the seed")}");
+        }
+        if (AppendLogOfSkewedFeatures is null)
+        {
+            resolved.AppendLogOfSkewedFeatures = AppendsLogOfSkewedFeatures(imageRows);
+            choices.Add(resolved.AppendLogOfSkewedFeatures == true
+                ? "AppendLogOfSkewedFeatures = true: a table (Gaussian likelihood, MLP), whose amounts and counts can hide anomalies in their bulk"
+                : imageRows ? "AppendLogOfSkewedFeatures = false: the rows are images"
+                : $"AppendLogOfSkewedFeatures = false: the {Likelihood} likelihood with the {Architecture} network");
         }
         int batchSize = BatchSize ?? Math.Min(Defaults.BatchSize, rowCount);
         if (BatchSize is null)
@@ -392,6 +418,8 @@ public sealed class VaeOptions
         if (outputs.Distinct(StringComparer.Ordinal).Count() != outputs.Length)
             throw new ArgumentOutOfRangeException(nameof(LatentColumnName), "The latent, score, predicted label, p-value and feature score output columns must have different names.");
         Require(TrimmedFraction is null or (>= 0 and <= 0.5), nameof(TrimmedFraction), $"TrimmedFraction must be in [0, 0.5] or null (automatic), got {TrimmedFraction}.");
+        Require(AppendLogOfSkewedFeatures != true || (Likelihood == VaeLikelihood.Gaussian && Architecture == VaeArchitecture.Mlp), nameof(AppendLogOfSkewedFeatures),
+            "AppendLogOfSkewedFeatures needs the Gaussian likelihood and the MLP: pixels lie in [0, 1] and an image's shape has no room for more values.");
         Require(NumberOfModels is null or (>= 1 and <= 32), nameof(NumberOfModels), $"NumberOfModels must be 1 to 32 or null (automatic), got {NumberOfModels}.");
         Require(PriorComponents is >= 0 and <= 64, nameof(PriorComponents), $"PriorComponents must be 0 (standard normal prior) to 64, got {PriorComponents}.");
         Require(MaximumInMemoryBytes >= 0, nameof(MaximumInMemoryBytes), $"MaximumInMemoryBytes must be 0 (always stream) or positive, got {MaximumInMemoryBytes}.");

@@ -53,7 +53,7 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     public VaeOptions Options => _options.Clone();
 
     /// <summary>The width of the feature vector the model was fitted on; <see cref="Transform"/> requires the same.</summary>
-    public int InputWidth => _models.First.InputWidth;
+    public int InputWidth => _models.InputWidth;
 
     /// <summary>The size of the latent space.</summary>
     public int LatentDimension => _models.First.LatentDimension;
@@ -158,7 +158,7 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     private ScoringSettings ScoringSettings => new(Threshold, _options.OutOfDomainInput, _options.FeatureColumnName, Training.TrainingScores);
 
     private VaeOutputSchema OutputSchemaFor(DataViewSchema inputSchema) =>
-        new(inputSchema, _options, _models.First.InputWidth, _models.First.LatentDimension);
+        new(inputSchema, _options, _models.InputWidth, _models.LatentDimension);
 
     /// <summary>
     /// Encodes each row to μ(x) and decodes it: the mean of p(x | z = μ(x)) in the input's units
@@ -170,7 +170,7 @@ public sealed class VaeTransformer : ITransformer, IDisposable
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(rows);
         if (rows.Count == 0) return [];
-        return Split(_models.First.Reconstruct(ToMatrix(rows), rows.Count), rows.Count);
+        return Split(_models.Reconstruct(ToMatrix(rows), rows.Count), rows.Count);
     }
 
     /// <summary>
@@ -215,7 +215,7 @@ public sealed class VaeTransformer : ITransformer, IDisposable
             throw new ArgumentOutOfRangeException(nameof(count),
                 $"count {count:N0} asks for {(long)count * InputWidth:N0} values ({InputWidth:N0} a row), more than the {MaximumGeneratedValues:N0} (1 GiB) one call " +
                 $"returns: generate at most {MaximumGeneratedValues / InputWidth:N0} rows a call, with a different seed each time.");
-        return Split(_models.First.Generate(count, seed), count);
+        return Split(_models.Generate(count, seed), count);
     }
 
     /// <summary>
@@ -230,7 +230,7 @@ public sealed class VaeTransformer : ITransformer, IDisposable
         if (from.Length != InputWidth) throw new ArgumentException($"'from' has {from.Length} values; the model was fitted on {InputWidth}.", nameof(from));
         if (to.Length != InputWidth) throw new ArgumentException($"'to' has {to.Length} values; the model was fitted on {InputWidth}.", nameof(to));
         if (steps < 2) throw new ArgumentOutOfRangeException(nameof(steps), $"steps must be at least 2, got {steps}.");
-        return Split(_models.First.Interpolate(from, to, steps), steps);
+        return Split(_models.Interpolate(from, to, steps), steps);
     }
 
     /// <summary>The rows as one row-major matrix; throws naming the first row whose width is not the model's.</summary>

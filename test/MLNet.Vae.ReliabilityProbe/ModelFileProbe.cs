@@ -206,7 +206,7 @@ internal static class ModelFileProbe
         yield return ("metadata length -1", WithInt(gaussian, 12, -1), "metadata length");
         yield return ("metadata length 2^31-1", WithInt(gaussian, 12, int.MaxValue), "metadata length");
         yield return ("format version 0", WithInt(gaussian, 8, 0), "not valid");
-        yield return ("format version 5", WithInt(gaussian, 8, 5), "or the file is damaged");
+        yield return ("format version 6", WithInt(gaussian, 8, 6), "or the file is damaged");
         // Version 3 is the earlier ensembles': one scaled model's file relabelled as one has too few members.
         yield return ("format version 3 with one member", WithInt(gaussian, 8, 3), "Members does not list 2 to 32 models");
         // Version 2 scored raw units: a scaled model's file relabelled as one would label with a threshold in other units.

@@ -20,7 +20,9 @@ public sealed class AutomaticOptionsTests
         Assert.AreEqual(8, model.LatentDimension, "⌈16 / 2⌉");
         Assert.AreEqual(100, model.Options.BatchSize, "the row count, below 128");
         Assert.HasCount(VaeOptions.Defaults.MaximumAutomaticEpochs, model.Training.History, "one step per epoch: 2000 epochs, capped at 1000");
-        Assert.HasCount(7, model.Training.AutomaticChoices);
+        Assert.HasCount(8, model.Training.AutomaticChoices);
+        Assert.IsTrue(model.Options.AppendLogOfSkewedFeatures, "a table");
+        Assert.IsNull(model.Ensemble.Logs, "none of its features is skewed");
         Assert.AreEqual(0.2, model.Options.TrimmedFraction, "twice the default contamination, for the Gaussian likelihood");
         Assert.AreEqual(3, model.NumberOfModels, "a table of fewer than 1,000 rows");
         Assert.HasCount(3, model.Training.Members);
@@ -33,7 +35,8 @@ public sealed class AutomaticOptionsTests
     {
         var ml = new MLContext(seed: 1);
         var data = TestData.ToDataView(ml, TestData.Normal(100, seed: 1));
-        var options = new VaeOptions { Seed = 1, LatentDimension = 3, NumberOfEpochs = 2, BatchSize = 32, HiddenLayerSizes = [8], ScoreKind = VaeScoreKind.SquaredError, TrimmedFraction = 0, NumberOfModels = 1 };
+        var options = new VaeOptions { Seed = 1, LatentDimension = 3, NumberOfEpochs = 2, BatchSize = 32, HiddenLayerSizes = [8], ScoreKind = VaeScoreKind.SquaredError, TrimmedFraction = 0, NumberOfModels = 1,
+            AppendLogOfSkewedFeatures = false };
 
         using var model = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(data);
 
@@ -42,6 +45,7 @@ public sealed class AutomaticOptionsTests
         Assert.AreEqual(32, model.Options.BatchSize);
         Assert.AreEqual(VaeScoreKind.SquaredError, model.Options.ScoreKind);
         Assert.AreEqual(0, model.Options.TrimmedFraction);
+        Assert.IsFalse(model.Options.AppendLogOfSkewedFeatures);
         Assert.IsEmpty(model.Training.AutomaticChoices);
     }
 

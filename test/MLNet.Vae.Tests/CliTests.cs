@@ -151,7 +151,8 @@ public sealed class CliTests
     public void Csv_Ensemble_IsTrainedSavedAndScoredFromTheCommandLine()
     {
         string data = WriteCsv("data.csv"), model = PathOf("ensemble.zip");
-        var train = Run("train", "--data", data, "--model", model, "--label-column", "label", "--latent", "2", "--epochs", "20", "--models", "3", "--trimmed-fraction", "0.05");
+        var train = Run("train", "--data", data, "--model", model, "--label-column", "label", "--latent", "2", "--epochs", "20", "--models", "3", "--trimmed-fraction", "0.05",
+            "--no-skewed-logs");
         Assert.AreEqual(0, train.ExitCode, train.Error);
         StringAssert.Contains(train.Output, "Trained an ensemble of 3 VAEs on 210 rows");
         Assert.AreEqual(0, Run("score", "--model", model, "--data", data, "--out", PathOf("scores.csv")).ExitCode);
@@ -163,6 +164,7 @@ public sealed class CliTests
         using var loaded = (VaeTransformer)ml.Model.Load(model, out _);
         Assert.AreEqual(3, loaded.NumberOfModels);
         Assert.AreEqual(0.05, loaded.Options.TrimmedFraction, "--trimmed-fraction reaches the options");
+        Assert.IsFalse(loaded.Options.AppendLogOfSkewedFeatures, "--no-skewed-logs reaches the options");
         Assert.AreEqual(VaeScoreKind.ReconstructionAndLatentNeighbours, loaded.Options.ScoreKind, "a CSV's automatic score");
     }
 

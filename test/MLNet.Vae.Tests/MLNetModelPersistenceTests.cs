@@ -172,12 +172,12 @@ public sealed class MLNetModelPersistenceTests
         var (ml, _, _, path) = SavePipeline();
         RewriteVaeEntry(path, bytes =>
         {
-            BitConverter.GetBytes(5).CopyTo(bytes, 8);
+            BitConverter.GetBytes(6).CopyTo(bytes, 8);
             SHA256.HashData(bytes.AsSpan(0, bytes.Length - 32)).CopyTo(bytes, bytes.Length - 32);
         });
 
         var error = Assert.Throws<Exception>(() => ml.Model.Load(path, out _));
-        StringAssert.Contains(Messages(error), "format version 5");
+        StringAssert.Contains(Messages(error), "format version 6");
         StringAssert.Contains(Messages(error), "upgrade MLNet.Vae");
     }
 

@@ -110,6 +110,10 @@ public sealed class StreamingFitTests
         var error = FitStreamed(new Source(TestData.Normal(100, seed: 1), (pass, rows) => pass <= 1 ? rows : []));
         StringAssert.Contains(error.Message, "gave 0 rows where the first pass gave 100 in pass 2");
         StringAssert.Contains(error.Message, "SaveAsBinary");
+        // A table's default first reads the rows to choose its skewed features: the statistics pass is then the one that finds none.
+        error = FitStreamed(new Source(TestData.Normal(100, seed: 1), (pass, rows) => pass <= 1 ? rows : []), appendLogs: null);
+        StringAssert.Contains(error.Message, "gave 0 rows where an earlier read found at least 100 in pass 1 over the data (the statistics pass)");
+        StringAssert.Contains(error.Message, "SaveAsBinary");
         error = FitStreamed(new Source(TestData.Normal(100, seed: 1), (pass, rows) => pass == 0 ? rows : []));
         StringAssert.Contains(error.Message, "gave 0 rows where an earlier read found at least 1 in pass 1");
     }
@@ -131,11 +135,15 @@ public sealed class StreamingFitTests
         StringAssert.Contains(error.Message, "has the value 1.5 at row 37, feature 0");
     }
 
-    private static InvalidOperationException FitStreamed(Source source, VaeLikelihood likelihood = VaeLikelihood.Gaussian)
+    /// <param name="source">The rows, pass by pass.</param>
+    /// <param name="likelihood">The likelihood.</param>
+    /// <param name="appendLogs">The option, false by default: its choosing pass is one more read of the source before the statistics pass.</param>
+    private static InvalidOperationException FitStreamed(Source source, VaeLikelihood likelihood = VaeLikelihood.Gaussian, bool? appendLogs = false)
     {
         var ml = new MLContext(seed: 1);
         var options = TestData.FastOptions(likelihood, epochs: 3);
         options.MaximumInMemoryBytes = 0;
+        options.AppendLogOfSkewedFeatures = appendLogs;
         return Assert.ThrowsExactly<InvalidOperationException>(() =>
             ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(ml.Data.LoadFromEnumerable(source, TestData.VectorSchema())));
     }

@@ -14,7 +14,9 @@ namespace MLNet.Vae.Model;
 /// more by its units alone; a row any member cannot judge scores +∞. A model from a file written before the scale (format
 /// 2) has no scale and scores its kind's raw score, as it did. The latent column, reconstruction and generation are the first
 /// member's (the members' latent spaces are not aligned, so they cannot be averaged); the feature scores are the mean of the
-/// members' per-feature terms, in the shared standardized units.
+/// members' per-feature terms, in the shared standardized units. With <see cref="Logs"/>, the members see every row with
+/// the logarithms of its skewed features appended; the ensemble appends them on the way in and folds them back on the way
+/// out, so that its callers see the input's d features only.
 /// Disposing the ensemble disposes every member; a call leases all members first, so it either runs on all of them or
 /// throws <see cref="ObjectDisposedException"/>.
 /// </remarks>
@@ -22,20 +24,28 @@ internal sealed class VaeEnsemble : IDisposable
 {
     private readonly VaeModel[] _members;
     private readonly MemberScale[] _scales;
+    private readonly LogFeatures? _logs;
 
     /// <summary>A single model from a file written before the score scale: scored with its kind's raw score.</summary>
     public static VaeEnsemble Unscaled(VaeModel model) => new([model], []);
 
     /// <param name="members">The fitted members, at least one; all of the same network shape and likelihood.</param>
     /// <param name="scales">Where each member's training scores sit, one per member (empty only for <see cref="Unscaled"/>).</param>
-    public VaeEnsemble(IReadOnlyList<VaeModel> members, IReadOnlyList<MemberScale> scales)
+    /// <param name="logs">The logarithms appended to each row before the members see it, or null.</param>
+    public VaeEnsemble(IReadOnlyList<VaeModel> members, IReadOnlyList<MemberScale> scales, LogFeatures? logs = null)
     {
+        if (logs is not null && logs.ExpandedWidth != members[0].InputWidth)
+            throw new ArgumentException($"Rows of {logs.ExpandedWidth} values with their logarithms do not fit members of {members[0].InputWidth} inputs.", nameof(logs));
         if (members.Count == 0) throw new ArgumentException("An ensemble needs at least one model.", nameof(members));
         if (scales.Count != members.Count && !(scales.Count == 0 && members.Count == 1))
             throw new ArgumentException($"{members.Count} members need {members.Count} score scales, got {scales.Count}.", nameof(scales));
         _members = members.ToArray();
         _scales = scales.ToArray();
+        _logs = logs;
     }
+
+    /// <summary>The logarithms appended to each row before the members see it; null when none is.</summary>
+    public LogFeatures? Logs => _logs;
 
     /// <summary>The members, the first one being the model of the latent column and of generation.</summary>
     public IReadOnlyList<VaeModel> Members => _members;
@@ -49,7 +59,8 @@ internal sealed class VaeEnsemble : IDisposable
     /// <summary>The model whose latent space the transformer exposes.</summary>
     public VaeModel First => _members[0];
 
-    public int InputWidth => First.InputWidth;
+    /// <summary>d, the width of the rows the ensemble is given (the members see d + k with <see cref="Logs"/>).</summary>
+    public int InputWidth => _logs?.InputWidth ?? First.InputWidth;
     public int LatentDimension => First.LatentDimension;
     public VaeLikelihood Likelihood => First.Likelihood;
     public VaeScoreKind ScoreKind => First.ScoreKind;
@@ -65,6 +76,32 @@ internal sealed class VaeEnsemble : IDisposable
     /// </summary>
     public void Score(ReadOnlySpan<float> rows, int count, Span<float> latent, Span<float> scores, Span<float> featureScores = default)
     {
+        if (_logs is null)
+        {
+            ScoreMemberRows(rows, count, latent, scores, featureScores);
+            return;
+        }
+        // Pooled, so that a PredictionEngine's one-row calls do not allocate.
+        int width = _logs.ExpandedWidth;
+        var expanded = ArrayPool<float>.Shared.Rent(count * width);
+        var expandedTerms = ArrayPool<float>.Shared.Rent(featureScores.IsEmpty ? 0 : count * width);
+        try
+        {
+            _logs.Expand(rows, count, expanded);
+            var terms = expandedTerms.AsSpan(0, featureScores.IsEmpty ? 0 : count * width);
+            ScoreMemberRows(expanded.AsSpan(0, count * width), count, latent, scores, terms);
+            if (!featureScores.IsEmpty) _logs.Fold(terms, count, featureScores);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(expanded);
+            ArrayPool<float>.Shared.Return(expandedTerms);
+        }
+    }
+
+    /// <summary><see cref="Score"/> of rows as the members see them, d + k values each with <see cref="Logs"/>.</summary>
+    private void ScoreMemberRows(ReadOnlySpan<float> rows, int count, Span<float> latent, Span<float> scores, Span<float> featureScores)
+    {
         if (_members.Length == 1)
         {
             First.Score(First.Kind, rows, count, latent, scores, featureScores);
@@ -77,7 +114,7 @@ internal sealed class VaeEnsemble : IDisposable
         }
         using var leases = LeaseAll();
         // Pooled, so that a PredictionEngine's one-row calls do not allocate.
-        int termCount = featureScores.IsEmpty ? 0 : count * InputWidth;
+        int termCount = featureScores.IsEmpty ? 0 : count * First.InputWidth;
         var scoreBuffer = ArrayPool<float>.Shared.Rent(count);
         var termBuffer = ArrayPool<float>.Shared.Rent(termCount);
         var latentBuffer = ArrayPool<float>.Shared.Rent(count * LatentDimension);
@@ -124,6 +161,17 @@ internal sealed class VaeEnsemble : IDisposable
         return (combined, scales);
     }
 
+    /// <summary>The first member's reconstruction of <paramref name="count"/> rows, [count × d] (see <see cref="VaeModel.Reconstruct"/>).</summary>
+    public float[] Reconstruct(ReadOnlySpan<float> rows, int count) =>
+        _logs is null ? First.Reconstruct(rows, count) : _logs.Cut(First.Reconstruct(_logs.Expand(rows, count), count), count);
+
+    /// <summary>The first member's generated rows, [count × d] (see <see cref="VaeModel.Generate"/>).</summary>
+    public float[] Generate(int count, long seed) => _logs is null ? First.Generate(count, seed) : _logs.Cut(First.Generate(count, seed), count);
+
+    /// <summary>The first member's decoded line between two rows, [steps × d] (see <see cref="VaeModel.Interpolate"/>).</summary>
+    public float[] Interpolate(ReadOnlySpan<float> from, ReadOnlySpan<float> to, int steps) =>
+        _logs is null ? First.Interpolate(from, to, steps) : _logs.Cut(First.Interpolate(_logs.Expand(from, 1), _logs.Expand(to, 1), steps), steps);
+
     /// <summary>Lets every member's one-row calls take the managed path (see <see cref="VaeModel.PrepareSingleRowScoring"/>).</summary>
     public void PrepareSingleRowScoring()
     {
@@ -137,7 +185,7 @@ internal sealed class VaeEnsemble : IDisposable
         try
         {
             foreach (var member in _members) copies.Add(member.Clone());
-            return new VaeEnsemble(copies, _scales);
+            return new VaeEnsemble(copies, _scales, _logs);
         }
         catch
         {

@@ -41,12 +41,13 @@ internal static class VaeOnnxGraph
         var g = new OnnxGraphBuilder(context, "Vae");
 
         // The members share the standardization (it comes from the data), so x is computed once; Bernoulli values are clipped
-        // into [0, 1] (VaeModel.ToScoringSpace).
+        // into [0, 1] (VaeModel.ToScoringSpace). With appended logarithms the members see [x, log(1 + max(x_j, 0))].
         var standardization = models.First.Standardization;
+        string rows = models.Logs is { } logs ? AppendLogs(g, input, logs) : input;
         string x = standardization is not null
-            ? g.Node("Div", g.Node("Sub", input, g.Constant("featureMean", standardization.Mean, 1, standardization.Mean.Length)),
+            ? g.Node("Div", g.Node("Sub", rows, g.Constant("featureMean", standardization.Mean, 1, standardization.Mean.Length)),
                 g.Constant("featureScale", standardization.Scale, 1, standardization.Scale.Length))
-            : g.Node("Min", g.Node("Max", input, g.Constant("zero", 0f)), g.Constant("one", 1f));
+            : g.Node("Min", g.Node("Max", rows, g.Constant("zero", 0f)), g.Constant("one", 1f));
 
         var members = models.Members.Select(member => Member(g, member, x)).ToList();
         string mean = members[0].Mean;
@@ -64,6 +65,7 @@ internal static class VaeOnnxGraph
         {
             score = Standardized(score, 0);
         }
+        if (models.Logs is { } appended) terms = FoldLogs(g, terms, appended);
 
         // A row the model cannot judge scores +∞ (VaeModel.Score): NaN or ±∞ anywhere, or a score that came out NaN. Its
         // features that caused it carry +∞ in the feature scores.
@@ -84,6 +86,28 @@ internal static class VaeOnnxGraph
         }
         if (outputs.FeatureScores is not null)
             g.Into(g.Node("Where", g.Node("Or", badValue, g.Node("IsNaN", terms)), infinity, terms), outputs.FeatureScores);
+    }
+
+    /// <summary>[x, log(1 + max(x_j, 0)) for each chosen j], as <see cref="LogFeatures.Expand(ReadOnlySpan{float}, int, Span{float})"/>.</summary>
+    private static string AppendLogs(OnnxGraphBuilder g, string input, LogFeatures logs)
+    {
+        string chosen = g.Node("Gather", [input, g.Int64s("logFeatures", logs.Features.Select(j => (long)j).ToArray())], n => n.AddAttribute("axis", 1L));
+        string logarithms = g.Node("Log", g.Node("Add", g.Node("Max", chosen, g.Constant("zero", 0f)), g.Constant("one", 1f)));
+        return g.Node("Concat", [input, logarithms], n => n.AddAttribute("axis", 1L));
+    }
+
+    /// <summary>
+    /// Feature terms [n, d + k] → [n, d], as <see cref="LogFeatures.Fold"/>: the first d columns plus, for each logarithm, its
+    /// term added to its feature's (a product with a [k × d] matrix of ones where a logarithm's feature is).
+    /// </summary>
+    private static string FoldLogs(OnnxGraphBuilder g, string terms, LogFeatures logs)
+    {
+        int d = logs.InputWidth, k = logs.Features.Length;
+        var placement = new float[k * d];
+        for (int m = 0; m < k; m++) placement[m * d + logs.Features[m]] = 1f;
+        string own = g.Node("Slice", terms, g.Int64s("ownStart", 0), g.Int64s("ownEnd", d), g.Int64s("ownAxis", 1));
+        string logTerms = g.Node("Slice", terms, g.Int64s("logStart", d), g.Int64s("logEnd", d + k), g.Int64s("logAxis", 1));
+        return g.Node("Add", own, g.Node("MatMul", logTerms, g.Constant("logPlacement", placement, k, d)));
     }
 
     /// <summary>One model's nodes from the standardized input <paramref name="x"/>: μ(x), its score [n, 1] and its feature terms [n, d].</summary>

@@ -46,7 +46,8 @@ internal sealed record VaeModelMetadataV2(
     VaeTrainingSummary Training,
     JsonElement? TrainingOptions,
     ScoreCalibration? Calibration = null,
-    IReadOnlyList<SavedMember>? Members = null);
+    IReadOnlyList<SavedMember>? Members = null,
+    int[]? LogFeatures = null);
 
 /// <summary>
 /// One model of an ensemble (format version 3): its calibration of <see cref="VaeScoreKind.ReconstructionAndLatent"/> and
@@ -62,8 +63,11 @@ internal sealed record SavedModel(VaeOptions Options, VaeEnsemble Models, float 
 
 /// <summary>A file's metadata in one form whatever its version, before the weights are read.</summary>
 internal sealed record SavedState(VaeOptions Options, VaeNetworkSpec Network, float Threshold, float[]? FeatureMean, float[]? FeatureScale,
-    VaeTrainingSummary Training, ScoreCalibration? Calibration = null, IReadOnlyList<SavedMember>? Members = null)
+    VaeTrainingSummary Training, ScoreCalibration? Calibration = null, IReadOnlyList<SavedMember>? Members = null, int[]? LogFeatures = null)
 {
+    /// <summary>The logarithms the members' rows carry (<see cref="LogFeatures"/> of a version-5 file), or null.</summary>
+    public Model.LogFeatures? Logs => LogFeatures is { } features ? new Model.LogFeatures(Network.InputWidth - features.Length, features) : null;
+
     /// <summary>Each model's score kind with its calibration, restored and checked by <c>Validate</c>.</summary>
     public IReadOnlyList<ScoreKindModel> Kinds { get; init; } = [];
 
@@ -75,8 +79,9 @@ internal sealed record SavedState(VaeOptions Options, VaeNetworkSpec Network, fl
 /// The one model format of the library. Layout (little-endian):
 /// <code>
 ///   8 bytes   magic "MLNETVAE"
-///   int32     format version: 4 (<see cref="CurrentVersion"/>): 1 to 32 models, each with its score scale; read: 1, 2 (one
-///             model, raw scores), 3 (2 to 32 models)
+///   int32     format version: 4 (<see cref="ScaledVersion"/>): 1 to 32 models, each with its score scale; 5
+///             (<see cref="CurrentVersion"/>): the same with the logarithms of skewed features appended to the rows (LogFeatures);
+///             read also: 1, 2 (one model, raw scores), 3 (2 to 32 models)
 ///   int32     metadata length m, then m bytes of UTF-8 JSON (<see cref="VaeModelMetadataV2"/>, with Members from version 3;
 ///             version 1: <see cref="VaeModelMetadataV1"/>)
 ///   int32     tensor count t, then t times:
@@ -95,7 +100,12 @@ internal static class VaeModelFile
     /// Every fitted model is written in this version: its Members (1 to 32) carry the score scale, so that a release that
     /// would score raw units refuses the file by its version instead of labelling with a threshold in other units.
     /// </summary>
-    public const int CurrentVersion = 4;
+    public const int ScaledVersion = 4;
+    /// <summary>
+    /// The newest version, written for a model whose rows carry appended logarithms: a release that knows nothing of them
+    /// refuses the file by its version instead of scoring rows without them. Every version up to it is read.
+    /// </summary>
+    public const int CurrentVersion = 5;
     /// <summary>A model read from a version-2 file (one model, raw scores) is written back in its own version.</summary>
     private const int UnscaledVersion = 2;
     /// <summary>The ensembles of the releases before the one score scale (2 to 32 models).</summary>
@@ -148,12 +158,14 @@ internal static class VaeModelFile
             TrainingOptions: JsonSerializer.SerializeToElement(options, Json),
             // From version 4 each member holds its own calibration; one copy at the top would be a second source of truth.
             Calibration: models.IsScaled ? null : model.Kind.Saved,
-            Members: models.IsScaled ? models.Members.Select((m, k) => new SavedMember(m.Kind.Saved, models.Scales[k].Center, models.Scales[k].Scale)).ToList() : null);
+            Members: models.IsScaled ? models.Members.Select((m, k) => new SavedMember(m.Kind.Saved, models.Scales[k].Center, models.Scales[k].Scale)).ToList() : null,
+            LogFeatures: models.Logs?.Features);
         // The format holds parameters only: a network with buffers (batch norm statistics) would load without them.
         if (model.Network.named_buffers().Any())
             throw new NotSupportedException("This network has buffers, which the model format cannot hold.");
         var parameters = models.Members.SelectMany((m, k) => m.Network.named_parameters().Select(p => (Name: MemberPrefix(k) + p.name, Tensor: (Tensor)p.parameter))).ToList();
-        return new PreparedFile(models.IsScaled ? CurrentVersion : UnscaledVersion, JsonSerializer.SerializeToUtf8Bytes(metadata, Json), parameters);
+        int version = models.Logs is not null ? CurrentVersion : models.IsScaled ? ScaledVersion : UnscaledVersion;
+        return new PreparedFile(version, JsonSerializer.SerializeToUtf8Bytes(metadata, Json), parameters);
     }
 
     /// <summary>A file ready to be written: its header fields, metadata and the tensors whose storage is written as it is.</summary>
@@ -409,7 +421,7 @@ internal static class VaeModelFile
         options.OutOfDomainInput = metadata.OutOfDomainInput;
         RequireValid(options, "Network, Columns, Likelihood or ScoreKind");
         return new SavedState(options, network, metadata.Threshold, metadata.FeatureMean, metadata.FeatureScale, metadata.Training!, metadata.Calibration,
-            metadata.Members);
+            metadata.Members, metadata.LogFeatures);
     }
 
     /// <summary>Refuses a file whose JSON left any of these fields out (null).</summary>
@@ -438,7 +450,17 @@ internal static class VaeModelFile
         int fewestMembers = version == EnsembleVersion ? 2 : 1;
         Require(version >= EnsembleVersion ? state.Members is { } listed && listed.Count >= fewestMembers && listed.Count <= 32 : state.Members is null, "Members",
             version >= EnsembleVersion ? $"does not list {fewestMembers} to 32 models" : $"is not allowed in format version {version}");
-        Require(version < CurrentVersion || state.Calibration is null, "Calibration", $"is not allowed in format version {version} (each of Members holds its own)");
+        Require(version < ScaledVersion || state.Calibration is null, "Calibration", $"is not allowed in format version {version} (each of Members holds its own)");
+        // Appended logarithms belong to version 5, of a table's model (Gaussian likelihood, MLP, no image shape).
+        Require(version == CurrentVersion ? state.LogFeatures is not null : state.LogFeatures is null, "LogFeatures",
+            version == CurrentVersion ? "is missing" : $"is not allowed in format version {version}");
+        if (state.Logs is { } logs)
+        {
+            Require(logs.IsValidFor(state.Network.InputWidth), "LogFeatures",
+                $"does not list, in ascending order, 1 to {state.Network.InputWidth - 1} features below the input width of the rows without them");
+            Require(state.Options.Likelihood == VaeLikelihood.Gaussian && state.Network.Architecture == VaeArchitecture.Mlp && state.Network.ImageShape is null,
+                "LogFeatures", "is set for a model that is not a table's (Gaussian likelihood, MLP, no image shape)");
+        }
         if (state.Members is { } savedMembers)
             Require(savedMembers.All(m => m is not null && new MemberScale(m.ScoreCenter, m.ScoreScale).IsValid), "Members",
                 "holds a model without a finite score centre and a positive finite score scale");
@@ -522,7 +544,7 @@ internal static class VaeModelFile
         try
         {
             for (int k = 0; k < members.Count; k++) models.Add(Restore(state, tensors, k));
-            return new VaeEnsemble(models, members.Select(m => new MemberScale(m.ScoreCenter, m.ScoreScale)).ToList());
+            return new VaeEnsemble(models, members.Select(m => new MemberScale(m.ScoreCenter, m.ScoreScale)).ToList(), state.Logs);
         }
         catch
         {
