@@ -7,7 +7,7 @@ internal static class BenchmarkVariant
 {
     /// <summary>
     /// The options under test: "default" leaves <paramref name="options"/> as they are; every other part of a "+"-joined name
-    /// changes one thing (latent=8, steps=5000, hidden=512x256, channels=32x64x128, seed=2 ...). Width and rows turn relative parts (latent=w/4, steps)
+    /// changes one thing (latent=8, steps=5000, hidden=512x256, channels=32x64x128, seed=2, logs=false ...). Width and rows turn relative parts (latent=w/4, steps)
     /// into options.
     /// </summary>
     public static VaeOptions Options(string name, VaeOptions options, int width, int rows)
@@ -44,8 +44,7 @@ internal static class BenchmarkVariant
                 case "channels": options.ConvolutionChannels = value.Split('x').Select(int.Parse).ToArray(); break;
                 // Another seed of the same options: how far a mean moves by chance, the yardstick for every other variant.
                 case "seed": options.Seed = int.Parse(value, CultureInfo.InvariantCulture); break;
-                // A change to the rows, not to the options: SkewedFeatures applies it.
-                case "skewed": break;
+                case "logs": options.AppendLogOfSkewedFeatures = bool.Parse(value); break;
                 default: throw new ArgumentException($"Unknown variant part '{part}'.");
             }
         }

@@ -67,16 +67,14 @@ internal static class TabularBenchmark
         foreach (var set in suite)
         {
             var ml = new MLContext(seed: 1);
-            var original = View(ml, set.Rows);
+            var data = View(ml, set.Rows);
             var row = new List<double>();
             foreach (string variant in variants)
             {
-                var rows = SkewedFeatures.Rows(variant, set.Rows);
-                var data = rows == set.Rows ? original : View(ml, rows);
                 var clock = Stopwatch.StartNew();
                 for (int seed = 1; seed <= seeds; seed++)
                 {
-                    var options = BenchmarkVariant.Options(variant, new VaeOptions { Seed = seed }, rows[0].Length, rows.Length);
+                    var options = BenchmarkVariant.Options(variant, new VaeOptions { Seed = seed }, set.Rows[0].Length, set.Rows.Length);
                     using var model = new VaeEstimator(ml, options).Fit(data);
                     var scored = model.Transform(data);
                     var scores = scored.GetColumn<float>("Score").ToArray();
@@ -90,8 +88,8 @@ internal static class TabularBenchmark
             int width = set.Rows[0].Length;
             if (!real)
             {
-                var pca = ml.AnomalyDetection.Trainers.RandomizedPca("Features", rank: Math.Max(1, Math.Min(20, width / 2)), ensureZeroMean: true, seed: 1).Fit(original);
-                row.Add(RocAuc.Compute(pca.Transform(original).GetColumn<float>("Score").ToArray(), set.Anomalous));
+                var pca = ml.AnomalyDetection.Trainers.RandomizedPca("Features", rank: Math.Max(1, Math.Min(20, width / 2)), ensureZeroMean: true, seed: 1).Fit(data);
+                row.Add(RocAuc.Compute(pca.Transform(data).GetColumn<float>("Score").ToArray(), set.Anomalous));
             }
             if (baselines is not null) row.AddRange(baselines[set.Name]);
             for (int c = 0; c < columns.Count; c++) results[columns[c]].Add(row[c]);
