@@ -96,6 +96,13 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     /// <summary>How many VAEs score each row: <see cref="VaeOptions.NumberOfModels"/>.</summary>
     public int NumberOfModels => _models.Members.Count;
 
+    /// <summary>
+    /// The features j, ascending, whose log(1 + max(x_j, 0)) the VAE sees beside x_j (<see cref="VaeOptions.AppendLogOfSkewedFeatures"/>):
+    /// the training rows' features that were never negative, took more than 10 distinct values and had skewness above 2.
+    /// Empty when none was, or when the option was off.
+    /// </summary>
+    public IReadOnlyList<int> SkewedFeatures => _models.Logs?.Features ?? [];
+
     /// <summary>ML.NET's <c>PredictionEngine</c> scores one row at a time through <see cref="GetRowToRowMapper"/>.</summary>
     public bool IsRowToRowMapper => true;
 

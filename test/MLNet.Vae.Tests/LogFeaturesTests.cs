@@ -89,6 +89,7 @@ public sealed class LogFeaturesTests
         using var model = ml.AnomalyDetection.Trainers.VariationalAutoencoder(Options()).Fit(TestData.ToDataView(ml, train, Width));
 
         CollectionAssert.AreEqual(Skewed, model.Ensemble.Logs!.Features);
+        CollectionAssert.AreEqual(Skewed, model.SkewedFeatures.ToArray());
         Assert.AreEqual(Width, model.InputWidth);
         Assert.AreEqual(Width + Skewed.Length, model.Ensemble.First.InputWidth, "the members see the logarithms");
         Assert.IsTrue(model.Training.AutomaticChoices.Any(c => c.StartsWith("AppendLogOfSkewedFeatures = true", StringComparison.Ordinal)));
@@ -205,6 +206,7 @@ public sealed class LogFeaturesTests
         options.AppendLogOfSkewedFeatures = false;
         using var off = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(view);
         Assert.IsNull(off.Ensemble.Logs);
+        Assert.IsEmpty(off.SkewedFeatures);
         Assert.AreEqual(Width, off.Ensemble.First.InputWidth);
 
         Assert.Throws<ArgumentOutOfRangeException>(() => new VaeEstimator(ml, new VaeOptions { Likelihood = VaeLikelihood.Bernoulli, AppendLogOfSkewedFeatures = true }));
