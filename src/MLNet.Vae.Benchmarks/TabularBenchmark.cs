@@ -30,8 +30,8 @@ internal static class TabularBenchmark
     /// <param name="only">The real suite's tables to run (all when null or empty).</param>
     /// <param name="seeds">
     /// How many seeds (1, 2, ...) each variant is fitted with; a table's figure is the mean of its ROC-AUCs. On the real suite
-    /// the default options' mean moved from 0.681 to 0.692 between seeds, as far as most options move it, so a variant is
-    /// judged on several.
+    /// the default options' mean moves by about 0.01 between seeds (docs/benchmarks.md), as far as most options move it, so a
+    /// variant is judged on several.
     /// </param>
     public static int Run(IReadOnlyList<string> variants, string suiteName, TextWriter output, string? dumpFolder = null,
         IReadOnlyCollection<string>? only = null, int seeds = 1)

@@ -20,6 +20,9 @@ internal abstract class TrainingData
     /// <summary>Values per streamed block: 64 MiB of float32, whatever the width.</summary>
     public const int StreamBlockValues = 1 << 24;
 
+    /// <summary>Rows per streamed block for rows of <paramref name="width"/> values.</summary>
+    public static int BlockRows(int width) => Math.Max(1, StreamBlockValues / width);
+
     public abstract long RowCount { get; }
 
     /// <summary>How the rows are held, for the log.</summary>
@@ -107,7 +110,7 @@ internal abstract class TrainingData
             _width = width;
             _logs = logs;
             _modelWidth = logs?.ExpandedWidth ?? width;
-            _blockRows = Math.Max(1, StreamBlockValues / _modelWidth);
+            _blockRows = BlockRows(_modelWidth);
             _unitInterval = likelihood == VaeLikelihood.Bernoulli;
             _checkCancelled = checkCancelled;
             _fingerprint = fingerprint;
@@ -161,7 +164,7 @@ internal abstract class TrainingData
         /// </summary>
         private static IEnumerable<(float[] Rows, int Count)> Read(IDataView data, string column, int width, LogFeatures? logs, bool unitInterval, Action? checkCancelled)
         {
-            int blockRows = Math.Max(1, StreamBlockValues / (logs?.ExpandedWidth ?? width));
+            int blockRows = BlockRows(logs?.ExpandedWidth ?? width);
             float[]? expanded = logs is null ? null : new float[blockRows * logs.ExpandedWidth];
             foreach (var (block, count) in FeatureColumn.ReadBlocks(data, column, width, blockRows, checkCancelled, unitInterval))
             {

@@ -314,10 +314,7 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
             {
                 if (rowCount == 0) throw new InvalidOperationException("Training set has 0 instances, aborting training.");
                 if (_options.Likelihood == VaeLikelihood.Bernoulli) FeatureColumn.RequireUnitInterval(rows.AsSpan(0, rowCount * width), width, _options.FeatureColumnName);
-                if (!appendLogs) return (new TrainingData.InMemory(rows, rowCount, width, _options.Likelihood), null);
-                var chooser = new LogFeatures.Chooser(width);
-                chooser.Add(rows, rowCount);
-                var logs = chooser.Choose();
+                var logs = appendLogs ? LogFeatures.Choose([(rows, rowCount)], width).Logs : null;
                 return logs is null
                     ? (new TrainingData.InMemory(rows, rowCount, width, _options.Likelihood), null)
                     : (new TrainingData.InMemory(logs.Expand(rows.AsSpan(0, rowCount * width), rowCount), rowCount, logs.ExpandedWidth, _options.Likelihood), logs);
@@ -331,15 +328,8 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         LogFeatures? streamedLogs = null;
         if (appendLogs)
         {
-            var chooser = new LogFeatures.Chooser(width);
-            long chosenFrom = 0;
-            foreach (var (block, count) in FeatureColumn.ReadBlocks(input, _options.FeatureColumnName, width, Math.Max(1, TrainingData.StreamBlockValues / width),
-                         CheckCancelled, unitInterval: false))
-            {
-                chooser.Add(block, count);
-                chosenFrom += count;
-            }
-            streamedLogs = chooser.Choose();
+            (streamedLogs, long chosenFrom) = LogFeatures.Choose(
+                FeatureColumn.ReadBlocks(input, _options.FeatureColumnName, width, TrainingData.BlockRows(width), CheckCancelled, unitInterval: false), width);
             // The statistics pass must give these rows again.
             rowsRead = Math.Max(rowsRead, chosenFrom);
         }

@@ -101,7 +101,7 @@ public sealed class VaeTransformer : ITransformer, IDisposable
     /// the training rows' features that were never negative, took more than 10 distinct values and had skewness above 2.
     /// Empty when none was, or when the option was off.
     /// </summary>
-    public IReadOnlyList<int> SkewedFeatures => _models.Logs?.Features ?? [];
+    public IReadOnlyList<int> SkewedFeatures => _models.Logs is { } logs ? Array.AsReadOnly(logs.Features) : [];
 
     /// <summary>ML.NET's <c>PredictionEngine</c> scores one row at a time through <see cref="GetRowToRowMapper"/>.</summary>
     public bool IsRowToRowMapper => true;

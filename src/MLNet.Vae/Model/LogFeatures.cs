@@ -89,6 +89,17 @@ internal sealed record LogFeatures(int InputWidth, int[] Features)
     }
 
     /// <summary>
+    /// The skewed features of rows of <paramref name="width"/> values given in blocks (one array in memory, or a stream's
+    /// blocks), or null when none is; and how many rows there were.
+    /// </summary>
+    public static (LogFeatures? Logs, long Rows) Choose(IEnumerable<(float[] Rows, int Count)> blocks, int width)
+    {
+        var chooser = new Chooser(width);
+        foreach (var (rows, count) in blocks) chooser.Add(rows, count);
+        return (chooser.Choose(), chooser.Rows);
+    }
+
+    /// <summary>
     /// Gathers, over the rows of one pass, what decides whether each feature is skewed: never negative, more than
     /// <see cref="MaximumCategoryValues"/> distinct values, skewness above <see cref="MinimumSkewness"/>. The moments are
     /// summed in double around the first row's value, so a feature far from 0 keeps its spread.
@@ -104,6 +115,9 @@ internal sealed record LogFeatures(int InputWidth, int[] Features)
         private readonly float[] _distinct = new float[width * (MaximumCategoryValues + 1)];
         private readonly int[] _distinctCount = new int[width];
         private long _count;
+
+        /// <summary>How many rows were added.</summary>
+        public long Rows => _count;
 
         /// <summary>Adds <paramref name="count"/> rows of a row-major block of finite values.</summary>
         public void Add(ReadOnlySpan<float> rows, int count)

@@ -34,9 +34,9 @@ internal sealed class VaeEnsemble : IDisposable
     /// <param name="logs">The logarithms appended to each row before the members see it, or null.</param>
     public VaeEnsemble(IReadOnlyList<VaeModel> members, IReadOnlyList<MemberScale> scales, LogFeatures? logs = null)
     {
+        if (members.Count == 0) throw new ArgumentException("An ensemble needs at least one model.", nameof(members));
         if (logs is not null && logs.ExpandedWidth != members[0].InputWidth)
             throw new ArgumentException($"Rows of {logs.ExpandedWidth} values with their logarithms do not fit members of {members[0].InputWidth} inputs.", nameof(logs));
-        if (members.Count == 0) throw new ArgumentException("An ensemble needs at least one model.", nameof(members));
         if (scales.Count != members.Count && !(scales.Count == 0 && members.Count == 1))
             throw new ArgumentException($"{members.Count} members need {members.Count} score scales, got {scales.Count}.", nameof(scales));
         _members = members.ToArray();
