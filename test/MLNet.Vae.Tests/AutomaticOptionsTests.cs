@@ -67,8 +67,10 @@ public sealed class AutomaticOptionsTests
         // 3 rows of 100,000 columns took a 400-wide layer: 80 million weights a model, 99 s and 12 GB.
         CollectionAssert.AreEqual(new[] { 40 }, new VaeOptions().Resolve(100_000, rowCount: 3).HiddenLayerSizes, "max(2 x latent 20, 3 rows)");
         CollectionAssert.AreEqual(new[] { 300 }, new VaeOptions().Resolve(100_000, rowCount: 300).HiddenLayerSizes);
-        CollectionAssert.AreEqual(new[] { 392 }, new VaeOptions().Resolve(784, rowCount: 6000).HiddenLayerSizes, "images: unchanged");
-        CollectionAssert.AreEqual(new[] { 114 }, new VaeOptions().Resolve(228, rowCount: 325).HiddenLayerSizes, "a wide, short table: unchanged");
+        CollectionAssert.AreEqual(new[] { 196 }, new VaeOptions().Resolve(784, rowCount: 6000).HiddenLayerSizes, "images: a quarter of the width, more rows than units");
+        CollectionAssert.AreEqual(new[] { 57 }, new VaeOptions().Resolve(228, rowCount: 325).HiddenLayerSizes, "a wide, short table: a quarter of the width");
+        CollectionAssert.AreEqual(new[] { 400 }, new VaeOptions().Resolve(3072, rowCount: 6000).HiddenLayerSizes, "at most 400");
+        CollectionAssert.AreEqual(new[] { 40 }, new VaeOptions().Resolve(120, rowCount: 6000).HiddenLayerSizes, "2 x latent 20 above a quarter of 120");
         CollectionAssert.AreEqual(new[] { 500 }, new VaeOptions { HiddenLayerSizes = [500] }.Resolve(100_000, rowCount: 3).HiddenLayerSizes, "a chosen width stays");
     }
 

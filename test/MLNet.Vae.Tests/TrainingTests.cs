@@ -120,7 +120,7 @@ public sealed class TrainingTests
     }
 
     [TestMethod]
-    public void Fit_WithAutomaticHiddenLayers_UsesHalfTheInputWidthCappedAt400()
+    public void Fit_WithAutomaticHiddenLayers_UsesAQuarterOfTheInputWidthCappedAt400()
     {
         var ml = new MLContext(seed: 1);
         var options = TestData.FastOptions(epochs: 1);
@@ -128,7 +128,8 @@ public sealed class TrainingTests
         options.LatentDimension = 2;
         using var model = new VaeEstimator(ml, options).Fit(TestData.ToDataView(ml, TestData.Normal(50, seed: 8, width: 40), width: 40));
 
-        CollectionAssert.AreEqual(new[] { 20 }, model.HiddenLayerSizes.ToArray());
-        CollectionAssert.AreEqual(new[] { 400 }, new VaeOptions().ResolveHiddenLayerSizes(1000));
+        CollectionAssert.AreEqual(new[] { 10 }, model.HiddenLayerSizes.ToArray(), "40 features / 4, above 2 x latent 2");
+        CollectionAssert.AreEqual(new[] { 250 }, new VaeOptions().ResolveHiddenLayerSizes(1000));
+        CollectionAssert.AreEqual(new[] { 400 }, new VaeOptions().ResolveHiddenLayerSizes(2000));
     }
 }
