@@ -1,10 +1,7 @@
 using System.Text;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 using MLNet.Vae.Model;
-using MLNet.Vae.Onnx;
 
 namespace MLNet.Vae.Tests;
 
@@ -27,7 +24,7 @@ public sealed class LogFeaturesTests
         return new FeatureRow { Features = x, Label = r.Label, Id = r.Id };
     }).ToList();
 
-    private static VaeOptions Options() => new() { Seed = 3, NumberOfEpochs = 20, NumberOfModels = 1, FeatureScoresColumnName = "FeatureScores" };
+    private static VaeOptions Options(int epochs = 20) => new() { Seed = 3, NumberOfEpochs = epochs, NumberOfModels = 1, FeatureScoresColumnName = "FeatureScores" };
 
     [TestMethod]
     public void Chooser_PicksTheFeaturesThatAreNeverNegativeManyValuedAndSkewed_Only()
@@ -129,14 +126,9 @@ public sealed class LogFeaturesTests
         var featureScores = model.Transform(view).GetColumn<float[]>("FeatureScores").ToArray();
 
         var engine = ml.Model.CreatePredictionEngine<FeatureRow, ScoredRow>(model, inputSchemaDefinition: ScoringTests.VectorSchema(Width));
-        using var stream = new MemoryStream();
-        model.ExportToOnnx(ml, stream);
-        using var session = new InferenceSession(stream.ToArray());
-        var input = new DenseTensor<float>(rows.SelectMany(r => r.Features).ToArray(), [rows.Count, Width]);
-        using var results = session.Run([NamedOnnxValue.CreateFromTensor("Features", input)]);
-        var byName = results.ToDictionary(r => r.Name);
-        var onnxScores = byName["Score.output"].AsTensor<float>().ToArray();
-        var onnxFeatureScores = byName["FeatureScores.output"].AsTensor<float>().ToArray();
+        var (onnx, _) = ScoringAgreementTests.RunOnnxOutputs(ml, model, rows, Width);
+        var onnxScores = onnx["Score.output"];
+        var onnxFeatureScores = onnx["FeatureScores.output"];
 
         using var saved = new MemoryStream();
         model.Save(saved);
@@ -164,8 +156,7 @@ public sealed class LogFeaturesTests
     {
         var ml = new MLContext(seed: 1);
         var train = SkewedRows(TestData.Normal(200, seed: 1, width: Width));
-        var options = Options();
-        options.NumberOfEpochs = 2;
+        var options = Options(epochs: 2);
         using var model = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(TestData.ToDataView(ml, train, Width));
         using var saved = new MemoryStream();
         model.Save(saved);
@@ -188,8 +179,7 @@ public sealed class LogFeaturesTests
     {
         var ml = new MLContext(seed: 1);
         var view = TestData.ToDataView(ml, SkewedRows(TestData.Normal(300, seed: 1, width: Width)), Width);
-        var options = Options();
-        options.NumberOfEpochs = 2;
+        var options = Options(epochs: 2);
         options.MaximumInMemoryBytes = 0;
         using var streamed = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(view);
         CollectionAssert.AreEqual(Skewed, streamed.Ensemble.Logs!.Features);
@@ -201,8 +191,7 @@ public sealed class LogFeaturesTests
     {
         var ml = new MLContext(seed: 1);
         var view = TestData.ToDataView(ml, SkewedRows(TestData.Normal(200, seed: 1, width: Width)), Width);
-        var options = Options();
-        options.NumberOfEpochs = 2;
+        var options = Options(epochs: 2);
         options.AppendLogOfSkewedFeatures = false;
         using var off = ml.AnomalyDetection.Trainers.VariationalAutoencoder(options).Fit(view);
         Assert.IsNull(off.Ensemble.Logs);

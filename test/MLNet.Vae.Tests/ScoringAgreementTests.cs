@@ -72,14 +72,20 @@ public sealed class ScoringAgreementTests
 
     private static (float[] Scores, float[] Latent, bool[] Labels) RunOnnx(MLContext ml, VaeTransformer model, List<FeatureRow> rows, int width)
     {
+        var (floats, labels) = RunOnnxOutputs(ml, model, rows, width);
+        return (floats["Score.output"], floats["LatentFeatures.output"], labels);
+    }
+
+    /// <summary>The model exported and run by ONNX Runtime on the rows: every float output by name, and the predicted labels.</summary>
+    internal static (Dictionary<string, float[]> Floats, bool[] Labels) RunOnnxOutputs(MLContext ml, VaeTransformer model, IReadOnlyList<FeatureRow> rows, int width)
+    {
         using var stream = new MemoryStream();
         model.ExportToOnnx(ml, stream);
         using var session = new InferenceSession(stream.ToArray());
         var input = new DenseTensor<float>(rows.SelectMany(r => r.Features).ToArray(), [rows.Count, width]);
         using var results = session.Run([NamedOnnxValue.CreateFromTensor("Features", input)]);
-        var byName = results.ToDictionary(r => r.Name);
-        return (byName["Score.output"].AsTensor<float>().ToArray(), byName["LatentFeatures.output"].AsTensor<float>().ToArray(),
-            byName["PredictedLabel.output"].AsTensor<bool>().ToArray());
+        var floats = results.Where(r => r.ElementType == TensorElementType.Float).ToDictionary(r => r.Name, r => r.AsTensor<float>().ToArray());
+        return (floats, results.Single(r => r.Name == "PredictedLabel.output").AsTensor<bool>().ToArray());
     }
 
     private static void AssertClose(float expected, float actual, string what) =>
