@@ -93,7 +93,6 @@ internal abstract class TrainingData
         private readonly int _width;
         private readonly LogFeatures? _logs;
         private readonly int _modelWidth;
-        private readonly int _blockRows;
         private readonly bool _unitInterval;
         private readonly Action? _checkCancelled;
         private readonly RowFingerprint _fingerprint;
@@ -110,7 +109,6 @@ internal abstract class TrainingData
             _width = width;
             _logs = logs;
             _modelWidth = logs?.ExpandedWidth ?? width;
-            _blockRows = BlockRows(_modelWidth);
             _unitInterval = likelihood == VaeLikelihood.Bernoulli;
             _checkCancelled = checkCancelled;
             _fingerprint = fingerprint;
@@ -123,7 +121,7 @@ internal abstract class TrainingData
         }
 
         public override long RowCount => _fingerprint.Rows;
-        public override string Description => $"streamed in blocks of {_blockRows:N0} rows";
+        public override string Description => $"streamed in blocks of {BlockRows(_modelWidth):N0} rows";
         public override FeatureMoments Moments { get; }
         public override FeatureStandardization? Standardization { get; }
 
