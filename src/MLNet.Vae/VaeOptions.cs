@@ -294,7 +294,7 @@ public sealed class VaeOptions
     /// Automatic: one layer of min(400, max(2L, d / 4)) units, and no more than max(2L, rows) when the row count is known: a
     /// layer wider than the rows adds weights the rows cannot fit (3 rows of 100,000 columns took a 400-wide layer, 80 million
     /// weights a model, 99 s and 12 GB). d / 4 rather than d / 2: on Fashion-MNIST the 196-unit layer ranks anomalies as the
-    /// 392-unit one did and scores a row in half the time (docs/decisions.md); the two rules differ only above 80 features.
+    /// 392-unit one did, and a 192-unit one scored a row in half the time (docs/decisions.md); the two rules differ only above 80 features.
     /// </remarks>
     internal int[] ResolveHiddenLayerSizes(int inputWidth, long? rowCount = null)
     {
